@@ -1,0 +1,283 @@
+#include "core/directory_source.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace vdiskfs {
+namespace {
+
+int64_t to_ns(const statx_timestamp& t) { return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec; }
+
+// Opens one path component below dir_fd without following links; the
+// fallback for kernels without openat2.
+int open_component_walk(int root_fd, const std::string& relpath, int flags) {
+  int dir = dup(root_fd);
+  if (dir < 0) return -errno;
+  size_t pos = 0;
+  while (true) {
+    const size_t slash = relpath.find('/', pos);
+    const std::string part = relpath.substr(pos, slash == std::string::npos ? slash : slash - pos);
+    if (part == ".." ) {
+      close(dir);
+      return -EXDEV;
+    }
+    const bool last = slash == std::string::npos;
+    const int f = last ? flags : (O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int next = openat(dir, part.c_str(), f | O_NOFOLLOW);
+    const int err = errno;
+    close(dir);
+    if (next < 0) return -err;
+    if (last) return next;
+    dir = next;
+    pos = slash + 1;
+  }
+}
+
+}  // namespace
+
+int open_beneath(int root_fd, const std::string& relpath, int flags) {
+  const std::string path = relpath.empty() ? "." : relpath;
+  open_how how{};
+  how.flags = uint64_t(flags | O_NOFOLLOW | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = int(syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+  if (fd < 0 && errno == EPERM && (flags & O_NOATIME)) {  // not the owner: atime may move
+    how.flags &= ~uint64_t(O_NOATIME);
+    fd = int(syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+  }
+  if (fd >= 0) return fd;
+  if (errno == ENOSYS) return open_component_walk(root_fd, path, (flags & ~O_NOATIME) | O_CLOEXEC);
+  return -errno;
+}
+
+DirectorySource::DirectorySource(std::string root_path, int root_fd, size_t open_files)
+    : root_path_(std::move(root_path)), root_fd_(root_fd), fds_(open_files) {}
+
+DirectorySource::~DirectorySource() { close(root_fd_); }
+
+std::unique_ptr<DirectorySource> DirectorySource::open(const std::string& path,
+                                                       const ScanOptions& options,
+                                                       ScanReport& report) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) fail("source {} does not exist", path);
+    if (errno == ENOTDIR) fail("source {} is not a directory", path);
+    fail("cannot open source directory {}: {}", path, strerror(errno));
+  }
+  std::unique_ptr<DirectorySource> src(new DirectorySource(path, fd, options.open_files));
+  src->scan(options, report);
+  return src;
+}
+
+namespace {
+
+// Scan state shared by the walk: hard-link groups and the report.
+struct ScanState {
+  struct InodeKey {
+    uint64_t dev, ino;
+    bool operator==(const InodeKey& o) const { return dev == o.dev && ino == o.ino; }
+  };
+  struct InodeKeyHash {
+    size_t operator()(const InodeKey& k) const { return k.ino * 0x9E3779B97F4A7C15ull ^ k.dev; }
+  };
+  std::unordered_map<InodeKey, uint32_t, InodeKeyHash> hard_links;
+  uint64_t root_dev = 0;
+};
+
+Node node_from_statx(const struct statx& st) {
+  Node n;
+  n.mode = st.stx_mode;
+  n.uid = st.stx_uid;
+  n.gid = st.stx_gid;
+  n.atime_ns = to_ns(st.stx_atime);
+  n.mtime_ns = to_ns(st.stx_mtime);
+  n.ctime_ns = to_ns(st.stx_ctime);
+  n.btime_ns = (st.stx_mask & STATX_BTIME) ? to_ns(st.stx_btime) : 0;
+  if (S_ISREG(n.mode)) n.size = st.stx_size;
+  if (S_ISCHR(n.mode) || S_ISBLK(n.mode))
+    n.aux = makedev(st.stx_rdev_major, st.stx_rdev_minor);
+  return n;
+}
+
+// Lists the data ranges of a sparse file with SEEK_DATA / SEEK_HOLE.
+bool list_data_segments(int fd, uint64_t size, std::vector<DataSegment>& out) {
+  off_t pos = 0;
+  while (uint64_t(pos) < size) {
+    const off_t data = lseek(fd, pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only a hole remains
+      return false;
+    }
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) return false;
+    if (uint64_t(hole) > size) hole = off_t(size);
+    if (hole > data) out.push_back({uint64_t(data), uint64_t(hole - data)});
+    pos = hole;
+  }
+  return true;
+}
+
+}  // namespace
+
+void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
+  ScanState state;
+  struct stat root_st;
+  if (fstat(root_fd_, &root_st) != 0) fail("cannot stat source {}: {}", root_path_, strerror(errno));
+  state.root_dev = root_st.st_dev;
+  struct statx root_stx;
+  if (statx(root_fd_, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &root_stx) != 0)
+    fail("cannot stat source {}: {}", root_path_, strerror(errno));
+  tree_.nodes.push_back(node_from_statx(root_stx));
+  tree_.nodes[0].nlink = 2;
+
+  auto skip = [&](const std::string& path, const std::string& reason) {
+    report.skipped.push_back(path + ": " + reason);
+    if (options.strict) fail("cannot read {}/{}: {} (without --strict it is skipped)", root_path_, path, reason);
+  };
+
+  // Directories still to read, as (node, path); popped from the back.
+  std::vector<std::pair<uint32_t, std::string>> pending;
+  pending.emplace_back(0, "");
+  std::vector<std::string> names;
+  std::vector<DataSegment> segs;
+  while (!pending.empty()) {
+    auto [dir_node, dir_path] = std::move(pending.back());
+    pending.pop_back();
+    const int dfd = open_beneath(root_fd_, dir_path, O_RDONLY | O_DIRECTORY | O_NOATIME);
+    const uint32_t child_begin = uint32_t(tree_.dirents.size());
+    uint32_t child_count = 0;
+    std::vector<std::pair<uint32_t, std::string>> subdirs;
+    if (dfd < 0) {
+      skip(dir_path, strerror(-dfd));
+    } else {
+      DIR* d = fdopendir(dfd);
+      names.clear();
+      errno = 0;
+      while (dirent* e = readdir(d)) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        names.emplace_back(e->d_name);
+      }
+      if (errno != 0) skip(dir_path, std::string("listing failed: ") + strerror(errno));
+      std::sort(names.begin(), names.end());
+      for (const std::string& name : names) {
+        const std::string child_path = dir_path.empty() ? name : dir_path + "/" + name;
+        struct statx st;
+        if (statx(dfd, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+                  STATX_BASIC_STATS | STATX_BTIME, &st) != 0) {
+          skip(child_path, strerror(errno));
+          continue;
+        }
+        const bool is_dir = S_ISDIR(st.stx_mode);
+        const uint64_t dev = makedev(st.stx_dev_major, st.stx_dev_minor);
+        if (is_dir && options.one_file_system && dev != state.root_dev) continue;
+        uint32_t node = kNoIndex;
+        if (!is_dir && st.stx_nlink > 1) {
+          auto it = state.hard_links.find({dev, st.stx_ino});
+          if (it != state.hard_links.end()) node = it->second;
+        }
+        if (node == kNoIndex) {
+          Node n = node_from_statx(st);
+          if (S_ISLNK(n.mode)) {
+            std::string target(size_t(st.stx_size) + 1, '\0');
+            const ssize_t len = readlinkat(dfd, name.c_str(), target.data(), target.size());
+            if (len < 0 || size_t(len) >= target.size()) {
+              skip(child_path, len < 0 ? strerror(errno) : "link target changed during scan");
+              continue;
+            }
+            target.resize(size_t(len));
+            n.aux = tree_.add_string(target);
+            n.size = uint64_t(len);
+          } else if (S_ISREG(n.mode) && st.stx_blocks * 512 < st.stx_size) {
+            const int ffd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+            segs.clear();
+            const bool listed = ffd >= 0 && list_data_segments(ffd, n.size, segs);
+            if (ffd >= 0) close(ffd);
+            if (!listed) {
+              skip(child_path, std::string("cannot map holes: ") + strerror(errno));
+              continue;
+            }
+            n.flags |= Node::kSparse;
+            n.aux = uint64_t(tree_.segments.size()) | uint64_t(segs.size()) << 32;
+            tree_.segments.insert(tree_.segments.end(), segs.begin(), segs.end());
+          }
+          node = uint32_t(tree_.nodes.size());
+          n.first_link = uint32_t(tree_.dirents.size());
+          if (is_dir) n.nlink = 2;  // "." and the name in the parent
+          tree_.nodes.push_back(n);
+          if (!is_dir && st.stx_nlink > 1) state.hard_links.emplace(ScanState::InodeKey{dev, st.stx_ino}, node);
+          if (is_dir) subdirs.emplace_back(node, child_path);
+        }
+        if (!is_dir) ++tree_.nodes[node].nlink;
+        else ++tree_.nodes[dir_node].nlink;  // the child's ".."
+        tree_.dirents.push_back({dir_node, node, tree_.add_string(name), uint32_t(name.size())});
+        ++child_count;
+      }
+      closedir(d);
+    }
+    tree_.nodes[dir_node].aux = uint64_t(child_begin) | uint64_t(child_count) << 32;
+    if (tree_.nodes.size() >= 0xfffffff0u) fail("source {} holds too many entries", root_path_);
+    // Pushed in reverse so the walk reads subdirectories in name order.
+    for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) pending.push_back(std::move(*it));
+  }
+}
+
+int DirectorySource::open_for_read(uint32_t node) const {
+  return open_beneath(root_fd_, tree_.relative_path(node), O_RDONLY | O_NOATIME);
+}
+
+Status DirectorySource::report_changed(uint32_t node, const std::string& what) const {
+  {
+    std::lock_guard lock(reported_mutex_);
+    if (!reported_.insert(node).second) return Status::source_changed;
+  }
+  log_error("source file {}/{} {} since the mount; its reads answer EIO", root_path_,
+            tree_.relative_path(node), what);
+  return Status::source_changed;
+}
+
+Status DirectorySource::read_file(uint32_t node, uint64_t offset, uint8_t* buf,
+                                  size_t len) const {
+  const Node& n = tree_.nodes[node];
+  auto lease = fds_.acquire(node, [&] { return open_for_read(node); });
+  if (lease.fd() < 0) {
+    if (lease.error() == ENOENT) return report_changed(node, "vanished");
+    return report_changed(node, std::string("cannot be opened (") + strerror(lease.error()) + ")");
+  }
+  struct stat st;
+  if (fstat(lease.fd(), &st) != 0) return report_changed(node, "cannot be checked");
+  if (st.st_nlink == 0) return report_changed(node, "was deleted");
+  if (!S_ISREG(st.st_mode)) return report_changed(node, "is no longer a regular file");
+  if (uint64_t(st.st_size) != n.size)
+    return report_changed(node, fmt::format("changed size from {} to {}", n.size, st.st_size));
+  if (int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != n.mtime_ns)
+    return report_changed(node, "was modified (mtime changed)");
+  size_t done = 0;
+  while (done < len) {
+    const ssize_t r = pread(lease.fd(), buf + done, len - done, off_t(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      log_error("reading source file {}/{} at offset {}: {}", root_path_,
+                tree_.relative_path(node), offset + done, strerror(errno));
+      return Status::io_error;
+    }
+    if (r == 0) return report_changed(node, "shrank");
+    done += size_t(r);
+  }
+  return Status::ok;
+}
+
+}  // namespace vdiskfs

@@ -1,0 +1,59 @@
+#include "core/disk_builder.h"
+
+#include <fmt/core.h>
+
+#include <time.h>
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/gpt.h"
+
+namespace vdiskfs {
+
+int64_t newest_past_time(const Tree& tree) {
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const int64_t now_ns = int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
+  int64_t newest = 0;
+  for (const Node& n : tree.nodes)
+    for (int64_t t : {n.mtime_ns, n.ctime_ns})
+      if (t <= now_ns) newest = std::max(newest, t);
+  return newest;
+}
+
+Disk build_disk(const Source& source, const DiskOptions& options) {
+  if (options.label.size() > 16) fail("label '{}' is longer than ext4's 16 bytes", options.label);
+  const Tree& tree = source.tree();
+  // Everything that shapes the bytes of the disk goes into the identity.
+  const std::string layout = fmt::format(
+      "vdiskfs-layout-1;gpt;ext4;uuid={};label={};free={}{};min_free={}",
+      options.fs_uuid ? uuid_to_string(*options.fs_uuid) : "derived", options.label,
+      options.free_space.is_percent ? options.free_space.percent : double(options.free_space.bytes),
+      options.free_space.is_percent ? "%" : "B", options.min_free_bytes);
+  Disk disk;
+  disk.identity = compute_identity(tree, layout);
+  disk.fs_uuid = options.fs_uuid ? *options.fs_uuid : disk.identity.derive("ext4-uuid");
+
+  ext4::Options fs;
+  fs.uuid = disk.fs_uuid;
+  fs.label = options.label;
+  fs.free_space = options.free_space;
+  fs.min_free_bytes = options.min_free_bytes;
+  fs.hash_seed = disk.identity.derive("ext4-hash-seed");
+  fs.timestamp_ns = newest_past_time(tree);
+  auto volume = ext4::build_volume(source, fs, &disk.volume);
+
+  GptPartitionSpec part{volume, kGptTypeLinuxFilesystem, disk.identity.derive("gpt-partition"),
+                        options.label.empty() ? "vdiskfs" : options.label};
+  std::vector<GptPartitionPlacement> placed;
+  disk.image = build_gpt_disk({part}, disk.identity.derive("gpt-disk"), &placed);
+  disk.partition_offset = placed[0].offset;
+  disk.partition_size = placed[0].size;
+  disk.allocated_bytes = (disk.volume.blocks - disk.volume.free_blocks) * 4096 +
+                         (disk.image->size() - disk.partition_size);
+  disk.timestamp_ns = fs.timestamp_ns;
+  return disk;
+}
+
+}  // namespace vdiskfs

@@ -1,0 +1,40 @@
+#pragma once
+// Turns a scanned source into a guest disk: identity, ext4 volume, GPT.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/ext4/ext4_volume.h"
+#include "core/identity.h"
+#include "core/image.h"
+#include "core/size_parse.h"
+#include "core/source.h"
+
+namespace vdiskfs {
+
+struct DiskOptions {
+  std::optional<Uuid> fs_uuid;  // default: derived from the identity
+  std::string label;            // ext4 volume label, up to 16 bytes
+  SizeSpec free_space{0, 20, true};
+  uint64_t min_free_bytes = 256ull << 20;
+};
+
+struct Disk {
+  std::shared_ptr<const Image> image;  // the raw guest disk
+  Identity identity;
+  Uuid fs_uuid{};
+  uint64_t partition_offset = 0;
+  uint64_t partition_size = 0;
+  ext4::VolumeInfo volume;
+  uint64_t allocated_bytes = 0;  // bytes of the disk that hold data or metadata
+  int64_t timestamp_ns = 0;
+};
+
+// The newest mtime or ctime in the tree that is not in the future: the
+// disk's own timestamp, stable for a given source.
+int64_t newest_past_time(const Tree& tree);
+
+// The source must outlive the disk.
+Disk build_disk(const Source& source, const DiskOptions& options);
+
+}  // namespace vdiskfs

@@ -1,0 +1,351 @@
+#include "core/ext4/ext4_plan.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/ext4/ext4_directory.h"
+#include "core/ext4/ext4_extent_tree.h"
+#include "core/ext4/ext4_format.h"
+
+namespace vdiskfs::ext4 {
+
+uint32_t Geometry::group_blocks(uint32_t g) const {
+  const uint64_t start = uint64_t(g) * kBlocksPerGroup;
+  return uint32_t(std::min<uint64_t>(kBlocksPerGroup, blocks - start));
+}
+
+bool Geometry::has_backup(uint32_t g) {
+  if (g <= 1) return true;
+  for (uint32_t base : {3u, 5u, 7u}) {
+    uint64_t p = base;
+    while (p < g) p *= base;
+    if (p == g) return true;
+  }
+  return false;
+}
+
+uint32_t InodeNumbers::node_of(uint64_t ino) const {
+  if (ino == 2) return 0;
+  if (synth_lost_found && ino == 11) return kLostFoundDir;
+  if (ino < first_node_ino || ino > last_used()) return kNoIndex;
+  return uint32_t(ino - first_node_ino + 1);
+}
+
+uint32_t Plan::dir_entry_count(uint32_t dir) const {
+  if (dir == kLostFoundDir) return 2;
+  const uint32_t extra = (dir == 0 && inodes.synth_lost_found) ? 1 : 0;
+  return 2 + extra + tree.child_count(tree.nodes[dir]);
+}
+
+uint32_t Plan::dir_links(uint32_t node) const {
+  const uint32_t links = tree.nodes[node].nlink + ((node == 0 && inodes.synth_lost_found) ? 1 : 0);
+  return links > kMaxLinks ? 1 : links;
+}
+
+namespace {
+
+uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+// Hands out blocks in increasing order, stepping around the superblock and
+// GDT backups at the start of sparse_super groups.
+class Allocator {
+ public:
+  Allocator(uint64_t start, uint32_t gdt_blocks) : cursor_(start), gdt_blocks_(gdt_blocks) {}
+
+  void take(uint64_t count, std::vector<BlockRun>& runs) {
+    while (count > 0) {
+      const uint64_t group = cursor_ / kBlocksPerGroup;
+      const uint64_t group_start = group * kBlocksPerGroup;
+      if (Geometry::has_backup(uint32_t(group)) && cursor_ < group_start + 1 + gdt_blocks_) {
+        cursor_ = group_start + 1 + gdt_blocks_;
+        continue;
+      }
+      const uint64_t n = std::min(count, next_backup_group(group) * kBlocksPerGroup - cursor_);
+      if (cursor_ + n > 0xffffffffull) fail("the volume would exceed 2^32 blocks (16 TiB)");
+      if (!runs.empty() && runs.back().start + runs.back().count == cursor_ &&
+          runs.back().count + n <= 0xffffffffull) {
+        runs.back().count += uint32_t(n);
+      } else {
+        runs.push_back({uint32_t(cursor_), uint32_t(n)});
+      }
+      cursor_ += n;
+      count -= n;
+    }
+  }
+  uint64_t cursor() const { return cursor_; }
+
+ private:
+  // First group after `group` that holds a backup (cached: called per take).
+  uint64_t next_backup_group(uint64_t group) {
+    if (group != cached_group_) {
+      cached_group_ = group;
+      cached_next_ = group + 1;
+      while (!Geometry::has_backup(uint32_t(cached_next_))) ++cached_next_;
+    }
+    return cached_next_;
+  }
+
+  uint64_t cursor_;
+  uint32_t gdt_blocks_;
+  uint64_t cached_group_ = ~0ull, cached_next_ = 0;
+};
+
+Geometry make_geometry(uint64_t blocks, uint32_t groups, uint32_t ipg) {
+  Geometry g;
+  g.blocks = blocks;
+  g.groups = groups;
+  g.inodes_per_group = ipg;
+  g.gdt_blocks = uint32_t(div_up(uint64_t(groups) * kGroupDescSize, kBlockSize));
+  g.itable_blocks_per_group = ipg / kInodesPerBlock;
+  g.block_bitmaps = 1 + g.gdt_blocks;
+  g.inode_bitmaps = g.block_bitmaps + groups;
+  g.inode_tables = g.inode_bitmaps + groups;
+  g.metadata_end = g.inode_tables + groups * g.itable_blocks_per_group;
+  return g;
+}
+
+// Logical block ranges of a regular file: its data segments rounded out to
+// whole blocks and merged.
+void file_block_ranges(const Tree& tree, uint32_t node, std::vector<DataSegment>& segs,
+                       std::vector<BlockRun>& out) {
+  out.clear();
+  tree.data_segments(node, segs);
+  for (const DataSegment& s : segs) {
+    const uint64_t first = s.offset / kBlockSize;
+    const uint64_t end = div_up(s.offset + s.length, kBlockSize);
+    if (end > 0xffffffffull) fail("file {} is larger than ext4's 16 TiB file limit", tree.relative_path(node));
+    if (!out.empty() && out.back().start + out.back().count >= first) {
+      out.back().count = uint32_t(std::max<uint64_t>(out.back().start + out.back().count, end) - out.back().start);
+    } else {
+      out.push_back({uint32_t(first), uint32_t(end - first)});
+    }
+  }
+}
+
+// One layout pass for a given geometry; `emit` fills the map and skeleton.
+class LayoutPass {
+ public:
+  LayoutPass(Plan& plan, bool emit)
+      : plan_(plan), emit_(emit), alloc_(plan.geo.metadata_end, plan.geo.gdt_blocks) {}
+
+  uint64_t run() {
+    const Tree& tree = plan_.tree;
+    plan_.placement.assign(tree.nodes.size(), Placement{});
+    plan_.complex.clear();
+    plan_.data_blocks = 0;
+    place_directories();
+    place_symlinks();
+    for (uint32_t n = 0; n < tree.nodes.size(); ++n)
+      if (tree.nodes[n].is_regular()) place_file(n);
+    return alloc_.cursor();
+  }
+
+ private:
+  // Records an object's extents: simple placement or a complex inode with
+  // its tree blocks allocated right after its data.
+  void record(uint32_t key, const std::vector<FileExtent>& extents, uint64_t data_blocks) {
+    // Simple: one run from logical block 0, physically and logically dense.
+    const bool contiguous = !extents.empty() && extents.front().logical == 0 &&
+                            extents.size() <= kInodeExtentSlots &&
+                            extents.back().logical + extents.back().length == data_blocks &&
+                            extents.back().physical + extents.back().length - extents.front().physical ==
+                                data_blocks;
+    if (extents.empty() || contiguous) {
+      Placement p{extents.empty() ? 0 : extents.front().physical, uint32_t(data_blocks)};
+      if (key == kLostFoundDir) plan_.lost_found_placement = p;
+      else plan_.placement[key] = p;
+      return;
+    }
+    ComplexInode ci{};
+    const uint32_t tree_count = extent_tree_block_count(extents.size());
+    ci.blocks = data_blocks + tree_count;
+    if (tree_count == 0) {
+      write_inline_extents(extents.data(), extents.size(), ci.i_block);
+    } else {
+      runs_.clear();
+      alloc_.take(tree_count, runs_);
+      std::vector<uint32_t> blocks;
+      for (const BlockRun& r : runs_)
+        for (uint32_t i = 0; i < r.count; ++i) blocks.push_back(r.start + i);
+      std::vector<uint8_t> bytes(size_t(tree_count) * kBlockSize);
+      write_extent_tree(extents, blocks, bytes.data(), ci.i_block);
+      if (emit_) {
+        uint64_t skel = plan_.skeleton.size();
+        for (const BlockRun& r : runs_) {
+          plan_.map.add({uint64_t(r.start) * kBlockSize, uint64_t(r.count) * kBlockSize, skel, 0,
+                         ExtentKind::skeleton});
+          skel += uint64_t(r.count) * kBlockSize;
+        }
+        plan_.skeleton.insert(plan_.skeleton.end(), bytes.begin(), bytes.end());
+      }
+    }
+    plan_.complex.emplace(key, ci);
+  }
+
+  void place_generated(uint32_t key, uint64_t space_block, uint32_t count, VolumeChild child) {
+    runs_.clear();
+    alloc_.take(count, runs_);
+    extents_.clear();
+    append_extents(0, runs_, extents_);
+    if (emit_) {
+      uint64_t logical = 0;
+      for (const BlockRun& r : runs_) {
+        plan_.map.add({uint64_t(r.start) * kBlockSize, uint64_t(r.count) * kBlockSize,
+                       (space_block + logical) * kBlockSize, child, ExtentKind::image});
+        logical += r.count;
+      }
+    }
+    record(key, extents_, count);
+  }
+
+  void place_directories() {
+    const Tree& tree = plan_.tree;
+    plan_.dir_blocks.clear();
+    for (uint32_t n = 0; n < tree.nodes.size(); ++n) {
+      if (!tree.nodes[n].is_dir()) continue;
+      const uint64_t space = plan_.dir_blocks.size();
+      const uint32_t count = plan_directory_blocks(plan_, n, plan_.dir_blocks);
+      place_generated(n, space, count, kChildDirBlocks);
+      if (n == 0 && plan_.inodes.synth_lost_found) {
+        const uint64_t lf_space = plan_.dir_blocks.size();
+        plan_directory_blocks(plan_, kLostFoundDir, plan_.dir_blocks);
+        place_generated(kLostFoundDir, lf_space, 1, kChildDirBlocks);
+      }
+    }
+  }
+
+  void place_symlinks() {
+    const Tree& tree = plan_.tree;
+    plan_.symlink_blocks.clear();
+    for (uint32_t n = 0; n < tree.nodes.size(); ++n) {
+      const Node& node = tree.nodes[n];
+      if (!node.is_symlink() || node.size <= kFastSymlinkMax) continue;
+      const uint64_t space = plan_.symlink_blocks.size();
+      plan_.symlink_blocks.push_back(n);
+      place_generated(n, space, 1, kChildSymlinkBlocks);
+    }
+  }
+
+  void place_file(uint32_t n) {
+    const Node& node = plan_.tree.nodes[n];
+    file_block_ranges(plan_.tree, n, segs_, ranges_);
+    extents_.clear();
+    uint64_t data_blocks = 0;
+    for (const BlockRun& range : ranges_) {
+      runs_.clear();
+      alloc_.take(range.count, runs_);
+      append_extents(range.start, runs_, extents_);
+      data_blocks += range.count;
+      if (emit_) {
+        uint64_t logical = range.start;
+        for (const BlockRun& r : runs_) {
+          const uint64_t file_off = logical * kBlockSize;
+          const uint64_t len = std::min<uint64_t>(uint64_t(r.count) * kBlockSize, node.size - file_off);
+          plan_.map.add({uint64_t(r.start) * kBlockSize, len, file_off, n, ExtentKind::source});
+          logical += r.count;
+        }
+      }
+    }
+    plan_.data_blocks += data_blocks;
+    record(n, extents_, data_blocks);
+  }
+
+  Plan& plan_;
+  bool emit_;
+  Allocator alloc_;
+  std::vector<BlockRun> runs_, ranges_;
+  std::vector<FileExtent> extents_;
+  std::vector<DataSegment> segs_;
+};
+
+// Blocks in use: everything below the allocation end plus the backups of
+// later groups.
+void compute_usage(Plan& plan, uint64_t alloc_end) {
+  const Geometry& geo = plan.geo;
+  plan.used.clear();
+  plan.used.push_back({0, uint32_t(alloc_end)});
+  for (uint32_t g = uint32_t(alloc_end / kBlocksPerGroup); g < geo.groups; ++g) {
+    if (!Geometry::has_backup(g)) continue;
+    const uint64_t start = std::max<uint64_t>(uint64_t(g) * kBlocksPerGroup, alloc_end);
+    const uint64_t end = std::min<uint64_t>(uint64_t(g) * kBlocksPerGroup + 1 + geo.gdt_blocks, geo.blocks);
+    if (start >= end) continue;
+    if (plan.used.back().start + plan.used.back().count == start)
+      plan.used.back().count += uint32_t(end - start);
+    else
+      plan.used.push_back({uint32_t(start), uint32_t(end - start)});
+  }
+  plan.group_free_blocks.assign(geo.groups, 0);
+  for (uint32_t g = 0; g < geo.groups; ++g) plan.group_free_blocks[g] = geo.group_blocks(g);
+  uint64_t used_total = 0;
+  for (const BlockRun& r : plan.used) {
+    used_total += r.count;
+    uint64_t b = r.start;
+    const uint64_t end = uint64_t(r.start) + r.count;
+    while (b < end) {
+      const uint32_t g = uint32_t(b / kBlocksPerGroup);
+      const uint64_t group_end = std::min<uint64_t>(uint64_t(g + 1) * kBlocksPerGroup, end);
+      plan.group_free_blocks[g] -= uint32_t(group_end - b);
+      b = group_end;
+    }
+  }
+  plan.free_blocks = geo.blocks - used_total;
+  plan.group_used_dirs.assign(geo.groups, 0);
+  const uint32_t ipg = geo.inodes_per_group;
+  for (uint32_t n = 0; n < plan.tree.nodes.size(); ++n)
+    if (plan.tree.nodes[n].is_dir()) ++plan.group_used_dirs[(plan.inodes.ino(n) - 1) / ipg];
+  if (plan.inodes.synth_lost_found) ++plan.group_used_dirs[(plan.inodes.lost_found_ino() - 1) / ipg];
+}
+
+}  // namespace
+
+void layout(Plan& plan) {
+  const Tree& tree = plan.tree;
+  if (tree.nodes.empty() || !tree.nodes[0].is_dir()) fail("internal error: tree has no root directory");
+  // A lost+found is synthesized unless the source brings its own.
+  bool has_lost_found = false;
+  const Node& root = tree.nodes[0];
+  for (uint32_t i = 0; i < tree.child_count(root); ++i) {
+    const Dirent& d = tree.dirents[tree.child_begin(root) + i];
+    if (tree.name(d) == "lost+found") has_lost_found = true;
+  }
+  plan.inodes.synth_lost_found = !has_lost_found;
+  plan.inodes.node_count = uint32_t(tree.nodes.size());
+  plan.inodes.first_node_ino = has_lost_found ? 11 : 12;
+  const uint64_t used_inodes = plan.inodes.last_used();
+
+  uint32_t groups = 1, ipg = 16;
+  for (int pass = 0;; ++pass) {
+    if (pass > 50) fail("internal error: ext4 geometry did not converge");
+    plan.geo = make_geometry(uint64_t(groups) * kBlocksPerGroup, groups, ipg);
+    plan.map = ExtentMap();
+    plan.skeleton.clear();
+    LayoutPass probe(plan, false);
+    const uint64_t alloc_end = probe.run();
+    // Volume = data + metadata + free space, rounded to 1 MiB.
+    const uint64_t data_meta = alloc_end * kBlockSize;
+    const uint64_t free_bytes = std::max(plan.options.free_space.resolve(data_meta), plan.options.min_free_bytes);
+    uint64_t blocks = div_up(alloc_end + div_up(free_bytes, kBlockSize), 256) * 256;
+    const uint64_t want_inodes = used_inodes + std::max<uint64_t>({used_inodes / 5, free_bytes / 65536, 1024});
+    uint64_t need_groups = std::max<uint64_t>(div_up(blocks, kBlocksPerGroup), div_up(want_inodes, 32768));
+    need_groups = std::max<uint64_t>(need_groups, groups);
+    if (need_groups > 0xffffffffull / kBlocksPerGroup) fail("the volume would exceed 16 TiB");
+    uint64_t new_ipg = div_up(div_up(want_inodes, need_groups), kInodesPerBlock) * kInodesPerBlock;
+    new_ipg = std::clamp<uint64_t>(std::max<uint64_t>(new_ipg, ipg), kInodesPerBlock, 32768);
+    if (need_groups == groups && new_ipg == ipg) {
+      blocks = std::max<uint64_t>(blocks, uint64_t(groups - 1) * kBlocksPerGroup + 2048);
+      blocks = std::min<uint64_t>(blocks, uint64_t(groups) * kBlocksPerGroup);
+      plan.geo = make_geometry(blocks, groups, ipg);
+      plan.map = ExtentMap();
+      plan.skeleton.clear();
+      LayoutPass final_pass(plan, true);
+      const uint64_t end = final_pass.run();
+      if (end != alloc_end) fail("internal error: ext4 layout is not stable");
+      compute_usage(plan, end);
+      return;
+    }
+    groups = uint32_t(need_groups);
+    ipg = uint32_t(new_ipg);
+  }
+}
+
+}  // namespace vdiskfs::ext4

@@ -1,0 +1,68 @@
+#include "core/ext4/ext4_volume.h"
+
+#include "core/error.h"
+#include "core/ext4/ext4_bitmaps.h"
+#include "core/ext4/ext4_content_images.h"
+#include "core/ext4/ext4_format.h"
+#include "core/ext4/ext4_inode_table.h"
+#include "core/ext4/ext4_superblock.h"
+#include "core/mapped_image.h"
+
+namespace vdiskfs::ext4 {
+namespace {
+
+// Appends a superblock block and the GDT for group `g` to the skeleton and
+// maps them at the group's first block.
+void add_superblock_copy(Plan& plan, uint32_t g, const std::vector<uint8_t>& gdt) {
+  const uint64_t block = uint64_t(g) * kBlocksPerGroup;
+  const uint64_t skel = plan.skeleton.size();
+  plan.skeleton.resize(skel + kBlockSize + gdt.size(), 0);
+  const uint32_t sb_offset = g == 0 ? sb::kOffsetInBlock0 : 0;
+  write_superblock(plan, g, plan.skeleton.data() + skel + sb_offset);
+  std::copy(gdt.begin(), gdt.end(), plan.skeleton.begin() + ptrdiff_t(skel + kBlockSize));
+  plan.map.add({block * kBlockSize, kBlockSize + gdt.size(), skel, 0, ExtentKind::skeleton});
+}
+
+}  // namespace
+
+std::shared_ptr<const Image> build_volume(const Source& source, const Options& options,
+                                          VolumeInfo* info) {
+  auto plan = std::make_shared<Plan>(source.tree(), options);
+  layout(*plan);
+  const Geometry& geo = plan->geo;
+  const std::vector<uint8_t> gdt = make_group_descriptors(*plan);
+  for (uint32_t g = 0; g < geo.groups; ++g)
+    if (Geometry::has_backup(g)) add_superblock_copy(*plan, g, gdt);
+  auto add_child = [&](uint32_t first_block, uint64_t bytes, VolumeChild child) {
+    plan->map.add({uint64_t(first_block) * kBlockSize, bytes, 0, child, ExtentKind::image});
+  };
+  add_child(geo.block_bitmaps, uint64_t(geo.groups) * kBlockSize, kChildBlockBitmaps);
+  add_child(geo.inode_bitmaps, uint64_t(geo.groups) * kBlockSize, kChildInodeBitmaps);
+  add_child(geo.inode_tables, geo.inodes_count() * kInodeSize, kChildInodeTable);
+  if (!plan->map.finish()) fail("internal error: ext4 layout has overlapping extents");
+
+  std::vector<std::shared_ptr<const Image>> children(5);
+  children[kChildInodeTable] = std::make_shared<InodeTableImage>(plan);
+  children[kChildBlockBitmaps] = std::make_shared<BlockBitmapsImage>(plan);
+  children[kChildInodeBitmaps] = std::make_shared<InodeBitmapsImage>(plan);
+  children[kChildDirBlocks] = std::make_shared<DirectoryBlocksImage>(plan);
+  children[kChildSymlinkBlocks] = std::make_shared<SymlinkBlocksImage>(plan);
+
+  if (info) {
+    info->blocks = geo.blocks;
+    info->free_blocks = plan->free_blocks;
+    info->inodes = geo.inodes_count();
+    info->free_inodes = plan->free_inodes();
+    info->data_blocks = plan->data_blocks;
+    info->extents = plan->map.size();
+    info->skeleton_bytes = plan->skeleton.size();
+  }
+  // The map and skeleton move into the image; the plan keeps what the
+  // generators need.
+  ExtentMap map = std::move(plan->map);
+  std::vector<uint8_t> skeleton = std::move(plan->skeleton);
+  return std::make_shared<MappedImage>(geo.blocks * kBlockSize, std::move(map), std::move(skeleton),
+                                       &source, std::move(children));
+}
+
+}  // namespace vdiskfs::ext4

@@ -1,0 +1,26 @@
+#pragma once
+// A source is where file data lives: a local directory today; a tar image,
+// a tar chain, NFS and SMB shares later. It scans into a Tree once, then
+// serves byte ranges of the files it scanned, from many threads at once.
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+#include "core/tree.h"
+
+namespace vdiskfs {
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // What the user named, for messages ("directory /srv/backup").
+  virtual std::string describe() const = 0;
+  // The tree scanned when the source was opened.
+  virtual const Tree& tree() const = 0;
+  // Reads [offset, offset + len) of the regular file `node`. The range lies
+  // inside the scanned size. A file that changed since the scan gives
+  // Status::source_changed and a log line naming it; never other bytes.
+  virtual Status read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const = 0;
+};
+
+}  // namespace vdiskfs

@@ -1,0 +1,79 @@
+#pragma once
+// The file tree model: what a source holds, independent of where it came
+// from and of the filesystem it will become.
+//
+// Nodes are inodes (one per file, hard links share one); dirents are names.
+// nodes[0] is the root directory. A directory's children are the contiguous
+// dirents [child_begin, child_begin + child_count), sorted by name. Names
+// and link targets live in one string arena so a million entries stay small.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vdiskfs {
+
+inline constexpr uint32_t kNoIndex = 0xffffffffu;
+
+// A byte range of a regular file that holds data (not a hole).
+struct DataSegment {
+  uint64_t offset;
+  uint64_t length;
+};
+
+struct Node {
+  uint32_t mode = 0;        // S_IFMT type bits and the 12 permission bits
+  uint32_t uid = 0, gid = 0;
+  uint32_t nlink = 0;       // names of this node inside the tree
+  int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0, btime_ns = 0;
+  uint64_t size = 0;        // bytes (regular files, symlink target length)
+  // Directory: first child dirent (lo 32) and child count (hi 32).
+  // Symlink: offset of the target in the string arena.
+  // Device: rdev. Sparse regular file: first segment (lo) and count (hi).
+  uint64_t aux = 0;
+  uint32_t first_link = kNoIndex;  // a dirent naming this node (path lookup)
+  uint32_t flags = 0;
+
+  static constexpr uint32_t kSparse = 1;  // data listed in Tree::segments
+
+  bool is_dir() const { return S_ISDIR(mode); }
+  bool is_regular() const { return S_ISREG(mode); }
+  bool is_symlink() const { return S_ISLNK(mode); }
+};
+
+struct Dirent {
+  uint32_t parent;    // node of the containing directory
+  uint32_t node;      // node this name refers to
+  uint32_t name_off;  // into the string arena
+  uint32_t name_len;
+};
+
+class Tree {
+ public:
+  std::vector<Node> nodes;
+  std::vector<Dirent> dirents;
+  std::string strings;                // names and symlink targets
+  std::vector<DataSegment> segments;  // data of sparse files
+
+  std::string_view name(const Dirent& d) const {
+    return std::string_view(strings).substr(d.name_off, d.name_len);
+  }
+  std::string_view link_target(const Node& n) const {
+    return std::string_view(strings).substr(n.aux, n.size);
+  }
+  uint32_t child_begin(const Node& dir) const { return uint32_t(dir.aux); }
+  uint32_t child_count(const Node& dir) const { return uint32_t(dir.aux >> 32); }
+
+  // The data ranges of a regular file, holes left out.
+  void data_segments(uint32_t node, std::vector<DataSegment>& out) const;
+  // Path of a node relative to the root ("" for the root itself).
+  std::string relative_path(uint32_t node) const;
+  // Bytes of file data (holes excluded) over the whole tree.
+  uint64_t data_bytes() const;
+  // Appends a string to the arena; returns its offset.
+  uint32_t add_string(std::string_view s);
+};
+
+}  // namespace vdiskfs

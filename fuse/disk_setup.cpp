@@ -1,0 +1,63 @@
+#include "fuse/disk_setup.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/size_parse.h"
+
+namespace vdiskfs {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+PreparedDisk prepare_disk(const LayoutArgs& args) {
+  DiskOptions options;
+  if (!args.uuid.empty()) {
+    Uuid u;
+    if (!parse_uuid(args.uuid, u)) fail("--uuid {} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", args.uuid);
+    options.fs_uuid = u;
+  }
+  options.label = args.label;
+  auto free_space = parse_size(args.free_space);
+  if (!free_space) fail("--free {} is not a size (like 20%, 512M or 10G)", args.free_space);
+  options.free_space = *free_space;
+  auto min_free = parse_size(args.min_free);
+  if (!min_free || min_free->is_percent) fail("--min-free {} is not a size (like 256M)", args.min_free);
+  options.min_free_bytes = min_free->bytes;
+
+  PreparedDisk out;
+  char resolved[PATH_MAX];
+  if (!realpath(args.source.c_str(), resolved)) {
+    if (errno == ENOENT) fail("source {} does not exist", args.source);
+    fail("cannot resolve source {}: {}", args.source, strerror(errno));
+  }
+  out.source_path = resolved;
+  ScanOptions scan;
+  scan.strict = args.strict;
+  scan.one_file_system = args.one_file_system;
+  ScanReport report;
+  auto t0 = std::chrono::steady_clock::now();
+  out.source = DirectorySource::open(out.source_path, scan, report);
+  out.scan_seconds = seconds_since(t0);
+  if (!report.skipped.empty()) {
+    log_warning("skipped {} entr{} that could not be read (use --strict to fail instead):",
+                report.skipped.size(), report.skipped.size() == 1 ? "y" : "ies");
+    for (const std::string& s : report.skipped) log_warning("  {}", s);
+  }
+  t0 = std::chrono::steady_clock::now();
+  out.disk = build_disk(*out.source, options);
+  out.layout_seconds = seconds_since(t0);
+  return out;
+}
+
+}  // namespace vdiskfs

@@ -1,0 +1,31 @@
+#pragma once
+// The files a mount exposes (<name>.img today; container formats later):
+// a flat directory of read-only Images. Knows nothing of ext4 or formats.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/image.h"
+
+namespace vdiskfs {
+
+struct ExposedFile {
+  std::string name;
+  std::shared_ptr<const Image> image;
+  int64_t mtime_ns = 0;
+  uint64_t allocated_bytes = 0;  // reported as st_blocks
+};
+
+class FileTable {
+ public:
+  void add(ExposedFile file) { files_.push_back(std::move(file)); }
+  // Index of the file named `name`, or -1.
+  int find(const std::string& name) const;
+  const ExposedFile& at(size_t index) const { return files_[index]; }
+  size_t size() const { return files_.size(); }
+
+ private:
+  std::vector<ExposedFile> files_;
+};
+
+}  // namespace vdiskfs

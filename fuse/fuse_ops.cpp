@@ -1,0 +1,158 @@
+#define FUSE_USE_VERSION 312
+#include "fuse/fuse_ops.h"
+
+#include <fuse.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+
+namespace vdiskfs {
+namespace {
+
+const FileTable& table() {
+  return *static_cast<const FileTable*>(fuse_get_context()->private_data);
+}
+
+int errno_of(Status s) {
+  switch (s) {
+    case Status::ok: return 0;
+    case Status::io_error:
+    case Status::source_changed: return EIO;
+  }
+  return EIO;
+}
+
+timespec to_timespec(int64_t ns) {
+  timespec t;
+  t.tv_sec = ns / 1000000000;
+  t.tv_nsec = ns % 1000000000;
+  if (t.tv_nsec < 0) t.tv_nsec += 1000000000, --t.tv_sec;
+  return t;
+}
+
+// "/name" -> index in the table, or -1.
+int lookup(const char* path) {
+  if (path[0] != '/' || std::strchr(path + 1, '/')) return -1;
+  return table().find(path + 1);
+}
+
+void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
+  cfg->kernel_cache = 1;  // content never changes under a mount: keep pages
+  cfg->entry_timeout = 3600;
+  cfg->attr_timeout = 3600;
+  cfg->negative_timeout = 3600;
+  conn->max_readahead = 1 << 20;
+  return fuse_get_context()->private_data;
+}
+
+int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
+  std::memset(st, 0, sizeof *st);
+  st->st_uid = getuid();
+  st->st_gid = getgid();
+  if (std::strcmp(path, "/") == 0) {
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+    if (table().size()) st->st_mtim = st->st_ctim = st->st_atim = to_timespec(table().at(0).mtime_ns);
+    return 0;
+  }
+  const int i = lookup(path);
+  if (i < 0) return -ENOENT;
+  const ExposedFile& f = table().at(size_t(i));
+  st->st_mode = S_IFREG | 0444;
+  st->st_nlink = 1;
+  st->st_size = off_t(f.image->size());
+  st->st_blocks = blkcnt_t((f.allocated_bytes + 511) / 512);
+  st->st_blksize = 1 << 16;
+  st->st_mtim = st->st_ctim = st->st_atim = to_timespec(f.mtime_ns);
+  return 0;
+}
+
+int op_readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_info*,
+               fuse_readdir_flags) {
+  if (std::strcmp(path, "/") != 0) return -ENOTDIR;
+  fill(buf, ".", nullptr, 0, fuse_fill_dir_flags(0));
+  fill(buf, "..", nullptr, 0, fuse_fill_dir_flags(0));
+  for (size_t i = 0; i < table().size(); ++i)
+    fill(buf, table().at(i).name.c_str(), nullptr, 0, fuse_fill_dir_flags(0));
+  return 0;
+}
+
+int op_open(const char* path, fuse_file_info* fi) {
+  const int i = lookup(path);
+  if (i < 0) return -ENOENT;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) return -EROFS;  // writes come with deltas
+  fi->fh = uint64_t(i);
+  fi->keep_cache = 1;
+  return 0;
+}
+
+int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  const Image& image = *table().at(fi->fh).image;
+  const uint64_t total = image.size();
+  if (offset < 0) return -EINVAL;
+  if (uint64_t(offset) >= total) return 0;
+  const size_t n = size_t(std::min<uint64_t>(size, total - uint64_t(offset)));
+  const Status s = image.read(uint64_t(offset), reinterpret_cast<uint8_t*>(buf), n);
+  if (!ok(s)) return -errno_of(s);
+  return int(n);
+}
+
+int op_statfs(const char*, struct statvfs* st) {
+  std::memset(st, 0, sizeof *st);
+  st->f_bsize = st->f_frsize = 4096;
+  uint64_t total = 0;
+  for (size_t i = 0; i < table().size(); ++i) total += table().at(i).image->size();
+  st->f_blocks = total / 4096;
+  st->f_files = table().size();
+  st->f_namemax = 255;
+  return 0;
+}
+
+}  // namespace
+
+int serve_fuse(const FileTable& files, const FuseSettings& settings) {
+  fuse_operations ops{};
+  ops.init = op_init;
+  ops.getattr = op_getattr;
+  ops.readdir = op_readdir;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.statfs = op_statfs;
+
+  std::string options = "fsname=" + settings.fs_name + ",subtype=vdiskfs,default_permissions";
+  if (settings.read_only) options += ",ro";
+  for (const std::string& o : settings.extra_options) options += "," + o;
+  fuse_args args = FUSE_ARGS_INIT(0, nullptr);
+  fuse_opt_add_arg(&args, "vdiskfs");
+  fuse_opt_add_arg(&args, "-o");
+  fuse_opt_add_arg(&args, options.c_str());
+  fuse* f = fuse_new(&args, &ops, sizeof ops, const_cast<FileTable*>(&files));
+  fuse_opt_free_args(&args);
+  if (!f) {
+    log_error("cannot set up FUSE with options '{}'", options);
+    return 1;
+  }
+  if (fuse_mount(f, settings.mount_point.c_str()) != 0) {
+    log_error("cannot mount on {} (is /dev/fuse available and fusermount3 installed?)", settings.mount_point);
+    fuse_destroy(f);
+    return 1;
+  }
+  int rc = 1;
+  if (fuse_daemonize(settings.foreground ? 1 : 0) == 0 &&
+      fuse_set_signal_handlers(fuse_get_session(f)) == 0) {
+    fuse_loop_config* loop = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(loop, settings.max_threads);
+    fuse_loop_cfg_set_idle_threads(loop, 4);
+    rc = fuse_loop_mt(f, loop) == 0 ? 0 : 1;
+    fuse_loop_cfg_destroy(loop);
+    fuse_remove_signal_handlers(fuse_get_session(f));
+  }
+  fuse_unmount(f);
+  fuse_destroy(f);
+  return rc;
+}
+
+}  // namespace vdiskfs

@@ -1,0 +1,24 @@
+#pragma once
+// The FUSE front end: serves a FileTable through libfuse3's multithreaded
+// loop. The only place where core Status values become errno.
+#include <string>
+#include <vector>
+
+#include "fuse/file_table.h"
+
+namespace vdiskfs {
+
+struct FuseSettings {
+  std::string mount_point;
+  std::string fs_name;             // shown in /proc/mounts
+  bool foreground = false;
+  bool read_only = true;
+  std::vector<std::string> extra_options;  // -o passthrough
+  unsigned max_threads = 16;
+};
+
+// Mounts, daemonizes unless foreground, and serves until unmounted.
+// Returns the process exit code.
+int serve_fuse(const FileTable& files, const FuseSettings& settings);
+
+}  // namespace vdiskfs

@@ -1,0 +1,81 @@
+// vdiskfs: the command line. Parses options and hands off to a command.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "fuse/export_command.h"
+#include "fuse/mount_command.h"
+
+namespace {
+
+// Options that shape the disk, shared by every command that builds one.
+void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
+  cmd->add_option("--uuid", a.uuid, "ext4 filesystem UUID (default: derived from the source)");
+  cmd->add_option("--label", a.label, "ext4 volume label, up to 16 bytes");
+  cmd->add_option("--free", a.free_space, "free space left in the volume: a size (10G) or a percentage of data+metadata")
+      ->capture_default_str();
+  cmd->add_option("--min-free", a.min_free, "at least this much free space")->capture_default_str();
+  cmd->add_flag("--strict", a.strict, "fail when an entry of the source cannot be read (default: skip it with a warning)");
+  cmd->add_flag("--one-file-system", a.one_file_system, "do not descend into directories on other filesystems");
+  cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");
+}
+
+// Lets a large tree keep many source files open for reads.
+void raise_open_file_limit() {
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vdiskfs: files as virtual disks, without copying them.\n"
+               "Mounts a directory as a synthesized GPT + ext4 disk image whose file data\n"
+               "is read on demand from the source, which is never written."};
+  app.set_version_flag("--version", "vdiskfs 0.1.0");
+  app.require_subcommand(1);
+
+  vdiskfs::MountArgs mount;
+  CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/<name>.img");
+  mount_cmd->add_option("SOURCE", mount.layout.source, "directory to present as a disk")->required();
+  mount_cmd->add_option("MOUNTPOINT", mount.mount_point, "empty directory to mount on")->required();
+  mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground (logs go to stderr)");
+  mount_cmd->add_option("--name", mount.name, "base name of the exposed files (default: the source's base name)");
+  mount_cmd->add_option("--log", mount.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
+  mount_cmd->add_option("-o", mount.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
+  add_layout_options(mount_cmd, mount.layout);
+
+  vdiskfs::ExportArgs exp;
+  CLI::App* export_cmd = app.add_subcommand("export", "Write the disk of SOURCE to a raw image file (sparse)");
+  export_cmd->add_option("SOURCE", exp.layout.source, "directory to present as a disk")->required();
+  export_cmd->add_option("OUTPUT", exp.output, "image file to create")->required();
+  add_layout_options(export_cmd, exp.layout);
+
+  vdiskfs::LayoutArgs info;
+  bool info_json = false;
+  CLI::App* info_cmd = app.add_subcommand("info", "Scan SOURCE and print the disk it would become");
+  info_cmd->add_option("SOURCE", info.source, "directory to present as a disk")->required();
+  info_cmd->add_flag("--json", info_json, "machine-readable output");
+  add_layout_options(info_cmd, info);
+
+  CLI11_PARSE(app, argc, argv);
+  raise_open_file_limit();
+  try {
+    if (*mount_cmd) return vdiskfs::mount_command(mount);
+    if (*export_cmd) return vdiskfs::export_command(exp);
+    if (*info_cmd) return vdiskfs::info_command(info, info_json);
+  } catch (const vdiskfs::Error& e) {
+    vdiskfs::log_error("{}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    vdiskfs::log_error("unexpected failure: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+#include "fuse/mount_command.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "fuse/file_table.h"
+#include "fuse/fuse_ops.h"
+#include "fuse/mount_point.h"
+
+namespace vdiskfs {
+
+std::string default_disk_name(const std::string& canonical_source) {
+  const size_t slash = canonical_source.find_last_of('/');
+  std::string base = slash == std::string::npos ? canonical_source : canonical_source.substr(slash + 1);
+  return base.empty() ? "root" : base;  // "/" has no base name
+}
+
+int mount_command(const MountArgs& args) {
+  if (!args.log_file.empty() && !log_to_file(args.log_file))
+    fail("cannot open log file {}", args.log_file);
+  const std::string mount_point = check_mount_point(args.mount_point);
+  PreparedDisk prepared = prepare_disk(args.layout);
+  if (prepared.source_path == mount_point) fail("source and mount point are the same directory");
+  const std::string name = args.name.empty() ? default_disk_name(prepared.source_path) : args.name;
+  if (name.find('/') != std::string::npos || name == "." || name == "..")
+    fail("--name {} is not a plain file name", name);
+
+  const Disk& disk = prepared.disk;
+  const Tree& tree = prepared.source->tree();
+  FileTable files;
+  files.add({name + ".img", disk.image, disk.timestamp_ns, disk.allocated_bytes});
+
+  if (!args.layout.quiet)
+    log_info("{}: {} entries, {:.1f} MiB of data -> {}/{}.img ({:.1f} MiB disk, ext4 UUID {}, "
+             "identity {}); scan {:.2f} s, layout {:.2f} s",
+             prepared.source_path, tree.dirents.size() + 1, double(tree.data_bytes()) / (1 << 20),
+             mount_point, name, double(disk.image->size()) / (1 << 20), uuid_to_string(disk.fs_uuid),
+             disk.identity.hex(), prepared.scan_seconds, prepared.layout_seconds);
+  if (!args.foreground && args.log_file.empty()) log_to_syslog(true);
+
+  FuseSettings settings;
+  settings.mount_point = mount_point;
+  settings.fs_name = "vdiskfs:" + prepared.source_path;
+  settings.foreground = args.foreground;
+  settings.read_only = true;
+  settings.extra_options = args.fuse_options;
+  return serve_fuse(files, settings);
+}
+
+}  // namespace vdiskfs

@@ -1,0 +1,24 @@
+#pragma once
+// `vdiskfs mount SOURCE MOUNTPOINT`: build the disk, expose it, serve.
+#include <string>
+#include <vector>
+
+#include "fuse/disk_setup.h"
+
+namespace vdiskfs {
+
+struct MountArgs {
+  LayoutArgs layout;
+  std::string mount_point;
+  std::string name;  // "" = the source's base name
+  bool foreground = false;
+  std::string log_file;
+  std::vector<std::string> fuse_options;
+};
+
+int mount_command(const MountArgs& args);
+
+// Base name of a path, for the default <name>.
+std::string default_disk_name(const std::string& canonical_source);
+
+}  // namespace vdiskfs

@@ -1,0 +1,74 @@
+#include "fuse/mount_point.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace vdiskfs {
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape_mountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out += char(std::strtol(s.substr(i + 1, 3).c_str(), nullptr, 8));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_mount_point(const std::string& canonical_path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, mount_point;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    if (unescape_mountinfo(mount_point) == canonical_path) return true;
+  }
+  return false;
+}
+
+std::string check_mount_point(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) fail("mount point {} does not exist; create it with mkdir", path);
+    if (errno == ENOTCONN)
+      fail("mount point {} is a FUSE mount whose daemon is gone; run 'fusermount3 -u {}'", path, path);
+    fail("cannot use mount point {}: {}", path, strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) fail("mount point {} is not a directory", path);
+  char resolved[PATH_MAX];
+  if (!realpath(path.c_str(), resolved)) fail("cannot resolve mount point {}: {}", path, strerror(errno));
+  const std::string canonical = resolved;
+  if (is_mount_point(canonical))
+    fail("mount point {} is already in use by another mount; unmount it first (fusermount3 -u {})", path, path);
+  DIR* d = opendir(resolved);
+  if (!d) fail("cannot list mount point {}: {}", path, strerror(errno));
+  bool empty = true;
+  while (dirent* e = readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  closedir(d);
+  if (!empty) fail("mount point {} is not empty; use an empty directory", path);
+  return canonical;
+}
+
+}  // namespace vdiskfs

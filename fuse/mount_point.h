@@ -1,0 +1,15 @@
+#pragma once
+// Checks a mount point before mounting, so that the user gets a clear
+// message instead of a FUSE error: it must exist, be an empty directory,
+// and not already be a mount (a dead FUSE mount is named as such).
+#include <string>
+
+namespace vdiskfs {
+
+// Returns the canonical path; throws Error naming the problem.
+std::string check_mount_point(const std::string& path);
+
+// True when `path` (canonical) is listed in /proc/self/mountinfo.
+bool is_mount_point(const std::string& canonical_path);
+
+}  // namespace vdiskfs

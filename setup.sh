@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs every Debian 12 package that vdiskfs's build, tests, examples and
+# benchmarks use. Safe to run again. Needs root (or sudo).
+set -eu
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+PACKAGES="
+  build-essential cmake pkg-config git
+  libfuse3-dev fuse3 libfmt-dev nlohmann-json3-dev catch2 libxxhash-dev
+  libcli11-dev zlib1g-dev
+  e2fsprogs gdisk fdisk util-linux qemu-utils mount kmod coreutils attr
+  procps time
+"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $PACKAGES
