@@ -242,6 +242,15 @@ make_sparse_big() {
     random_at "$f" $((5 * GiB - 100)) 100
 }
 
+# Files that need an extent tree: 2000 chunks (depth 2: more than 4 x 340
+# extents) and a 1 TiB sparse file with data at both ends.
+make_fragmented() {
+    treetool mksparse "$1/fragmented2000" $((2000 * MiB + 77)) 2000 "$MiB"
+    truncate -s $((1024 * GiB)) "$1/sparse1t"
+    random_at "$1/sparse1t" 4096 4096
+    random_at "$1/sparse1t" $((1024 * GiB - 5000)) 5000
+}
+
 # A directory of 10,000 entries: mostly empty files with names of varied length,
 # every 30th file with small random content.
 make_huge_dir() {
@@ -268,6 +277,7 @@ fill_full() {
     fill_small "$1"
     make_big_files "$1"
     make_sparse_big "$1"
+    make_fragmented "$1"
     make_huge_dir "$1"
     make_dense_blocks "$1"
 }

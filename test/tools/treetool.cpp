@@ -681,14 +681,41 @@ int cmdSettime(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
+// Entry point of `treetool mksparse PATH SIZE COUNT STRIDE`: a sparse file of SIZE bytes
+// with COUNT chunks of 4096 pseudo-random bytes at multiples of STRIDE, so that a
+// filesystem needs one extent per chunk.
+int cmdMksparse(const std::vector<std::string>& args) {
+    if (args.size() != 4) throw ToolError("usage: treetool mksparse PATH SIZE COUNT STRIDE");
+    const long long size = parseInt(args[1], "size");
+    const long long count = parseInt(args[2], "count");
+    const long long stride = parseInt(args[3], "stride");
+    if (size < 0 || count < 0 || stride < 4096 || count * stride > size)
+        throw ToolError("mksparse: chunks must fit: COUNT*STRIDE <= SIZE, STRIDE >= 4096");
+    Fd fd(::open(args[0].c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd.get() < 0) fail("cannot create", args[0]);
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail("cannot size", args[0]);
+    uint64_t state = 0x9E3779B97F4A7C15ull;
+    char chunk[4096];
+    for (long long i = 0; i < count; ++i) {
+        for (size_t j = 0; j < sizeof chunk; j += 8) {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;  // xorshift64
+            std::memcpy(chunk + j, &state, 8);
+        }
+        if (::pwrite(fd.get(), chunk, sizeof chunk, static_cast<off_t>(i * stride)) != static_cast<ssize_t>(sizeof chunk))
+            fail("cannot write", args[0]);
+    }
+    return kExitOk;
+}
+
 // Dispatches a subcommand.
 int dispatch(const std::string& cmd, const std::vector<std::string>& args) {
     if (cmd == "hash") return cmdHash(args);
     if (cmd == "compare") return cmdCompare(args);
     if (cmd == "mksock") return cmdMksock(args);
     if (cmd == "settime") return cmdSettime(args);
+    if (cmd == "mksparse") return cmdMksparse(args);
     throw ToolError("usage: treetool {hash DIR | compare SRC DST [--ignore NAME]... | mksock PATH | "
-                    "settime PATH SEC NSEC}");
+                    "settime PATH SEC NSEC | mksparse PATH SIZE COUNT STRIDE}");
 }
 
 }  // namespace
