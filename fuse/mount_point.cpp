@@ -55,8 +55,17 @@ std::string check_mount_point(const std::string& path) {
   char resolved[PATH_MAX];
   if (!realpath(path.c_str(), resolved)) fail("cannot resolve mount point {}: {}", path, strerror(errno));
   const std::string canonical = resolved;
-  if (is_mount_point(canonical))
+  if (is_mount_point(canonical)) {
+    // Cached attributes can hide a dead FUSE daemon from stat; listing asks it.
+    errno = 0;
+    DIR* probe = opendir(resolved);
+    if (probe) readdir(probe);
+    const int err = errno;
+    if (probe) closedir(probe);
+    if (err == ENOTCONN)
+      fail("mount point {} is a FUSE mount whose daemon is gone; run 'fusermount3 -u {}'", path, path);
     fail("mount point {} is already in use by another mount; unmount it first (fusermount3 -u {})", path, path);
+  }
   DIR* d = opendir(resolved);
   if (!d) fail("cannot list mount point {}: {}", path, strerror(errno));
   bool empty = true;

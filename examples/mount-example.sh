@@ -1,0 +1,31 @@
+#!/bin/bash
+# Mounts the sample tree as a disk, shows what tools see, unmounts.
+#   examples/mount-example.sh [SOURCE]   (run as root, after building into build/)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+vdiskfs=${VDISKFS:-$here/../build/vdiskfs}
+source=${1:-$here/sample-tree}
+[ -x "$vdiskfs" ] || { echo "build first: cmake -S . -B build && cmake --build build -j2" >&2; exit 1; }
+
+mp=$(mktemp -d /tmp/vdiskfs-example.XXXXXX)
+cleanup() { fusermount3 -u "$mp" 2>/dev/null || true; rmdir "$mp"; }
+trap cleanup EXIT
+
+echo "== vdiskfs mount $source $mp"
+"$vdiskfs" mount "$source" "$mp"
+ls -l "$mp"
+img=$(ls "$mp"/*.img)
+
+echo; echo "== qemu-img info $img"
+qemu-img info "$img"
+
+echo; echo "== partition table (sgdisk -p)"
+sgdisk -p "$img"
+
+echo; echo "== ext4 superblock of partition 1 (dumpe2fs -h)"
+offset=$(( $(partx -g -n 1 -o START "$img") * 512 ))
+loop=$(losetup -r -f --show -o "$offset" "$img")
+dumpe2fs -h "$loop" 2>/dev/null | grep -E "^(Filesystem UUID|Filesystem features|Block count|Inode count|Free blocks)"
+losetup -d "$loop"
+
+echo; echo "== fusermount3 -u $mp"

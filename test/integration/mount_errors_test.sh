@@ -1,0 +1,62 @@
+#!/bin/bash
+# The command line as a new user meets it: --help, clear errors for a
+# missing source, a file as source, a missing, non-empty, busy or dead
+# mount point; background (daemon) mode; --name; writes refused (EROFS).
+source "$(dirname "$0")/lib.sh"
+require_root
+require fusermount3 fuse3
+require "$VDISKFS" "vdiskfs(build)"
+make_work
+
+# expect_fail PATTERN CMD...: CMD must fail and say PATTERN on stderr.
+expect_fail() {
+    local pattern=$1 out rc=0
+    shift
+    out=$("$@" 2>&1) || rc=$?
+    [ $rc -ne 0 ] || die "'$*' succeeded; expected failure with '$pattern'"
+    grep -q -- "$pattern" <<<"$out" || die "'$*' said '$out'; expected '$pattern'"
+    echo "ok: '$*' -> $out"
+}
+
+"$VDISKFS" --help | grep -q "mount" || die "--help does not mention mount"
+"$VDISKFS" mount --help | grep -q -- "--name" || die "mount --help does not mention --name"
+"$VDISKFS" --version | grep -q "vdiskfs" || die "--version"
+
+mkdir -p "$WORK/src/sub" "$WORK/mnt" "$WORK/full"
+echo hello >"$WORK/src/sub/file"
+touch "$WORK/full/x" "$WORK/plainfile"
+
+expect_fail "does not exist" "$VDISKFS" mount "$WORK/nope" "$WORK/mnt"
+expect_fail "not a directory" "$VDISKFS" mount "$WORK/plainfile" "$WORK/mnt"
+expect_fail "mount point $WORK/absent does not exist" "$VDISKFS" mount "$WORK/src" "$WORK/absent"
+expect_fail "is not empty" "$VDISKFS" mount "$WORK/src" "$WORK/full"
+expect_fail "not a directory" "$VDISKFS" mount "$WORK/src" "$WORK/plainfile"
+expect_fail "is not a UUID" "$VDISKFS" mount --uuid nonsense "$WORK/src" "$WORK/mnt"
+expect_fail "not a size" "$VDISKFS" mount --free lots "$WORK/src" "$WORK/mnt"
+
+# Background mode: returns once the mount is ready.
+"$VDISKFS" mount --name backup "$WORK/src" "$WORK/mnt" --log "$WORK/daemon.log"
+CLEANUP_MOUNTS+=("$WORK/mnt")
+mountpoint -q "$WORK/mnt" || die "daemon mode returned but nothing is mounted"
+[ -f "$WORK/mnt/backup.img" ] || die "--name backup did not give backup.img: $(ls "$WORK/mnt")"
+pid=$(pgrep -f "vdiskfs mount --name backup $WORK/src" | head -1)
+[ -n "$pid" ] || die "cannot find the daemon's pid"
+head -c 4096 "$WORK/mnt/backup.img" >/dev/null
+
+expect_fail "already in use" "$VDISKFS" mount "$WORK/src" "$WORK/mnt"
+( : >"$WORK/mnt/backup.img" ) 2>"$WORK/write.err" && die "writing to the image succeeded on a read-only mount"
+grep -q "Read-only file system" "$WORK/write.err" || die "write error was: $(cat "$WORK/write.err")"
+echo "ok: writes refused with EROFS"
+
+fusermount3 -u "$WORK/mnt"
+for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$pid" 2>/dev/null && die "daemon $pid still running after unmount"
+echo "ok: daemon exited after fusermount3 -u"
+
+# A daemon killed hard leaves a dead mount; the next mount names it.
+mount_fg "$WORK/src" "$WORK/mnt"
+kill -9 "$MOUNT_PID"
+wait "$MOUNT_PID" 2>/dev/null || true
+expect_fail "daemon is gone" "$VDISKFS" mount "$WORK/src" "$WORK/mnt"
+fusermount3 -u "$WORK/mnt"
+echo "PASS mount_errors_test"

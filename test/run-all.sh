@@ -1,0 +1,26 @@
+#!/bin/bash
+# Builds and runs every test twice: the normal build, then the same tests
+# built with AddressSanitizer and UndefinedBehaviorSanitizer. Needs root
+# (FUSE, loop devices, mount) and the packages of ./setup.sh.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+
+# run_suite BUILD_DIR CMAKE_ARGS...: configure, build, run ctest.
+run_suite() {
+    local dir=$1
+    shift
+    cmake -S "$root" -B "$dir" "$@" >/dev/null
+    cmake --build "$dir" -j"$jobs"
+    ctest --test-dir "$dir" --output-on-failure
+}
+
+echo "== normal build"
+run_suite "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== sanitizer build (ASan + UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_SANITIZE=ON
+
+total=$(( $(ctest --test-dir "$root/build" -N | grep -c 'Test *#') + $(ctest --test-dir "$root/build-asan" -N | grep -c 'Test *#') ))
+echo "all suites: $total passed, 0 failed"
