@@ -61,6 +61,13 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// True when [p, p + n) holds only zero bytes.
+inline bool all_zero(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (p[i] != 0) return false;
+  return true;
+}
+
 // Deterministic pseudo-random bytes.
 inline std::vector<uint8_t> pattern_bytes(size_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);

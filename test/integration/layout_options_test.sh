@@ -1,0 +1,45 @@
+#!/bin/bash
+# Layout options and identity: --uuid and --label reach the ext4
+# superblock; --free sizes the volume; the same source gives the same disk
+# byte for byte on a remount, another source a different UUID.
+source "$(dirname "$0")/lib.sh"
+require_root
+for t in "fusermount3 fuse3" "partx util-linux" "dumpe2fs e2fsprogs" "losetup mount" "$VDISKFS vdiskfs(build)"; do require $t; done
+make_work
+mkdir -p "$WORK/a/dir" "$WORK/b" "$WORK/mnt"
+head -c 5000000 /dev/urandom >"$WORK/a/dir/data"
+echo other >"$WORK/b/file"
+
+# superblock_field DISK FIELD: prints a dumpe2fs -h field of partition 1.
+superblock_field() {
+    local dev value
+    dev=$(attach_partition "$1")
+    value=$(dumpe2fs -h "$dev" 2>/dev/null | sed -n "s/^$2: *//p")
+    detach "$dev"
+    echo "$value"
+}
+
+uuid=5d1b7c3e-2f4a-4c5e-9a7b-0c1d2e3f4a5b
+mount_fg "$WORK/a" "$WORK/mnt" --uuid "$uuid" --label web01-root --free 1G --min-free 0
+[ "$(superblock_field "$WORK/mnt/a.img" "Filesystem UUID")" = "$uuid" ] || die "--uuid not applied"
+[ "$(superblock_field "$WORK/mnt/a.img" "Filesystem volume name")" = "web01-root" ] || die "--label not applied"
+free_blocks=$(superblock_field "$WORK/mnt/a.img" "Free blocks")
+((free_blocks * 4096 >= 1073741824 && free_blocks * 4096 < 1073741824 + 200 * 1048576)) ||
+    die "--free 1G gave $free_blocks free blocks"
+echo "ok: uuid, label, free space ($free_blocks blocks)"
+unmount_fg "$WORK/mnt"
+
+mount_fg "$WORK/a" "$WORK/mnt"
+sha1=$(sha256sum <"$WORK/mnt/a.img")
+uuid_a=$(superblock_field "$WORK/mnt/a.img" "Filesystem UUID")
+unmount_fg "$WORK/mnt"
+mount_fg "$WORK/a" "$WORK/mnt"
+sha2=$(sha256sum <"$WORK/mnt/a.img")
+unmount_fg "$WORK/mnt"
+[ "$sha1" = "$sha2" ] || die "two mounts of the same source gave different disks"
+mount_fg "$WORK/b" "$WORK/mnt"
+uuid_b=$(superblock_field "$WORK/mnt/b.img" "Filesystem UUID")
+unmount_fg "$WORK/mnt"
+[ "$uuid_a" != "$uuid_b" ] || die "different sources got the same UUID $uuid_a"
+echo "ok: same source -> same bytes; other source -> other UUID ($uuid_a vs $uuid_b)"
+echo "PASS layout_options_test"

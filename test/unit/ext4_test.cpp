@@ -1,0 +1,282 @@
+// ext4: the extent-tree builder on its own, then a whole volume built from
+// a real directory and judged by e2fsck and debugfs.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/directory_source.h"
+#include "core/disk_builder.h"
+#include "core/ext4/ext4_extent_tree.h"
+#include "core/ext4/ext4_format.h"
+#include "test_images.h"
+
+using namespace vdiskfs;
+using namespace vdiskfs::ext4;
+using vdiskfs::test::all_zero;
+using vdiskfs::test::TempDir;
+
+namespace {
+
+uint64_t le(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
+// Runs a shell command; returns its stdout, and its exit status in *status.
+std::string run(const std::string& cmd, int* status = nullptr) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  REQUIRE(f);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  const int rc = pclose(f);
+  if (status) *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return out;
+}
+
+// The line of `text` that contains `key`, or "".
+std::string line_with(const std::string& text, const std::string& key) {
+  const size_t at = text.find(key);
+  if (at == std::string::npos) return "";
+  const size_t begin = text.rfind('\n', at) == std::string::npos ? 0 : text.rfind('\n', at) + 1;
+  const size_t end = text.find('\n', at);
+  return text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+void write_file(const std::filesystem::path& p, const std::vector<uint8_t>& bytes) {
+  std::ofstream f(p, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  REQUIRE(f.good());
+}
+
+void set_times(const std::filesystem::path& p, int64_t sec, long nsec) {
+  timespec ts[2] = {{time_t(sec), nsec}, {time_t(sec), nsec}};
+  REQUIRE(utimensat(AT_FDCWD, p.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+// Writes [offset, offset + size) of `img` to a (sparse) file.
+void dump_range(const Image& img, uint64_t offset, uint64_t size, const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  std::vector<uint8_t> buf(1 << 20);
+  for (uint64_t pos = 0; pos < size; pos += buf.size()) {
+    const size_t n = size_t(std::min<uint64_t>(buf.size(), size - pos));
+    REQUIRE(img.read(offset + pos, buf.data(), n) == Status::ok);
+    bool zero = true;
+    for (size_t i = 0; i < n && zero; ++i) zero = buf[i] == 0;
+    if (!zero) REQUIRE(pwrite(fd, buf.data(), n, off_t(pos)) == ssize_t(n));
+  }
+  REQUIRE(ftruncate(fd, off_t(size)) == 0);
+  close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("extent tree block counts") {
+  CHECK(extent_tree_block_count(0) == 0);
+  CHECK(extent_tree_block_count(4) == 0);             // all in the inode
+  CHECK(extent_tree_block_count(5) == 1);             // one leaf
+  CHECK(extent_tree_block_count(340) == 1);
+  CHECK(extent_tree_block_count(341) == 2);
+  CHECK(extent_tree_block_count(340 * 4) == 4);       // four leaves under the inode
+  CHECK(extent_tree_block_count(340 * 4 + 1) == 6);   // five leaves + one index block
+  CHECK(extent_tree_block_count(2000) == 7);          // six leaves + one index block
+  CHECK(extent_tree_block_count(340 * 340 * 4) == 340 * 4 + 4);
+  CHECK(extent_tree_block_count(340 * 340 * 4 + 1) == 341 * 4 + 1 + 1 + 1);
+}
+
+TEST_CASE("append_extents splits long runs at 32768 blocks") {
+  std::vector<FileExtent> out;
+  append_extents(7, {{1000, 100000}, {200000, 5}}, out);
+  REQUIRE(out.size() == 5);
+  const uint32_t lengths[] = {32768, 32768, 32768, 100000 - 3 * 32768, 5};
+  uint32_t logical = 7, physical = 1000;
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(out[i].logical == logical);
+    CHECK(out[i].physical == physical);
+    CHECK(out[i].length == lengths[i]);
+    logical += lengths[i];
+    physical += lengths[i];
+  }
+  CHECK(out[4].logical == 7 + 100000);
+  CHECK(out[4].physical == 200000);
+  CHECK(out[4].length == 5);
+}
+
+TEST_CASE("write_extent_tree for 2000 extents: depth 2, packed leaves") {
+  std::vector<FileExtent> extents;
+  for (uint32_t i = 0; i < 2000; ++i) extents.push_back({i * 3, 2, 100000 + i * 5});
+  const uint32_t nblocks = extent_tree_block_count(extents.size());
+  REQUIRE(nblocks == 7);
+  std::vector<uint32_t> tree_blocks;
+  for (uint32_t i = 0; i < nblocks; ++i) tree_blocks.push_back(5000 + 10 * i);
+  std::vector<uint8_t> bytes(size_t(nblocks) * kBlockSize, 0xCC);
+  uint8_t i_block[60];
+  std::memset(i_block, 0xCC, sizeof i_block);
+  write_extent_tree(extents, tree_blocks, bytes.data(), i_block);
+
+  // Root: one index entry, depth 2.
+  CHECK(le(i_block, 2) == 0xF30A);
+  CHECK(le(i_block + 2, 2) == 1);
+  CHECK(le(i_block + 4, 2) == 4);
+  CHECK(le(i_block + 6, 2) == 2);
+  const uint32_t index_block = uint32_t(le(i_block + 12 + 4, 4));
+  CHECK(le(i_block + 12, 4) == 0);  // first logical block under it
+  CHECK(all_zero(i_block + 24, 36));
+
+  // Find blocks by their physical number.
+  auto block_at = [&](uint32_t physical) -> const uint8_t* {
+    for (uint32_t i = 0; i < nblocks; ++i)
+      if (tree_blocks[i] == physical) return bytes.data() + size_t(i) * kBlockSize;
+    FAIL("no tree block " << physical);
+    return nullptr;
+  };
+  const uint8_t* idx = block_at(index_block);
+  CHECK(le(idx, 2) == 0xF30A);
+  CHECK(le(idx + 6, 2) == 1);  // depth 1: points at leaves
+  REQUIRE(le(idx + 2, 2) == 6);
+  size_t seen = 0;
+  for (uint32_t leaf = 0; leaf < 6; ++leaf) {
+    const uint8_t* ie = idx + 12 + 12 * leaf;
+    CHECK(le(ie, 4) == extents[seen].logical);
+    const uint8_t* lb = block_at(uint32_t(le(ie + 4, 4)));
+    CHECK(le(lb, 2) == 0xF30A);
+    CHECK(le(lb + 4, 2) == 340);
+    CHECK(le(lb + 6, 2) == 0);
+    const uint64_t entries = le(lb + 2, 2);
+    CHECK(entries == (leaf < 5 ? 340 : 2000 - 5 * 340));
+    for (uint64_t j = 0; j < entries; ++j, ++seen) {
+      const uint8_t* e = lb + 12 + 12 * j;
+      REQUIRE(le(e, 4) == extents[seen].logical);
+      REQUIRE(le(e + 4, 2) == extents[seen].length);
+      REQUIRE(le(e + 6, 2) == 0);
+      REQUIRE(le(e + 8, 4) == extents[seen].physical);
+    }
+    // The tail of a leaf is zeroed, not left over.
+    CHECK(all_zero(lb + 12 + 12 * entries, kBlockSize - 12 - 12 * entries));
+  }
+  CHECK(seen == 2000);
+}
+
+TEST_CASE("write_inline_extents fills the inode's i_block") {
+  const FileExtent ex[2] = {{0, 10, 500}, {10, 32768, 9000}};
+  uint8_t i_block[60];
+  std::memset(i_block, 0xCC, sizeof i_block);
+  write_inline_extents(ex, 2, i_block);
+  CHECK(le(i_block, 2) == 0xF30A);
+  CHECK(le(i_block + 2, 2) == 2);
+  CHECK(le(i_block + 4, 2) == 4);
+  CHECK(le(i_block + 6, 2) == 0);
+  CHECK(le(i_block + 24 + 4, 2) == 32768);
+  CHECK(le(i_block + 24 + 8, 4) == 9000);
+  CHECK(all_zero(i_block + 36, 24));
+}
+
+TEST_CASE("ext4 volume from a directory passes e2fsck and keeps names, links and times",
+          "[ext4][tools]") {
+  TempDir src;
+  TempDir work;
+  namespace fs = std::filesystem;
+  fs::create_directory(src / "many");
+  for (int i = 0; i < 500; ++i) {
+    const std::string name(size_t(i % 255 + 1), char('a' + i / 255));
+    write_file(src / ("many/" + name), vdiskfs::test::pattern_bytes(size_t(i % 7), uint32_t(i)));
+  }
+  const std::string target59 = "/" + std::string(58, 'f');
+  const std::string target60 = "/" + std::string(59, 's');
+  REQUIRE(target59.size() == 59);
+  REQUIRE(target60.size() == 60);
+  fs::create_symlink(target59, src / "fast");
+  fs::create_symlink(target60, src / "slow");
+  write_file(src / "empty", {});
+  const std::vector<uint8_t> data = vdiskfs::test::pattern_bytes(10000, 42);
+  write_file(src / "data", data);
+  write_file(src / "future", {'x'});
+  write_file(src / "past", {'y'});
+  set_times(src / "future", 4102444800, 123456789);  // 2100-01-01T00:00:00.123456789Z
+  set_times(src / "past", -315619200, 987654321);    // 1960-01-01T00:00:00.987654321Z
+
+  ScanReport report;
+  auto source = DirectorySource::open(src.path().string(), ScanOptions{}, report);
+  CHECK(report.skipped.empty());
+  DiskOptions opts;
+  opts.free_space = SizeSpec{0, 0, false};
+  opts.min_free_bytes = 4 << 20;
+  const Disk disk = build_disk(*source, opts);
+  REQUIRE(disk.partition_size == disk.volume.blocks * 4096);
+  REQUIRE(disk.partition_offset % (1 << 20) == 0);
+  REQUIRE(disk.partition_offset + disk.partition_size <= disk.image->size());
+
+  // Superblock, read through the whole disk.
+  uint8_t sbuf[1024];
+  REQUIRE(disk.image->read(disk.partition_offset + 1024, sbuf, sizeof sbuf) == Status::ok);
+  CHECK(le(sbuf + sb::magic, 2) == 0xEF53);
+  CHECK(le(sbuf + sb::inodes_count, 4) == disk.volume.inodes);
+  CHECK((le(sbuf + sb::blocks_count_lo, 4) | le(sbuf + sb::blocks_count_hi, 4) << 32) ==
+        disk.volume.blocks);
+  CHECK((le(sbuf + sb::free_blocks_count_lo, 4) | le(sbuf + sb::free_blocks_count_hi, 4) << 32) ==
+        disk.volume.free_blocks);
+  CHECK(le(sbuf + sb::free_inodes_count, 4) == disk.volume.free_inodes);
+  CHECK(le(sbuf + sb::log_block_size, 4) == 2);
+  CHECK(disk.volume.inodes >= source->tree().nodes.size() + 10);
+  CHECK(std::memcmp(sbuf + sb::uuid, disk.fs_uuid.data(), 16) == 0);
+
+  const std::string image = (work / "part.img").string();
+  dump_range(*disk.image, disk.partition_offset, disk.partition_size, image);
+
+  int rc = -1;
+  const std::string fsck = run("e2fsck -fn " + image + " 2>&1", &rc);
+  INFO(fsck);
+  CHECK(rc == 0);
+
+  auto stat_of = [&](const std::string& path) {
+    return run("TZ=UTC debugfs -R 'stat " + path + "' " + image + " 2>/dev/null");
+  };
+  SECTION("fast and slow symlinks") {
+    const std::string fast = stat_of("/fast");
+    CHECK(line_with(fast, "Fast link dest:").find(target59) != std::string::npos);
+    CHECK(line_with(fast, "Size:").find("Size: 59") != std::string::npos);
+    const std::string slow = stat_of("/slow");
+    CHECK(slow.find("Type: symlink") != std::string::npos);
+    CHECK(slow.find("Fast link dest:") == std::string::npos);
+    CHECK(line_with(slow, "Size:").find("Size: 60") != std::string::npos);
+    // The slow link's data block holds the target.
+    const std::string dumped = (work / "slow.out").string();
+    run("debugfs -R 'dump /slow " + dumped + "' " + image + " 2>/dev/null");
+    std::ifstream f(dumped, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(text == target60);
+  }
+  SECTION("file data and names") {
+    const std::string dumped = (work / "data.out").string();
+    run("debugfs -R 'dump /data " + dumped + "' " + image + " 2>/dev/null");
+    std::ifstream f(dumped, std::ios::binary);
+    std::vector<uint8_t> back((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(back == data);
+    CHECK(line_with(stat_of("/empty"), "Size:").find("Size: 0") != std::string::npos);
+    const std::string listing = run("debugfs -R 'ls -p /many' " + image + " 2>/dev/null");
+    size_t names = 0;
+    for (size_t at = listing.find("/\n"); at != std::string::npos; at = listing.find("/\n", at + 1))
+      ++names;
+    CHECK(names == 502);  // 500 files, "." and ".."
+    CHECK(listing.find("/" + std::string(255, 'a') + "/") != std::string::npos);
+    CHECK(listing.find("/" + std::string(245, 'b') + "/") != std::string::npos);
+  }
+  SECTION("times beyond 2038 and before 1970 keep seconds and nanoseconds") {
+    const std::string future = line_with(stat_of("/future"), " mtime:");
+    CHECK(future.find("0xf4865700:1d6f3455") != std::string::npos);
+    CHECK(future.find("Jan  1 00:00:00 2100") != std::string::npos);
+    const std::string past = line_with(stat_of("/past"), " mtime:");
+    CHECK(past.find("0xed300880:eb79a2c4") != std::string::npos);
+    CHECK(past.find("Jan  1 00:00:00 1960") != std::string::npos);
+  }
+}
