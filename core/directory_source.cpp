@@ -202,7 +202,9 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
             n.aux = tree_.add_string(target);
             n.size = uint64_t(len);
           } else if (S_ISREG(n.mode) && st.stx_blocks * 512 < st.stx_size) {
-            const int ffd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+            int ffd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+            if (ffd < 0 && errno == EPERM)  // O_NOATIME needs ownership
+              ffd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
             segs.clear();
             const bool listed = ffd >= 0 && list_data_segments(ffd, n.size, segs);
             if (ffd >= 0) close(ffd);

@@ -27,6 +27,7 @@ FdCache::Lease FdCache::acquire(uint32_t key, const std::function<int()>& opener
   if (it != slots_.end()) {  // another thread opened it meanwhile
     close(fd);
     ++it->second.refs;
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
     return Lease(this, key, it->second.fd, 0);
   }
   lru_.push_front(key);

@@ -1,6 +1,8 @@
 #include "core/size_parse.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -10,11 +12,15 @@ std::optional<SizeSpec> parse_size(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::string s(text);
   SizeSpec spec;
+  for (char c : s)  // digits, one dot, unit letters and '%' only: no signs, spaces, nan
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '%') return std::nullopt;
   if (s.back() == '%') {
     s.pop_back();
     char* end = nullptr;
     const double p = std::strtod(s.c_str(), &end);
-    if (s.empty() || *end != '\0' || p < 0) return std::nullopt;
+    if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0])) || *end != '\0' ||
+        !(p >= 0 && p <= 1e6))
+      return std::nullopt;
     spec.is_percent = true;
     spec.percent = p;
     return spec;
@@ -35,9 +41,12 @@ std::optional<SizeSpec> parse_size(std::string_view text) {
     s.pop_back();
   }
   if (s.empty()) return std::nullopt;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  errno = 0;
   char* end = nullptr;
   const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (*end != '\0') return std::nullopt;
+  if (*end != '\0' || errno == ERANGE || v > UINT64_MAX / unit) return std::nullopt;
   spec.bytes = v * unit;
   return spec;
 }

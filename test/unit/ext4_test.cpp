@@ -200,6 +200,20 @@ TEST_CASE("ext4 volume from a directory passes e2fsck and keeps names, links and
   write_file(src / "empty", {});
   const std::vector<uint8_t> data = vdiskfs::test::pattern_bytes(10000, 42);
   write_file(src / "data", data);
+  fs::create_hard_link(src / "data", src / "many" / "data-link");
+  // Sparse, with more data runs than fit the inode: needs an extent block.
+  std::vector<uint8_t> holes(6 << 20, 0);
+  {
+    const int fd = ::open((src / "holes").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    for (int i = 0; i < 6; ++i) {
+      const std::vector<uint8_t> chunk = vdiskfs::test::pattern_bytes(4096, uint32_t(100 + i));
+      std::copy(chunk.begin(), chunk.end(), holes.begin() + (i << 20));
+      REQUIRE(pwrite(fd, chunk.data(), chunk.size(), off_t(i) << 20) == 4096);
+    }
+    REQUIRE(ftruncate(fd, off_t(holes.size())) == 0);
+    close(fd);
+  }
   write_file(src / "future", {'x'});
   write_file(src / "past", {'y'});
   set_times(src / "future", 4102444800, 123456789);  // 2100-01-01T00:00:00.123456789Z
@@ -263,13 +277,24 @@ TEST_CASE("ext4 volume from a directory passes e2fsck and keeps names, links and
     std::vector<uint8_t> back((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     CHECK(back == data);
     CHECK(line_with(stat_of("/empty"), "Size:").find("Size: 0") != std::string::npos);
+    CHECK(line_with(stat_of("/many/data-link"), "Links:").find("Links: 2") != std::string::npos);
     const std::string listing = run("debugfs -R 'ls -p /many' " + image + " 2>/dev/null");
     size_t names = 0;
     for (size_t at = listing.find("/\n"); at != std::string::npos; at = listing.find("/\n", at + 1))
       ++names;
-    CHECK(names == 502);  // 500 files, "." and ".."
+    CHECK(names == 503);  // 500 files, data-link, "." and ".."
     CHECK(listing.find("/" + std::string(255, 'a') + "/") != std::string::npos);
     CHECK(listing.find("/" + std::string(245, 'b') + "/") != std::string::npos);
+  }
+  SECTION("a sparse file with six data runs keeps its holes") {
+    const std::string st = stat_of("/holes");
+    CHECK(st.find("(ETB0)") != std::string::npos);  // an extent tree block
+    const std::string dumped = (work / "holes.out").string();
+    run("debugfs -R 'dump /holes " + dumped + "' " + image + " 2>/dev/null");
+    std::ifstream f(dumped, std::ios::binary);
+    std::vector<uint8_t> back((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(back.size() == holes.size());
+    CHECK(back == holes);
   }
   SECTION("times beyond 2038 and before 1970 keep seconds and nanoseconds") {
     const std::string future = line_with(stat_of("/future"), " mtime:");

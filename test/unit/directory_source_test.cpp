@@ -1,0 +1,351 @@
+// DirectorySource: what a scan records (hard links, symlinks, holes, name
+// order), reads of the scanned bytes, and refusal to serve a file that
+// changed since the scan.
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "core/directory_source.h"
+#include "core/error.h"
+#include "test_images.h"
+
+using namespace vdiskfs;
+using vdiskfs::test::pattern_bytes;
+using vdiskfs::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_file(const fs::path& p, const std::vector<uint8_t>& bytes) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  REQUIRE(f.good());
+}
+
+// Node of the entry `name` directly under directory node `dir`.
+uint32_t child(const Tree& t, uint32_t dir, std::string_view name) {
+  const Node& d = t.nodes[dir];
+  for (uint32_t i = t.child_begin(d); i < t.child_begin(d) + t.child_count(d); ++i)
+    if (t.name(t.dirents[i]) == name) return t.dirents[i].node;
+  return kNoIndex;
+}
+
+std::vector<std::string> child_names(const Tree& t, uint32_t dir) {
+  std::vector<std::string> out;
+  const Node& d = t.nodes[dir];
+  for (uint32_t i = t.child_begin(d); i < t.child_begin(d) + t.child_count(d); ++i)
+    out.emplace_back(t.name(t.dirents[i]));
+  return out;
+}
+
+std::unique_ptr<DirectorySource> open_source(const fs::path& p, size_t open_files = 1024) {
+  ScanOptions o;
+  o.open_files = open_files;
+  ScanReport r;
+  auto s = DirectorySource::open(p.string(), o, r);
+  CHECK(r.skipped.empty());
+  return s;
+}
+
+Status read_all(const Source& s, uint32_t node, std::vector<uint8_t>& out) {
+  out.assign(s.tree().nodes[node].size, 0);
+  return s.read_file(node, 0, out.data(), out.size());
+}
+
+// Runs `body` in a child process as uid/gid 65534 (nobody) and returns the
+// child's exit code: `body`'s return value, 10 when the switch failed, 20
+// for an escaped exception. Needs root.
+template <typename F>
+int run_as_nobody(F body) {
+  fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+    try {
+      _exit(body());
+    } catch (const std::exception& e) {
+      fprintf(stderr, "child: unexpected exception: %s\n", e.what());
+      _exit(20);
+    }
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+}  // namespace
+
+TEST_CASE("directory scan records hard links, symlinks, holes and sorted names") {
+  TempDir dir;
+  write_file(dir / "b", pattern_bytes(100, 1));
+  write_file(dir / "C", pattern_bytes(10, 2));
+  write_file(dir / "aa", {});
+  fs::create_hard_link(dir / "b", dir / "a");
+  fs::create_directory(dir / "sub");
+  fs::create_hard_link(dir / "b", dir / "sub" / "third");
+  fs::create_directory_symlink("/etc", dir / "etc-link");
+  // Sparse: 8 MiB with data at 0 and at 5 MiB.
+  const std::vector<uint8_t> chunk = pattern_bytes(8192, 3);
+  {
+    const int fd = ::open((dir / "sparse").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(pwrite(fd, chunk.data(), chunk.size(), 0) == ssize_t(chunk.size()));
+    REQUIRE(pwrite(fd, chunk.data(), chunk.size(), 5 << 20) == ssize_t(chunk.size()));
+    REQUIRE(ftruncate(fd, 8 << 20) == 0);
+    close(fd);
+  }
+
+  auto src = open_source(dir.path());
+  const Tree& t = src->tree();
+  CHECK(t.nodes[0].is_dir());
+  CHECK(child_names(t, 0) ==
+        std::vector<std::string>{"C", "a", "aa", "b", "etc-link", "sparse", "sub"});
+
+  SECTION("hard links share one node") {
+    const uint32_t a = child(t, 0, "a"), b = child(t, 0, "b");
+    const uint32_t sub = child(t, 0, "sub");
+    REQUIRE(a != kNoIndex);
+    CHECK(a == b);
+    CHECK(child(t, sub, "third") == a);
+    CHECK(t.nodes[a].nlink == 3);
+    CHECK(t.nodes[a].size == 100);
+    CHECK(t.nodes[child(t, 0, "C")].nlink == 1);
+    // The directory counts ".", its name and each subdirectory's "..".
+    CHECK(t.nodes[0].nlink == 3);
+    CHECK(t.nodes[sub].nlink == 2);
+    size_t regular = 0;
+    for (const Node& n : t.nodes) regular += n.is_regular();
+    CHECK(regular == 4);  // b (3 names), C, aa, sparse
+  }
+
+  SECTION("a symlink to a directory stays a symlink") {
+    const uint32_t l = child(t, 0, "etc-link");
+    REQUIRE(l != kNoIndex);
+    CHECK(t.nodes[l].is_symlink());
+    CHECK(t.link_target(t.nodes[l]) == "/etc");
+    CHECK(t.nodes[l].size == 4);
+    CHECK(child(t, l, "passwd") == kNoIndex);
+  }
+
+  SECTION("holes are detected and data segments cover the written chunks") {
+    const uint32_t s = child(t, 0, "sparse");
+    REQUIRE(s != kNoIndex);
+    CHECK(t.nodes[s].size == (8u << 20));
+    CHECK((t.nodes[s].flags & Node::kSparse) != 0);
+    std::vector<DataSegment> segs;
+    t.data_segments(s, segs);
+    REQUIRE(!segs.empty());
+    uint64_t total = 0, prev_end = 0;
+    for (const DataSegment& d : segs) {
+      CHECK(d.offset >= prev_end);  // sorted, disjoint
+      CHECK(d.length > 0);
+      prev_end = d.offset + d.length;
+      total += d.length;
+    }
+    CHECK(prev_end <= (8u << 20));
+    CHECK(total < (2u << 20));  // most of the file is a hole
+    auto covered = [&](uint64_t off, uint64_t len) {
+      for (const DataSegment& d : segs)
+        if (d.offset <= off && off + len <= d.offset + d.length) return true;
+      return false;
+    };
+    CHECK(covered(0, chunk.size()));
+    CHECK(covered(5 << 20, chunk.size()));
+    CHECK(t.data_bytes() == total + 100 + 10);
+    // Reading across a hole gives zeros, data where data was written.
+    std::vector<uint8_t> buf(3 * 8192, 0xAA);
+    REQUIRE(src->read_file(s, (5 << 20) - 8192, buf.data(), buf.size()) == Status::ok);
+    CHECK(vdiskfs::test::all_zero(buf.data(), 8192));
+    CHECK(std::memcmp(buf.data() + 8192, chunk.data(), 8192) == 0);
+    CHECK(vdiskfs::test::all_zero(buf.data() + 16384, 8192));
+  }
+
+  SECTION("read_file returns the exact bytes, at any offset") {
+    const uint32_t b = child(t, 0, "b");
+    std::vector<uint8_t> out;
+    REQUIRE(read_all(*src, b, out) == Status::ok);
+    CHECK(out == pattern_bytes(100, 1));
+    uint8_t part[7];
+    REQUIRE(src->read_file(b, 93, part, 7) == Status::ok);
+    CHECK(std::memcmp(part, pattern_bytes(100, 1).data() + 93, 7) == 0);
+    REQUIRE(read_all(*src, child(t, 0, "C"), out) == Status::ok);
+    CHECK(out == pattern_bytes(10, 2));
+  }
+}
+
+TEST_CASE("read_file refuses files that changed since the scan") {
+  TempDir dir;
+  const std::vector<uint8_t> original = pattern_bytes(5000, 9);
+  // open_files = 1 and 1024: with a cold and a warm descriptor cache.
+  const size_t open_files = GENERATE(size_t(1), size_t(1024));
+  const bool warm = GENERATE(false, true);
+  CAPTURE(open_files, warm);
+  write_file(dir / "f", original);
+  write_file(dir / "other", pattern_bytes(10, 1));
+  fs::create_directory(dir / "outside-target");
+  auto src = open_source(dir.path(), open_files);
+  const uint32_t f = child(src->tree(), 0, "f");
+  const uint32_t other = child(src->tree(), 0, "other");
+  REQUIRE(f != kNoIndex);
+  std::vector<uint8_t> buf;
+  if (warm) {
+    REQUIRE(read_all(*src, f, buf) == Status::ok);
+    REQUIRE(buf == original);
+  }
+  // With one slot, reading another file pushes f out of the cache.
+  REQUIRE(read_all(*src, other, buf) == Status::ok);
+
+  SECTION("truncated") {
+    REQUIRE(truncate((dir / "f").c_str(), 1000) == 0);
+    uint8_t small[100];
+    CHECK(src->read_file(f, 0, small, sizeof small) == Status::source_changed);
+    CHECK(read_all(*src, f, buf) == Status::source_changed);
+  }
+  SECTION("rewritten with the same size and a new mtime") {
+    const int64_t mtime = src->tree().nodes[f].mtime_ns;
+    write_file(dir / "f", pattern_bytes(5000, 10));
+    const timespec ts[2] = {{0, UTIME_OMIT},
+                            {time_t(mtime / 1000000000 + 100), long(mtime % 1000000000)}};
+    REQUIRE(utimensat(AT_FDCWD, (dir / "f").c_str(), ts, 0) == 0);
+    CHECK(read_all(*src, f, buf) == Status::source_changed);
+  }
+  SECTION("deleted") {
+    REQUIRE(unlink((dir / "f").c_str()) == 0);
+    CHECK(read_all(*src, f, buf) == Status::source_changed);
+  }
+  SECTION("replaced by a symlink that leads outside the tree") {
+    // The target has the same size; following the link would serve its bytes.
+    TempDir outside;
+    write_file(outside / "secret", pattern_bytes(5000, 77));
+    REQUIRE(unlink((dir / "f").c_str()) == 0);
+    fs::create_symlink(outside / "secret", dir / "f");
+    CHECK(read_all(*src, f, buf) == Status::source_changed);
+  }
+  // The other file is untouched and still served.
+  CHECK(read_all(*src, other, buf) == Status::ok);
+  CHECK(buf == pattern_bytes(10, 1));
+}
+
+TEST_CASE("open_beneath does not follow symlinks out of the root") {
+  TempDir dir, outside;
+  write_file(outside / "x", {'o'});
+  fs::create_directory(dir / "sub");
+  write_file(dir / "sub" / "x", {'i'});
+  fs::create_directory_symlink(outside.path(), dir / "link");
+  fs::create_symlink(outside / "x", dir / "filelink");
+  const int root = ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(root >= 0);
+  const int ok_fd = open_beneath(root, "sub/x", O_RDONLY);
+  CHECK(ok_fd >= 0);
+  if (ok_fd >= 0) close(ok_fd);
+  for (const char* bad : {"link/x", "filelink", "../" , "sub/../../x", "/etc/passwd"}) {
+    CAPTURE(bad);
+    const int fd = open_beneath(root, bad, O_RDONLY);
+    CHECK(fd < 0);
+    if (fd >= 0) close(fd);
+  }
+  close(root);
+}
+
+TEST_CASE("scanning as an unprivileged user skips an unreadable directory") {
+  if (geteuid() != 0) {
+    WARN("needs root to switch to uid 65534; skipped");
+    return;
+  }
+  TempDir dir;
+  fs::create_directory(dir / "open");
+  write_file(dir / "open" / "file", pattern_bytes(10, 1));
+  fs::create_directory(dir / "locked");
+  write_file(dir / "locked" / "hidden", pattern_bytes(10, 2));
+  write_file(dir / "zz", pattern_bytes(10, 3));
+  REQUIRE(chmod((dir / "open").c_str(), 0755) == 0);
+  REQUIRE(chmod((dir / "locked").c_str(), 0) == 0);
+
+  // Non-strict: the locked directory is listed as skipped and kept empty;
+  // everything else is scanned. Exit codes name the failed expectation.
+  const int lenient = run_as_nobody([&] {
+          ScanReport r;
+          auto src = DirectorySource::open(dir.path().string(), ScanOptions{}, r);
+          if (r.skipped.size() != 1 || r.skipped[0].rfind("locked:", 0) != 0) {
+            for (const std::string& line : r.skipped) fprintf(stderr, "child: skipped %s\n", line.c_str());
+            return r.skipped.size() != 1 ? 1 : 2;
+          }
+          const Tree& t = src->tree();
+          const uint32_t locked = child(t, 0, "locked");
+          if (locked == kNoIndex || !t.nodes[locked].is_dir()) return 3;
+          if (t.child_count(t.nodes[locked]) != 0) return 4;
+          if (child(t, child(t, 0, "open"), "file") == kNoIndex) return 5;
+          if (child(t, 0, "zz") == kNoIndex) return 6;
+          return 0;
+        });
+  CHECK(lenient == 0);
+
+  // Strict: the scan throws Error naming the directory.
+  const int strict = run_as_nobody([&] {
+          ScanOptions o;
+          o.strict = true;
+          ScanReport r;
+          try {
+            DirectorySource::open(dir.path().string(), o, r);
+          } catch (const Error& e) {
+            if (std::string(e.what()).find("locked") != std::string::npos) return 0;
+            fprintf(stderr, "child: %s\n", e.what());
+            return 2;
+          }
+          return 1;  // did not throw
+        });
+  CHECK(strict == 0);
+}
+
+TEST_CASE("scanning as an unprivileged user maps holes of a readable file owned by another user") {
+  if (geteuid() != 0) {
+    WARN("needs root to switch to uid 65534; skipped");
+    return;
+  }
+  TempDir dir;
+  // A world-readable sparse file owned by root: 1 MiB hole, then 4 bytes.
+  {
+    const int fd = ::open((dir / "sparse").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(pwrite(fd, "data", 4, 1 << 20) == 4);
+    close(fd);
+  }
+  // O_NOATIME is refused (EPERM) to non-owners; the scan must fall back to
+  // a plain open instead of skipping the file (strict: failing the scan).
+  for (const bool strict : {false, true}) {
+    CAPTURE(strict);
+    const int code = run_as_nobody([&] {
+            ScanOptions o;
+            o.strict = strict;
+            ScanReport r;
+            std::unique_ptr<DirectorySource> src;
+            try {
+              src = DirectorySource::open(dir.path().string(), o, r);
+            } catch (const Error& e) {
+              fprintf(stderr, "child: %s\n", e.what());
+              return 1;
+            }
+            for (const std::string& line : r.skipped) fprintf(stderr, "child: skipped %s\n", line.c_str());
+            if (!r.skipped.empty()) return 2;
+            const uint32_t s = child(src->tree(), 0, "sparse");
+            if (s == kNoIndex) return 3;
+            if (!(src->tree().nodes[s].flags & Node::kSparse)) return 4;
+            uint8_t buf[4];
+            if (src->read_file(s, 1 << 20, buf, 4) != Status::ok || std::memcmp(buf, "data", 4) != 0)
+              return 5;
+            return 0;
+          });
+    // 1: strict scan failed, 2: skipped, 3/4: missing or not sparse, 5: bad read.
+    CHECK(code == 0);
+  }
+}
