@@ -4,12 +4,15 @@
 
 namespace vdiskfs {
 
-bool ExtentMap::finish() {
+bool ExtentMap::finish(size_t* overlap) {
   std::sort(extents_.begin(), extents_.end(),
             [](const Extent& a, const Extent& b) { return a.start < b.start; });
   for (size_t i = 1; i < extents_.size(); ++i) {
     const Extent& prev = extents_[i - 1];
-    if (prev.start + prev.length > extents_[i].start) return false;
+    if (prev.start + prev.length > extents_[i].start) {
+      if (overlap) *overlap = i;
+      return false;
+    }
   }
   extents_.shrink_to_fit();
   return true;

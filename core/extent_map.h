@@ -31,8 +31,9 @@ class ExtentMap {
   void add(const Extent& e) {
     if (e.length) extents_.push_back(e);
   }
-  // Sorts and checks the invariant; returns false when two extents overlap.
-  bool finish();
+  // Sorts and checks the invariant; returns false when two extents overlap
+  // and, if `overlap` is given, stores the index of the second one there.
+  bool finish(size_t* overlap = nullptr);
   // Index of the first extent that ends after `offset` (extents_.size() if
   // none).
   size_t first_ending_after(uint64_t offset) const;

@@ -6,11 +6,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "core/log.h"
+#include "fuse/mount_point.h"
 
 namespace vdiskfs {
 namespace {
+
+const FuseSettings* g_settings = nullptr;  // set before the loop starts
 
 const FileTable& table() {
   return *static_cast<const FileTable*>(fuse_get_context()->private_data);
@@ -89,7 +93,19 @@ int op_open(const char* path, fuse_file_info* fi) {
   return 0;
 }
 
+// Raises the mount's readahead once, on the first read: by then the kernel
+// has applied FUSE's INIT reply, which would otherwise cap it again.
+void tune_readahead_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const FuseSettings& s = *g_settings;
+    if (s.readahead_kib && !set_mount_readahead(s.mount_point, s.readahead_kib))
+      log_debug("could not set readahead of {} (needs root and sysfs)", s.mount_point);
+  });
+}
+
 int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  tune_readahead_once();
   const Image& image = *table().at(fi->fh).image;
   const uint64_t total = image.size();
   if (offset < 0) return -EINVAL;
@@ -121,6 +137,7 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   ops.open = op_open;
   ops.read = op_read;
   ops.statfs = op_statfs;
+  g_settings = &settings;
 
   std::string options = "fsname=" + settings.fs_name + ",subtype=vdiskfs,default_permissions";
   if (settings.read_only) options += ",ro";

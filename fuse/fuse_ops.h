@@ -15,6 +15,7 @@ struct FuseSettings {
   bool read_only = true;
   std::vector<std::string> extra_options;  // -o passthrough
   unsigned max_threads = 16;
+  unsigned readahead_kib = 4096;  // 0: leave the kernel's default
 };
 
 // Mounts, daemonizes unless foreground, and serves until unmounted.

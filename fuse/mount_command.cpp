@@ -46,6 +46,7 @@ int mount_command(const MountArgs& args) {
   settings.foreground = args.foreground;
   settings.read_only = true;
   settings.extra_options = args.fuse_options;
+  settings.readahead_kib = args.readahead_kib;
   return serve_fuse(files, settings);
 }
 

@@ -13,6 +13,7 @@ struct MountArgs {
   std::string name;  // "" = the source's base name
   bool foreground = false;
   std::string log_file;
+  unsigned readahead_kib = 4096;
   std::vector<std::string> fuse_options;
 };
 

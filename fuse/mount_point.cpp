@@ -31,16 +31,27 @@ std::string unescape_mountinfo(const std::string& s) {
 
 }  // namespace
 
-bool is_mount_point(const std::string& canonical_path) {
+std::string mount_device(const std::string& canonical_path) {
   std::ifstream in("/proc/self/mountinfo");
-  std::string line;
+  std::string line, found;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string id, parent, devno, root, mount_point;
     fields >> id >> parent >> devno >> root >> mount_point;
-    if (unescape_mountinfo(mount_point) == canonical_path) return true;
+    if (unescape_mountinfo(mount_point) == canonical_path) found = devno;
   }
-  return false;
+  return found;
+}
+
+bool is_mount_point(const std::string& canonical_path) { return !mount_device(canonical_path).empty(); }
+
+bool set_mount_readahead(const std::string& canonical_path, unsigned kib) {
+  const std::string dev = mount_device(canonical_path);
+  if (dev.empty()) return false;
+  std::ofstream out("/sys/class/bdi/" + dev + "/read_ahead_kb");
+  out << kib << "\n";
+  out.flush();
+  return bool(out);
 }
 
 std::string check_mount_point(const std::string& path) {

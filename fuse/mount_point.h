@@ -12,4 +12,12 @@ std::string check_mount_point(const std::string& path);
 // True when `path` (canonical) is listed in /proc/self/mountinfo.
 bool is_mount_point(const std::string& canonical_path);
 
+// "major:minor" of the newest mount at `canonical_path`, or "".
+std::string mount_device(const std::string& canonical_path);
+
+// Sets the kernel's readahead for the mount at `canonical_path` (the
+// default 128 KiB makes sequential reads of many small files slow).
+// Returns false when it cannot (not root, no sysfs).
+bool set_mount_readahead(const std::string& canonical_path, unsigned kib);
+
 }  // namespace vdiskfs

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/ext4/ext4_allocator.h"
 #include "core/ext4/ext4_directory.h"
 #include "core/ext4/ext4_extent_tree.h"
 #include "core/ext4/ext4_format.h"
@@ -46,61 +47,27 @@ namespace {
 
 uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-// Hands out blocks in increasing order, stepping around the superblock and
-// GDT backups at the start of sparse_super groups.
-class Allocator {
- public:
-  Allocator(uint64_t start, uint32_t gdt_blocks) : cursor_(start), gdt_blocks_(gdt_blocks) {}
-
-  void take(uint64_t count, std::vector<BlockRun>& runs) {
-    while (count > 0) {
-      const uint64_t group = cursor_ / kBlocksPerGroup;
-      const uint64_t group_start = group * kBlocksPerGroup;
-      if (Geometry::has_backup(uint32_t(group)) && cursor_ < group_start + 1 + gdt_blocks_) {
-        cursor_ = group_start + 1 + gdt_blocks_;
-        continue;
-      }
-      const uint64_t n = std::min(count, next_backup_group(group) * kBlocksPerGroup - cursor_);
-      if (cursor_ + n > 0xffffffffull) fail("the volume would exceed 2^32 blocks (16 TiB)");
-      if (!runs.empty() && runs.back().start + runs.back().count == cursor_ &&
-          runs.back().count + n <= 0xffffffffull) {
-        runs.back().count += uint32_t(n);
-      } else {
-        runs.push_back({uint32_t(cursor_), uint32_t(n)});
-      }
-      cursor_ += n;
-      count -= n;
-    }
-  }
-  uint64_t cursor() const { return cursor_; }
-
- private:
-  // First group after `group` that holds a backup (cached: called per take).
-  uint64_t next_backup_group(uint64_t group) {
-    if (group != cached_group_) {
-      cached_group_ = group;
-      cached_next_ = group + 1;
-      while (!Geometry::has_backup(uint32_t(cached_next_))) ++cached_next_;
-    }
-    return cached_next_;
-  }
-
-  uint64_t cursor_;
-  uint32_t gdt_blocks_;
-  uint64_t cached_group_ = ~0ull, cached_next_ = 0;
-};
-
-Geometry make_geometry(uint64_t blocks, uint32_t groups, uint32_t ipg) {
+// Geometry for `groups` groups of `ipg` inodes; places the GDT, bitmaps and
+// inode tables from block 0 on (recording them in plan.used).
+Geometry make_geometry(uint64_t blocks, uint32_t groups, uint32_t ipg, std::vector<BlockRun>& used) {
   Geometry g;
   g.blocks = blocks;
   g.groups = groups;
   g.inodes_per_group = ipg;
   g.gdt_blocks = uint32_t(div_up(uint64_t(groups) * kGroupDescSize, kBlockSize));
   g.itable_blocks_per_group = ipg / kInodesPerBlock;
-  g.block_bitmaps = 1 + g.gdt_blocks;
-  g.inode_bitmaps = g.block_bitmaps + groups;
-  g.inode_tables = g.inode_bitmaps + groups;
-  g.metadata_end = g.inode_tables + groups * g.itable_blocks_per_group;
+  used.clear();
+  used.push_back({0, 1 + g.gdt_blocks});  // boot block + superblock, GDT
+  Allocator alloc(1 + g.gdt_blocks, g.gdt_blocks, &used);
+  std::vector<BlockRun> runs;
+  for (auto* where : {&g.block_bitmap, &g.inode_bitmap}) {
+    runs.clear();
+    alloc.take(groups, runs);
+    for (const BlockRun& r : runs)
+      for (uint32_t i = 0; i < r.count; ++i) where->push_back(r.start + i);
+  }
+  for (uint32_t i = 0; i < groups; ++i) g.inode_table.push_back(alloc.take_contiguous(g.itable_blocks_per_group));
+  g.metadata_end = alloc.cursor();
   return g;
 }
 
@@ -126,7 +93,7 @@ void file_block_ranges(const Tree& tree, uint32_t node, std::vector<DataSegment>
 class LayoutPass {
  public:
   LayoutPass(Plan& plan, bool emit)
-      : plan_(plan), emit_(emit), alloc_(plan.geo.metadata_end, plan.geo.gdt_blocks) {}
+      : plan_(plan), emit_(emit), alloc_(plan.geo.metadata_end, plan.geo.gdt_blocks, &plan.used) {}
 
   uint64_t run() {
     const Tree& tree = plan_.tree;
@@ -258,22 +225,28 @@ class LayoutPass {
   std::vector<DataSegment> segs_;
 };
 
-// Blocks in use: everything below the allocation end plus the backups of
-// later groups.
-void compute_usage(Plan& plan, uint64_t alloc_end) {
+// Blocks in use: every run the allocator handed out plus the backups.
+void compute_usage(Plan& plan) {
   const Geometry& geo = plan.geo;
-  plan.used.clear();
-  plan.used.push_back({0, uint32_t(alloc_end)});
-  for (uint32_t g = uint32_t(alloc_end / kBlocksPerGroup); g < geo.groups; ++g) {
+  for (uint32_t g = 1; g < geo.groups; ++g) {
     if (!Geometry::has_backup(g)) continue;
-    const uint64_t start = std::max<uint64_t>(uint64_t(g) * kBlocksPerGroup, alloc_end);
-    const uint64_t end = std::min<uint64_t>(uint64_t(g) * kBlocksPerGroup + 1 + geo.gdt_blocks, geo.blocks);
-    if (start >= end) continue;
-    if (plan.used.back().start + plan.used.back().count == start)
-      plan.used.back().count += uint32_t(end - start);
-    else
-      plan.used.push_back({uint32_t(start), uint32_t(end - start)});
+    const uint64_t start = uint64_t(g) * kBlocksPerGroup;
+    const uint64_t end = std::min<uint64_t>(start + 1 + geo.gdt_blocks, geo.blocks);
+    plan.used.push_back({uint32_t(start), uint32_t(end - start)});
   }
+  std::sort(plan.used.begin(), plan.used.end(),
+            [](const BlockRun& a, const BlockRun& b) { return a.start < b.start; });
+  std::vector<BlockRun> merged;
+  for (const BlockRun& r : plan.used) {
+    if (!merged.empty() && uint64_t(merged.back().start) + merged.back().count >= r.start) {
+      const uint64_t end = std::max<uint64_t>(uint64_t(merged.back().start) + merged.back().count,
+                                              uint64_t(r.start) + r.count);
+      merged.back().count = uint32_t(end - merged.back().start);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  plan.used.swap(merged);
   plan.group_free_blocks.assign(geo.groups, 0);
   for (uint32_t g = 0; g < geo.groups; ++g) plan.group_free_blocks[g] = geo.group_blocks(g);
   uint64_t used_total = 0;
@@ -316,7 +289,7 @@ void layout(Plan& plan) {
   uint32_t groups = 1, ipg = 16;
   for (int pass = 0;; ++pass) {
     if (pass > 50) fail("internal error: ext4 geometry did not converge");
-    plan.geo = make_geometry(uint64_t(groups) * kBlocksPerGroup, groups, ipg);
+    plan.geo = make_geometry(uint64_t(groups) * kBlocksPerGroup, groups, ipg, plan.used);
     plan.map = ExtentMap();
     plan.skeleton.clear();
     LayoutPass probe(plan, false);
@@ -334,13 +307,13 @@ void layout(Plan& plan) {
     if (need_groups == groups && new_ipg == ipg) {
       blocks = std::max<uint64_t>(blocks, uint64_t(groups - 1) * kBlocksPerGroup + 2048);
       blocks = std::min<uint64_t>(blocks, uint64_t(groups) * kBlocksPerGroup);
-      plan.geo = make_geometry(blocks, groups, ipg);
+      plan.geo = make_geometry(blocks, groups, ipg, plan.used);
       plan.map = ExtentMap();
       plan.skeleton.clear();
       LayoutPass final_pass(plan, true);
       const uint64_t end = final_pass.run();
       if (end != alloc_end) fail("internal error: ext4 layout is not stable");
-      compute_usage(plan, end);
+      compute_usage(plan);
       return;
     }
     groups = uint32_t(need_groups);

@@ -38,10 +38,9 @@ struct Geometry {
   uint32_t inodes_per_group = 0;
   uint32_t gdt_blocks = 0;
   uint32_t itable_blocks_per_group = 0;
-  uint32_t block_bitmaps = 0;  // first block of each metadata array
-  uint32_t inode_bitmaps = 0;
-  uint32_t inode_tables = 0;
-  uint32_t metadata_end = 0;   // first block after them
+  // Where each group's metadata lives (flex_bg: all near the start).
+  std::vector<uint32_t> block_bitmap, inode_bitmap, inode_table;
+  uint64_t metadata_end = 0;  // allocation continues from here
 
   uint64_t inodes_count() const { return uint64_t(groups) * inodes_per_group; }
   uint32_t group_blocks(uint32_t g) const;
@@ -115,7 +114,7 @@ class Plan {
   std::unordered_map<uint32_t, ComplexInode> complex;
   std::vector<DirBlockRef> dir_blocks;     // directory-block space, in order
   std::vector<uint32_t> symlink_blocks;    // node per slow-symlink block
-  std::vector<BlockRun> used;              // sorted, merged used blocks
+  std::vector<BlockRun> used;              // sorted, merged used blocks (with backups)
   uint64_t free_blocks = 0;
   std::vector<uint32_t> group_free_blocks;
   std::vector<uint32_t> group_used_dirs;

@@ -59,9 +59,9 @@ std::vector<uint8_t> make_group_descriptors(const Plan& plan) {
   const uint64_t last_used = plan.inodes.last_used();
   for (uint32_t g = 0; g < geo.groups; ++g) {
     uint8_t* d = table.data() + size_t(g) * kGroupDescSize;
-    put_le32(d + gd::block_bitmap_lo, geo.block_bitmaps + g);
-    put_le32(d + gd::inode_bitmap_lo, geo.inode_bitmaps + g);
-    put_le32(d + gd::inode_table_lo, geo.inode_tables + g * geo.itable_blocks_per_group);
+    put_le32(d + gd::block_bitmap_lo, geo.block_bitmap[g]);
+    put_le32(d + gd::inode_bitmap_lo, geo.inode_bitmap[g]);
+    put_le32(d + gd::inode_table_lo, geo.inode_table[g]);
     put_le16(d + gd::free_blocks_count_lo, uint16_t(plan.group_free_blocks[g]));
     const uint64_t first_ino = uint64_t(g) * geo.inodes_per_group + 1;
     uint64_t used = 0;

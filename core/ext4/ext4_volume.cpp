@@ -33,13 +33,26 @@ std::shared_ptr<const Image> build_volume(const Source& source, const Options& o
   const std::vector<uint8_t> gdt = make_group_descriptors(*plan);
   for (uint32_t g = 0; g < geo.groups; ++g)
     if (Geometry::has_backup(g)) add_superblock_copy(*plan, g, gdt);
-  auto add_child = [&](uint32_t first_block, uint64_t bytes, VolumeChild child) {
-    plan->map.add({uint64_t(first_block) * kBlockSize, bytes, 0, child, ExtentKind::image});
+  // Per-group metadata: one extent per run of groups placed back to back.
+  auto map_groups = [&](const std::vector<uint32_t>& where, uint32_t blocks_each, VolumeChild child) {
+    for (uint32_t g = 0; g < geo.groups;) {
+      uint32_t n = 1;
+      while (g + n < geo.groups && where[g + n] == where[g] + n * blocks_each) ++n;
+      plan->map.add({uint64_t(where[g]) * kBlockSize, uint64_t(n) * blocks_each * kBlockSize,
+                     uint64_t(g) * blocks_each * kBlockSize, child, ExtentKind::image});
+      g += n;
+    }
   };
-  add_child(geo.block_bitmaps, uint64_t(geo.groups) * kBlockSize, kChildBlockBitmaps);
-  add_child(geo.inode_bitmaps, uint64_t(geo.groups) * kBlockSize, kChildInodeBitmaps);
-  add_child(geo.inode_tables, geo.inodes_count() * kInodeSize, kChildInodeTable);
-  if (!plan->map.finish()) fail("internal error: ext4 layout has overlapping extents");
+  map_groups(geo.block_bitmap, 1, kChildBlockBitmaps);
+  map_groups(geo.inode_bitmap, 1, kChildInodeBitmaps);
+  map_groups(geo.inode_table, geo.itable_blocks_per_group, kChildInodeTable);
+  size_t bad = 0;
+  if (!plan->map.finish(&bad)) {
+    const Extent& a = plan->map.extents()[bad - 1];
+    const Extent& b = plan->map.extents()[bad];
+    fail("internal error: ext4 layout has overlapping extents: [{}, +{}) kind {} id {} and [{}, +{}) kind {} id {}",
+         a.start, a.length, int(a.kind), a.id, b.start, b.length, int(b.kind), b.id);
+  }
 
   std::vector<std::shared_ptr<const Image>> children(5);
   children[kChildInodeTable] = std::make_shared<InodeTableImage>(plan);

@@ -4,7 +4,8 @@
 # byte for byte on a remount, another source a different UUID.
 source "$(dirname "$0")/lib.sh"
 require_root
-for t in "fusermount3 fuse3" "partx util-linux" "dumpe2fs e2fsprogs" "losetup mount" "$VDISKFS vdiskfs(build)"; do require $t; done
+for t in "fusermount3 fuse3" "partx util-linux" "dumpe2fs e2fsprogs" "e2fsck e2fsprogs" "losetup mount" \
+         "$VDISKFS vdiskfs(build)" "$TREETOOL treetool(build)"; do require $t; done
 make_work
 mkdir -p "$WORK/a/dir" "$WORK/b" "$WORK/mnt"
 head -c 5000000 /dev/urandom >"$WORK/a/dir/data"
@@ -42,4 +43,17 @@ uuid_b=$(superblock_field "$WORK/mnt/b.img" "Filesystem UUID")
 unmount_fg "$WORK/mnt"
 [ "$uuid_a" != "$uuid_b" ] || die "different sources got the same UUID $uuid_a"
 echo "ok: same source -> same bytes; other source -> other UUID ($uuid_a vs $uuid_b)"
+# A large free space makes the inode tables span several groups, across
+# the superblock backups of groups 1 and 3: still clean, still equal.
+bash "$TESTS_DIR/gen_tree.sh" small "$WORK/tree"
+mkdir "$WORK/kernel"
+mount_fg "$WORK/tree" "$WORK/mnt" --free 100G
+dev=$(attach_partition "$WORK/mnt/tree.img")
+expect_clean_fsck "$dev"
+mount -t ext4 -o ro "$dev" "$WORK/kernel"
+CLEANUP_MOUNTS+=("$WORK/kernel")
+"$TREETOOL" compare "$WORK/tree" "$WORK/kernel" --ignore lost+found || die "kernel view differs with --free 100G"
+umount "$WORK/kernel"
+detach "$dev"
+unmount_fg "$WORK/mnt"
 echo "PASS layout_options_test"
