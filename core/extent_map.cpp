@@ -14,7 +14,7 @@ bool ExtentMap::finish(size_t* overlap) {
       return false;
     }
   }
-  extents_.shrink_to_fit();
+  if (extents_.capacity() > extents_.size() + extents_.size() / 4) extents_.shrink_to_fit();
   return true;
 }
 

@@ -31,6 +31,7 @@ class ExtentMap {
   void add(const Extent& e) {
     if (e.length) extents_.push_back(e);
   }
+  void reserve(size_t n) { extents_.reserve(n); }
   // Sorts and checks the invariant; returns false when two extents overlap
   // and, if `overlap` is given, stores the index of the second one there.
   bool finish(size_t* overlap = nullptr);

@@ -95,6 +95,8 @@ class LayoutPass {
   LayoutPass(Plan& plan, bool emit)
       : plan_(plan), emit_(emit), alloc_(plan.geo.metadata_end, plan.geo.gdt_blocks, &plan.used) {}
 
+  size_t extents_emitted() const { return extent_count_; }
+
   uint64_t run() {
     const Tree& tree = plan_.tree;
     plan_.placement.assign(tree.nodes.size(), Placement{});
@@ -136,15 +138,13 @@ class LayoutPass {
         for (uint32_t i = 0; i < r.count; ++i) blocks.push_back(r.start + i);
       std::vector<uint8_t> bytes(size_t(tree_count) * kBlockSize);
       write_extent_tree(extents, blocks, bytes.data(), ci.i_block);
-      if (emit_) {
-        uint64_t skel = plan_.skeleton.size();
-        for (const BlockRun& r : runs_) {
-          plan_.map.add({uint64_t(r.start) * kBlockSize, uint64_t(r.count) * kBlockSize, skel, 0,
-                         ExtentKind::skeleton});
-          skel += uint64_t(r.count) * kBlockSize;
-        }
-        plan_.skeleton.insert(plan_.skeleton.end(), bytes.begin(), bytes.end());
+      uint64_t skel = plan_.skeleton.size();
+      for (const BlockRun& r : runs_) {
+        emit_extent({uint64_t(r.start) * kBlockSize, uint64_t(r.count) * kBlockSize, skel, 0,
+                     ExtentKind::skeleton});
+        skel += uint64_t(r.count) * kBlockSize;
       }
+      if (emit_) plan_.skeleton.insert(plan_.skeleton.end(), bytes.begin(), bytes.end());
     }
     plan_.complex.emplace(key, ci);
   }
@@ -154,13 +154,11 @@ class LayoutPass {
     alloc_.take(count, runs_);
     extents_.clear();
     append_extents(0, runs_, extents_);
-    if (emit_) {
-      uint64_t logical = 0;
-      for (const BlockRun& r : runs_) {
-        plan_.map.add({uint64_t(r.start) * kBlockSize, uint64_t(r.count) * kBlockSize,
-                       (space_block + logical) * kBlockSize, child, ExtentKind::image});
-        logical += r.count;
-      }
+    uint64_t logical = 0;
+    for (const BlockRun& r : runs_) {
+      emit_extent({uint64_t(r.start) * kBlockSize, uint64_t(r.count) * kBlockSize,
+                   (space_block + logical) * kBlockSize, child, ExtentKind::image});
+      logical += r.count;
     }
     record(key, extents_, count);
   }
@@ -203,22 +201,27 @@ class LayoutPass {
       alloc_.take(range.count, runs_);
       append_extents(range.start, runs_, extents_);
       data_blocks += range.count;
-      if (emit_) {
-        uint64_t logical = range.start;
-        for (const BlockRun& r : runs_) {
-          const uint64_t file_off = logical * kBlockSize;
-          const uint64_t len = std::min<uint64_t>(uint64_t(r.count) * kBlockSize, node.size - file_off);
-          plan_.map.add({uint64_t(r.start) * kBlockSize, len, file_off, n, ExtentKind::source});
-          logical += r.count;
-        }
+      uint64_t logical = range.start;
+      for (const BlockRun& r : runs_) {
+        const uint64_t file_off = logical * kBlockSize;
+        const uint64_t len = std::min<uint64_t>(uint64_t(r.count) * kBlockSize, node.size - file_off);
+        emit_extent({uint64_t(r.start) * kBlockSize, len, file_off, n, ExtentKind::source});
+        logical += r.count;
       }
     }
     plan_.data_blocks += data_blocks;
     record(n, extents_, data_blocks);
   }
 
+  // Adds a map extent (final pass) or only counts it (probe pass).
+  void emit_extent(const Extent& e) {
+    ++extent_count_;
+    if (emit_) plan_.map.add(e);
+  }
+
   Plan& plan_;
   bool emit_;
+  size_t extent_count_ = 0;
   Allocator alloc_;
   std::vector<BlockRun> runs_, ranges_;
   std::vector<FileExtent> extents_;
@@ -294,6 +297,7 @@ void layout(Plan& plan) {
     plan.skeleton.clear();
     LayoutPass probe(plan, false);
     const uint64_t alloc_end = probe.run();
+    const size_t extents_needed = probe.extents_emitted();
     // Volume = data + metadata + free space, rounded to 1 MiB.
     const uint64_t data_meta = alloc_end * kBlockSize;
     const uint64_t free_bytes = std::max(plan.options.free_space.resolve(data_meta), plan.options.min_free_bytes);
@@ -309,6 +313,8 @@ void layout(Plan& plan) {
       blocks = std::min<uint64_t>(blocks, uint64_t(groups) * kBlocksPerGroup);
       plan.geo = make_geometry(blocks, groups, ipg, plan.used);
       plan.map = ExtentMap();
+      // Exact size up front: no growth copies of a million-entry map.
+      plan.map.reserve(extents_needed + 3 * size_t(groups) + 64);
       plan.skeleton.clear();
       LayoutPass final_pass(plan, true);
       const uint64_t end = final_pass.run();
