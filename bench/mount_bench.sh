@@ -8,6 +8,7 @@
 #
 # Environment:
 #   VDISKFS       the binary (default: <repo>/build/vdiskfs)
+#   MOUNT_OPTS    extra options for `vdiskfs mount` (e.g. --direct-io)
 #   BENCH_CACHE   where generated trees are kept and reused
 #                 (default: /var/tmp/vdiskfs-bench; trees are many-N)
 #   RESULTS       file the results block is appended to
@@ -27,12 +28,13 @@ readonly NAME=bench                      # the image is MOUNTPOINT/bench.img
 readonly DEFAULT_COUNTS=(10000 100000 1000000)
 # Settings given in the environment, recorded with the command line.
 ENV_GIVEN=""
-for _v in VDISKFS BENCH_CACHE RESULTS READY_TIMEOUT; do
+for _v in VDISKFS BENCH_CACHE RESULTS READY_TIMEOUT MOUNT_OPTS; do
     if [[ -n ${!_v:-} ]]; then ENV_GIVEN+=$(printf '%s=%q ' "$_v" "${!_v}"); fi
 done
 unset _v
 : "${VDISKFS:=$REPO/build/vdiskfs}"
 : "${BENCH_CACHE:=/var/tmp/vdiskfs-bench}"
+: "${MOUNT_OPTS:=}"  # extra `vdiskfs mount` options, e.g. --direct-io
 : "${RESULTS:=$BENCH_DIR/RESULTS.md}"
 : "${READY_TIMEOUT:=600}"
 
@@ -157,7 +159,8 @@ warm_tree() {
 start_mount() {
     local src=$1 img=$MP/$NAME.img t0 t1 deadline=$((SECONDS + READY_TIMEOUT))
     t0=$(now)
-    "$VDISKFS" mount -f "$src" "$MP" --name "$NAME" 2>>"$LOG" &
+    # shellcheck disable=SC2086
+    "$VDISKFS" mount -f "$src" "$MP" --name "$NAME" $MOUNT_OPTS 2>>"$LOG" &
     PID=$!
     while :; do
         if [[ -e $img ]] && [[ $(head -c 4096 "$img" 2>/dev/null | wc -c) -eq 4096 ]]; then

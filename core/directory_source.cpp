@@ -227,6 +227,7 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
         else ++tree_.nodes[dir_node].nlink;  // the child's ".."
         tree_.dirents.push_back({dir_node, node, tree_.add_string(name), uint32_t(name.size())});
         ++child_count;
+        if (options.progress && (tree_.dirents.size() & 0xffff) == 0) options.progress(tree_.dirents.size());
       }
       closedir(d);
     }

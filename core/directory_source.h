@@ -3,6 +3,7 @@
 // every open stays beneath the source root (openat2 RESOLVE_BENEATH |
 // RESOLVE_NO_SYMLINKS), so a link inside the source cannot lead out of it.
 // Opens use O_NOATIME where allowed so that reading leaves atimes alone.
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,8 @@ struct ScanOptions {
   bool strict = false;           // an unreadable entry fails the scan
   bool one_file_system = false;  // do not descend into other mounts
   size_t open_files = 1024;      // descriptors kept open for reads
+  // Called now and then during the scan with the entries seen so far.
+  std::function<void(uint64_t)> progress;
 };
 
 struct ScanReport {

@@ -22,6 +22,28 @@ int64_t newest_past_time(const Tree& tree) {
   return newest;
 }
 
+std::vector<std::pair<std::string, std::string>> disk_facts(const Disk& d, const Tree& tree) {
+  auto num = [](uint64_t v) { return std::to_string(v); };
+  return {
+      {"entries", num(tree.dirents.size() + 1)},
+      {"inodes_used", num(tree.nodes.size())},
+      {"data_bytes", num(tree.data_bytes())},
+      {"disk_bytes", num(d.image->size())},
+      {"allocated_bytes", num(d.allocated_bytes)},
+      {"partition_offset", num(d.partition_offset)},
+      {"partition_bytes", num(d.partition_size)},
+      {"filesystem", "ext4"},
+      {"fs_uuid", uuid_to_string(d.fs_uuid)},
+      {"identity", d.identity.hex()},
+      {"ext4_blocks", num(d.volume.blocks)},
+      {"ext4_free_blocks", num(d.volume.free_blocks)},
+      {"ext4_inodes", num(d.volume.inodes)},
+      {"ext4_free_inodes", num(d.volume.free_inodes)},
+      {"extent_map_entries", num(d.volume.extents)},
+      {"skeleton_bytes", num(d.volume.skeleton_bytes)},
+  };
+}
+
 Disk build_disk(const Source& source, const DiskOptions& options) {
   if (options.label.size() > 16) fail("label '{}' is longer than ext4's 16 bytes", options.label);
   const Tree& tree = source.tree();

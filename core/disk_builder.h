@@ -3,6 +3,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/ext4/ext4_volume.h"
 #include "core/identity.h"
@@ -33,6 +35,10 @@ struct Disk {
 // The newest mtime or ctime in the tree that is not in the future: the
 // disk's own timestamp, stable for a given source.
 int64_t newest_past_time(const Tree& tree);
+
+// Facts about a disk for `vdiskfs info` and logs, as (name, value) pairs in
+// a stable order; values are numbers or strings rendered as text.
+std::vector<std::pair<std::string, std::string>> disk_facts(const Disk& disk, const Tree& tree);
 
 // The source must outlive the disk.
 Disk build_disk(const Source& source, const DiskOptions& options);

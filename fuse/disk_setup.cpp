@@ -5,6 +5,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
@@ -45,10 +46,15 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   ScanOptions scan;
   scan.strict = args.strict;
   scan.one_file_system = args.one_file_system;
+  // Progress only on a terminal: scripts see nothing but warnings.
+  if (!args.quiet && isatty(STDERR_FILENO)) {
+    scan.progress = [](uint64_t entries) { std::fprintf(stderr, "\rscanning: %llu entries", (unsigned long long)entries); };
+  }
   ScanReport report;
   auto t0 = std::chrono::steady_clock::now();
   out.source = DirectorySource::open(out.source_path, scan, report);
   out.scan_seconds = seconds_since(t0);
+  if (scan.progress) std::fprintf(stderr, "\r\033[K");
   if (!report.skipped.empty()) {
     log_warning("skipped {} entr{} that could not be read (use --strict to fail instead):",
                 report.skipped.size(), report.skipped.size() == 1 ? "y" : "ies");

@@ -52,31 +52,23 @@ int export_command(const ExportArgs& args) {
 
 int info_command(const LayoutArgs& args, bool json) {
   PreparedDisk prepared = prepare_disk(args);
-  const Disk& d = prepared.disk;
-  const Tree& tree = prepared.source->tree();
-  nlohmann::json j = {
-      {"source", prepared.source_path},
-      {"entries", tree.dirents.size() + 1},
-      {"inodes_used", tree.nodes.size()},
-      {"data_bytes", tree.data_bytes()},
-      {"disk_bytes", d.image->size()},
-      {"partition_offset", d.partition_offset},
-      {"partition_bytes", d.partition_size},
-      {"ext4_uuid", uuid_to_string(d.fs_uuid)},
-      {"identity", d.identity.hex()},
-      {"ext4_blocks", d.volume.blocks},
-      {"ext4_free_blocks", d.volume.free_blocks},
-      {"ext4_inodes", d.volume.inodes},
-      {"ext4_free_inodes", d.volume.free_inodes},
-      {"extent_map_entries", d.volume.extents},
-      {"skeleton_bytes", d.volume.skeleton_bytes},
-      {"scan_seconds", prepared.scan_seconds},
-      {"layout_seconds", prepared.layout_seconds},
-  };
+  const auto facts = disk_facts(prepared.disk, prepared.source->tree());
   if (json) {
+    nlohmann::ordered_json j;
+    j["source"] = prepared.source_path;
+    for (const auto& [key, value] : facts) {
+      const bool numeric = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+      if (numeric) j[key] = std::stoull(value);
+      else j[key] = value;
+    }
+    j["scan_seconds"] = prepared.scan_seconds;
+    j["layout_seconds"] = prepared.layout_seconds;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    for (auto& [key, value] : j.items()) std::printf("%-20s %s\n", key.c_str(), value.dump().c_str());
+    std::printf("%-20s %s\n", "source", prepared.source_path.c_str());
+    for (const auto& [key, value] : facts) std::printf("%-20s %s\n", key.c_str(), value.c_str());
+    std::printf("%-20s %.3f\n%-20s %.3f\n", "scan_seconds", prepared.scan_seconds, "layout_seconds",
+                prepared.layout_seconds);
   }
   return 0;
 }

@@ -84,17 +84,9 @@ int op_readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_fi
   return 0;
 }
 
-int op_open(const char* path, fuse_file_info* fi) {
-  const int i = lookup(path);
-  if (i < 0) return -ENOENT;
-  if ((fi->flags & O_ACCMODE) != O_RDONLY) return -EROFS;  // writes come with deltas
-  fi->fh = uint64_t(i);
-  fi->keep_cache = 1;
-  return 0;
-}
-
-// Raises the mount's readahead once, on the first read: by then the kernel
-// has applied FUSE's INIT reply, which would otherwise cap it again.
+// Raises the mount's readahead once, at the first open: by then the kernel
+// has applied FUSE's INIT reply (which would cap it again), and the opening
+// file picks the new value up right after our reply.
 void tune_readahead_once() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -104,8 +96,20 @@ void tune_readahead_once() {
   });
 }
 
-int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+int op_open(const char* path, fuse_file_info* fi) {
+  const int i = lookup(path);
+  if (i < 0) return -ENOENT;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) return -EROFS;  // writes come with deltas
   tune_readahead_once();
+  fi->fh = uint64_t(i);
+  fi->keep_cache = 1;
+  // direct_io skips the kernel's page cache: one copy less for streaming
+  // readers, but no caching between readers and no mmap.
+  if (g_settings->direct_io) fi->direct_io = 1;
+  return 0;
+}
+
+int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   const Image& image = *table().at(fi->fh).image;
   const uint64_t total = image.size();
   if (offset < 0) return -EINVAL;

@@ -16,6 +16,7 @@ struct FuseSettings {
   std::vector<std::string> extra_options;  // -o passthrough
   unsigned max_threads = 16;
   unsigned readahead_kib = 4096;  // 0: leave the kernel's default
+  bool direct_io = false;
 };
 
 // Mounts, daemonizes unless foreground, and serves until unmounted.

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   mount_cmd->add_option("--log", mount.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
   mount_cmd->add_option("--readahead", mount.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
       ->capture_default_str();
+  mount_cmd->add_flag("--direct-io", mount.direct_io,
+                      "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
   mount_cmd->add_option("-o", mount.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
   add_layout_options(mount_cmd, mount.layout);
 

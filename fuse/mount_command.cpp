@@ -47,6 +47,7 @@ int mount_command(const MountArgs& args) {
   settings.read_only = true;
   settings.extra_options = args.fuse_options;
   settings.readahead_kib = args.readahead_kib;
+  settings.direct_io = args.direct_io;
   return serve_fuse(files, settings);
 }
 

@@ -14,6 +14,7 @@ struct MountArgs {
   bool foreground = false;
   std::string log_file;
   unsigned readahead_kib = 4096;
+  bool direct_io = false;
   std::vector<std::string> fuse_options;
 };
 
