@@ -1,5 +1,6 @@
 #include "core/mapped_image.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace vdiskfs {
@@ -25,6 +26,31 @@ Status MappedImage::read_extent(const Extent& e, uint64_t inner, uint8_t* buf,
       return children_[e.id]->read(e.arg + inner, buf, len);
   }
   return Status::io_error;
+}
+
+void MappedImage::data_ranges(std::vector<ByteRange>& out) const {
+  // Child ranges are asked once per child and clipped to each extent.
+  std::vector<std::vector<ByteRange>> child_ranges(children_.size());
+  std::vector<bool> asked(children_.size(), false);
+  for (const Extent& e : map_.extents()) {
+    if (e.kind != ExtentKind::image) {
+      append_range(out, {e.start, e.length});
+      continue;
+    }
+    if (!asked[e.id]) {
+      children_[e.id]->data_ranges(child_ranges[e.id]);
+      asked[e.id] = true;
+    }
+    const auto& ranges = child_ranges[e.id];
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), e.arg,
+                               [](uint64_t off, const ByteRange& r) { return off < r.offset; });
+    if (it != ranges.begin()) --it;
+    for (; it != ranges.end() && it->offset < e.arg + e.length; ++it) {
+      const uint64_t from = std::max(it->offset, e.arg);
+      const uint64_t to = std::min(it->offset + it->length, e.arg + e.length);
+      if (from < to) append_range(out, {e.start + (from - e.arg), to - from});
+    }
+  }
 }
 
 Status MappedImage::read(uint64_t offset, uint8_t* buf, size_t len) const {

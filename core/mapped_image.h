@@ -18,6 +18,7 @@ class MappedImage final : public Image {
 
   uint64_t size() const override { return size_; }
   Status read(uint64_t offset, uint8_t* buf, size_t len) const override;
+  void data_ranges(std::vector<ByteRange>& out) const override;
 
   const ExtentMap& map() const { return map_; }
   size_t skeleton_bytes() const { return skeleton_.size(); }

@@ -42,11 +42,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   vdiskfs::MountArgs mount;
-  CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/<name>.img");
+  CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/<name>.img, .vmdk, .vhd, .vdi, .qcow2");
   mount_cmd->add_option("SOURCE", mount.layout.source, "directory to present as a disk")->required();
   mount_cmd->add_option("MOUNTPOINT", mount.mount_point, "empty directory to mount on")->required();
   mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground (logs go to stderr)");
   mount_cmd->add_option("--name", mount.name, "base name of the exposed files (default: the source's base name)");
+  mount_cmd->add_option("--formats", mount.formats,
+                        "exposed files: all, or a list of img,vmdk,vmdk-flat,vhd,vhd-fixed,vdi,qcow2")
+      ->capture_default_str();
   mount_cmd->add_option("--log", mount.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
   mount_cmd->add_option("--readahead", mount.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
       ->capture_default_str();

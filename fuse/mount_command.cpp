@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "formats/registry.h"
 #include "fuse/file_table.h"
 #include "fuse/fuse_ops.h"
 #include "fuse/mount_point.h"
@@ -29,11 +30,19 @@ int mount_command(const MountArgs& args) {
 
   const Disk& disk = prepared.disk;
   const Tree& tree = prepared.source->tree();
+  const std::vector<std::string> formats = parse_formats(args.formats);
+  ContainerInput input;
+  input.disk = disk.image;
+  disk.image->data_ranges(input.data);
+  input.identity = disk.identity;
+  input.name = name;
+  input.timestamp_ns = disk.timestamp_ns;
   FileTable files;
-  files.add({name + ".img", disk.image, disk.timestamp_ns, disk.allocated_bytes});
+  for (ContainerFile& f : build_containers(input, formats))
+    files.add({name + f.suffix, f.image, disk.timestamp_ns, f.allocated_bytes});
 
   if (!args.layout.quiet)
-    log_info("{}: {} entries, {:.1f} MiB of data -> {}/{}.img ({:.1f} MiB disk, ext4 UUID {}, "
+    log_info("{}: {} entries, {:.1f} MiB of data -> {}/{}.* ({:.1f} MiB disk, ext4 UUID {}, "
              "identity {}); scan {:.2f} s, layout {:.2f} s",
              prepared.source_path, tree.dirents.size() + 1, double(tree.data_bytes()) / (1 << 20),
              mount_point, name, double(disk.image->size()) / (1 << 20), uuid_to_string(disk.fs_uuid),

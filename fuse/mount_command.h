@@ -11,6 +11,7 @@ struct MountArgs {
   LayoutArgs layout;
   std::string mount_point;
   std::string name;  // "" = the source's base name
+  std::string formats = "all";
   bool foreground = false;
   std::string log_file;
   unsigned readahead_kib = 4096;

@@ -1,0 +1,27 @@
+#include "formats/container.h"
+
+#include "core/error.h"
+#include "core/mapped_image.h"
+
+namespace vdiskfs {
+
+std::shared_ptr<const Image> make_container_image(uint64_t size, ExtentMap map,
+                                                  std::vector<uint8_t> skeleton,
+                                                  std::vector<std::shared_ptr<const Image>> children) {
+  size_t bad = 0;
+  if (!map.finish(&bad)) fail("internal error: container layout overlaps at extent {}", bad);
+  return std::make_shared<MappedImage>(size, std::move(map), std::move(skeleton), nullptr,
+                                       std::move(children));
+}
+
+void map_allocated_data(const AllocationMap& alloc, uint64_t data_offset, uint64_t disk_bytes,
+                        ExtentMap& map) {
+  const uint64_t unit = alloc.unit_bytes();
+  for (const AllocationMap::Run& r : alloc.runs()) {
+    const uint64_t guest = r.first * unit;
+    const uint64_t len = std::min(r.count * unit, disk_bytes - guest);  // last unit may be short
+    map.add({data_offset + r.ordinal * unit, len, guest, 0, ExtentKind::image});
+  }
+}
+
+}  // namespace vdiskfs
