@@ -8,6 +8,8 @@ enum class Status : uint8_t {
   ok,
   io_error,        // the source could not be read; already logged
   source_changed,  // the source no longer matches the scanned manifest; logged
+  no_space,        // the delta's filesystem is full; nothing was changed
+  read_only,       // the file cannot be written
 };
 
 inline bool ok(Status s) { return s == Status::ok; }

@@ -72,10 +72,18 @@ for f in src.vmdk src.vhd src.vdi src.qcow2; do
 done
 echo "ok: sparse files sized by their data"
 
-vmdkinfo src.vmdk | grep -q "Monolithic sparse" || die "vmdkinfo src.vmdk"
-vmdkinfo src-esx.vmdk | grep -q "VMFS flat" || die "vmdkinfo src-esx.vmdk"
-vhdiinfo src.vhd | grep -q "Dynamic" || die "vhdiinfo src.vhd"
-vhdiinfo src-fixed.vhd | grep -q "Fixed" || die "vhdiinfo src-fixed.vhd"
+# expect_info TOOL FILE TEXT: TOOL reads FILE and reports TEXT. (Output is
+# captured first: `grep -q` in a pipe would cut the tool off with SIGPIPE.)
+expect_info() {
+    local out
+    out=$("$1" "$2" 2>&1) || die "$1 $2 failed: $out"
+    grep -q "$3" <<<"$out" || die "$1 $2 does not report '$3': $out"
+    grep -q "($size bytes)" <<<"$out" || die "$1 $2 reports another size: $out"
+}
+expect_info vmdkinfo src.vmdk "Monolithic sparse"
+expect_info vmdkinfo src-esx.vmdk "VMFS flat"
+expect_info vhdiinfo src.vhd "Dynamic"
+expect_info vhdiinfo src-fixed.vhd "Fixed"
 echo "ok: vmdkinfo, vhdiinfo"
 
 # reader_compare TOOL FILE NODE: mount FILE with libyal's TOOL, compare.

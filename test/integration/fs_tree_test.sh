@@ -20,10 +20,12 @@ mount_fg "$WORK/src" "$WORK/mnt"
 img=$WORK/mnt/src.img
 [ -f "$img" ] || die "$img is not exposed; mount shows: $(ls -la "$WORK/mnt")"
 
-sgdisk -v "$img" | tee "$WORK/sgdisk.txt" | grep -q "No problems found" || die "sgdisk -v: $(cat "$WORK/sgdisk.txt")"
+out=$(sgdisk -v "$img") || die "sgdisk -v failed: $out"
+grep -q "No problems found" <<<"$out" || die "sgdisk -v: $out"
 echo "sgdisk: no problems"
 size=$(stat -c %s "$img")
-qemu-img info --output=json "$img" | grep -q "\"virtual-size\": $size," || die "qemu-img info disagrees on the size $size"
+out=$(qemu-img info --output=json "$img") || die "qemu-img info failed: $out"
+grep -q "\"virtual-size\": $size," <<<"$out" || die "qemu-img info disagrees on the size $size: $out"
 echo "qemu-img info: virtual size $size"
 
 dev=$(attach_partition "$img")

@@ -18,9 +18,11 @@ expect_fail() {
     echo "ok: '$*' -> $out"
 }
 
-"$VDISKFS" --help | grep -q "mount" || die "--help does not mention mount"
-"$VDISKFS" mount --help | grep -q -- "--name" || die "mount --help does not mention --name"
-"$VDISKFS" --version | grep -q "vdiskfs" || die "--version"
+help=$("$VDISKFS" --help) || die "--help failed"
+grep -q "mount" <<<"$help" || die "--help does not mention mount"
+help=$("$VDISKFS" mount --help) || die "mount --help failed"
+grep -q -- "--name" <<<"$help" || die "mount --help does not mention --name"
+grep -q "vdiskfs" <<<"$("$VDISKFS" --version)" || die "--version"
 
 mkdir -p "$WORK/src/sub" "$WORK/mnt" "$WORK/full"
 echo hello >"$WORK/src/sub/file"

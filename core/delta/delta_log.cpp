@@ -1,0 +1,279 @@
+#include "core/delta/delta_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/endian.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace vdiskfs {
+namespace {
+
+constexpr uint64_t kHeaderBytes = 4096;
+constexpr char kMagic[8] = {'V', 'D', 'I', 'S', 'K', 'D', 'L', 'T'};
+constexpr uint32_t kVersion = 1;
+constexpr uint32_t kRecordMagic = 0x52544c44;  // "DLTR"
+constexpr uint32_t kRecordPage = 1, kRecordSize = 2;
+constexpr size_t kRecordHeader = 32;
+
+// Delta file header field offsets.
+namespace hdr {
+constexpr size_t magic = 0x00, version = 0x08, page_size = 0x0C, base_size = 0x10, created = 0x18,
+                 identity_len = 0x20, identity = 0x24, kIdentityMax = 0xF00, checksum = 0xFF8;
+}  // namespace hdr
+// Record header field offsets.
+namespace rec {
+constexpr size_t magic = 0, type = 4, a = 8, b = 16, checksum = 24;
+}  // namespace rec
+
+uint64_t record_checksum(const uint8_t* header, const uint8_t* payload, size_t payload_len) {
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  XXH3_64bits_update(st, header, rec::checksum);
+  if (payload_len) XXH3_64bits_update(st, payload, payload_len);
+  const uint64_t h = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  return h;
+}
+
+void write_record_header(uint8_t* h, uint32_t type, uint64_t a, uint64_t b, const uint8_t* payload,
+                         size_t payload_len) {
+  put_le32(h + rec::magic, kRecordMagic);
+  put_le32(h + rec::type, type);
+  put_le64(h + rec::a, a);
+  put_le64(h + rec::b, b);
+  put_le64(h + rec::checksum, record_checksum(h, payload, payload_len));
+}
+
+bool pread_all(int fd, uint8_t* buf, size_t len, uint64_t off) {
+  size_t done = 0;
+  while (done < len) {
+    const ssize_t r = pread(fd, buf + done, len - done, off_t(off + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += size_t(r);
+  }
+  return true;
+}
+
+DeltaHeader parse_header(const uint8_t* h, const std::string& path) {
+  if (std::memcmp(h + hdr::magic, kMagic, 8) != 0) fail("{} is not a vdiskfs delta (bad magic)", path);
+  if (get_le32(h + hdr::version) != kVersion)
+    fail("{} is a delta of version {}, this vdiskfs reads version {}", path, get_le32(h + hdr::version), kVersion);
+  if (XXH3_64bits(h, hdr::checksum) != get_le64(h + hdr::checksum))
+    fail("{}: delta header checksum mismatch; the file is damaged", path);
+  DeltaHeader d;
+  d.base_size = get_le64(h + hdr::base_size);
+  d.created_ns = int64_t(get_le64(h + hdr::created));
+  const uint32_t n = std::min<uint32_t>(get_le32(h + hdr::identity_len), hdr::kIdentityMax);
+  d.base_identity.assign(reinterpret_cast<const char*>(h + hdr::identity), n);
+  return d;
+}
+
+int open_locked(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0600);
+  if (fd < 0) fail("cannot open delta {}: {}", path, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    fail("delta {} is in use by another vdiskfs mount", path);
+  }
+  return fd;
+}
+
+}  // namespace
+
+DeltaLog::DeltaLog(std::string path, int fd, DeltaHeader header)
+    : path_(std::move(path)), fd_(fd), header_(std::move(header)) {
+  size_ = {header_.base_size, header_.base_size};
+}
+
+DeltaLog::~DeltaLog() { close(fd_); }
+
+std::unique_ptr<DeltaLog> DeltaLog::create(const std::string& path, const DeltaHeader& header) {
+  if (header.base_identity.size() > hdr::kIdentityMax) fail("delta identity too long");
+  const int fd = open_locked(path, O_RDWR | O_CREAT | O_EXCL);
+  uint8_t h[kHeaderBytes] = {};
+  std::memcpy(h + hdr::magic, kMagic, 8);
+  put_le32(h + hdr::version, kVersion);
+  put_le32(h + hdr::page_size, kDeltaPageSize);
+  put_le64(h + hdr::base_size, header.base_size);
+  put_le64(h + hdr::created, uint64_t(header.created_ns));
+  put_le32(h + hdr::identity_len, uint32_t(header.base_identity.size()));
+  std::memcpy(h + hdr::identity, header.base_identity.data(), header.base_identity.size());
+  put_le64(h + hdr::checksum, XXH3_64bits(h, hdr::checksum));
+  if (pwrite(fd, h, kHeaderBytes, 0) != ssize_t(kHeaderBytes) || fdatasync(fd) != 0) {
+    const int err = errno;
+    close(fd);
+    unlink(path.c_str());
+    fail("cannot create delta {}: {}", path, strerror(err));
+  }
+  std::unique_ptr<DeltaLog> log(new DeltaLog(path, fd, header));
+  log->end_ = kHeaderBytes;
+  return log;
+}
+
+DeltaHeader DeltaLog::read_header(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open delta {}: {}", path, strerror(errno));
+  uint8_t h[kHeaderBytes];
+  const bool ok_read = pread_all(fd, h, kHeaderBytes, 0);
+  close(fd);
+  if (!ok_read) fail("{} is not a vdiskfs delta (too short)", path);
+  return parse_header(h, path);
+}
+
+std::unique_ptr<DeltaLog> DeltaLog::open(const std::string& path) {
+  const int fd = open_locked(path, O_RDWR);
+  uint8_t h[kHeaderBytes];
+  if (!pread_all(fd, h, kHeaderBytes, 0)) {
+    close(fd);
+    fail("{} is not a vdiskfs delta (too short)", path);
+  }
+  DeltaHeader header;
+  try {
+    header = parse_header(h, path);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  std::unique_ptr<DeltaLog> log(new DeltaLog(path, fd, header));
+  log->replay(true);
+  return log;
+}
+
+std::unique_ptr<DeltaLog> DeltaLog::inspect(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot open delta {}: {}", path, strerror(errno));
+  uint8_t h[kHeaderBytes];
+  if (!pread_all(fd, h, kHeaderBytes, 0)) {
+    close(fd);
+    fail("{} is not a vdiskfs delta (too short)", path);
+  }
+  DeltaHeader header;
+  try {
+    header = parse_header(h, path);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
+  std::unique_ptr<DeltaLog> log(new DeltaLog(path, fd, header));
+  log->replay(false);
+  return log;
+}
+
+void DeltaLog::apply_size(const DeltaSize& s) {
+  const uint64_t keep = (s.size + kDeltaPageSize - 1) / kDeltaPageSize;
+  for (auto it = index_.begin(); it != index_.end();)
+    it = it->first >= keep ? index_.erase(it) : std::next(it);
+  size_ = s;
+}
+
+// Reads records until the first one that is incomplete or fails its
+// checksum; everything after it is a torn tail from an interrupted write.
+void DeltaLog::replay(bool repair) {
+  struct stat st;
+  if (fstat(fd_, &st) != 0) fail("cannot stat delta {}: {}", path_, strerror(errno));
+  const uint64_t file_size = uint64_t(st.st_size);
+  uint64_t pos = kHeaderBytes;
+  uint8_t h[kRecordHeader];
+  std::vector<uint8_t> payload(kDeltaPageSize);
+  while (pos + kRecordHeader <= file_size) {
+    if (!pread_all(fd_, h, kRecordHeader, pos) || get_le32(h + rec::magic) != kRecordMagic) break;
+    const uint32_t type = get_le32(h + rec::type);
+    const size_t payload_len = type == kRecordPage ? kDeltaPageSize : 0;
+    if (type != kRecordPage && type != kRecordSize) break;
+    if (pos + kRecordHeader + payload_len > file_size) break;
+    if (payload_len && !pread_all(fd_, payload.data(), payload_len, pos + kRecordHeader)) break;
+    if (record_checksum(h, payload.data(), payload_len) != get_le64(h + rec::checksum)) break;
+    if (type == kRecordPage)
+      index_[get_le64(h + rec::a)] = pos + kRecordHeader;
+    else
+      apply_size({get_le64(h + rec::a), get_le64(h + rec::b)});
+    pos += kRecordHeader + payload_len;
+  }
+  if (pos < file_size) {
+    recovered_ = file_size - pos;
+    if (!repair) {
+      end_ = pos;
+      return;
+    }
+    log_warning("delta {}: cut a torn tail of {} bytes left by an interrupted write", path_, recovered_);
+    if (ftruncate(fd_, off_t(pos)) != 0) fail("cannot repair delta {}: {}", path_, strerror(errno));
+  }
+  end_ = pos;
+}
+
+bool DeltaLog::get(uint64_t page, uint8_t* out) const {
+  auto it = index_.find(page);
+  if (it == index_.end()) return false;
+  if (!pread_all(fd_, out, kDeltaPageSize, it->second)) {
+    log_error("reading delta {} at offset {}: {}", path_, it->second, strerror(errno));
+    std::memset(out, 0, kDeltaPageSize);  // caller still gets defined bytes
+  }
+  return true;
+}
+
+Status DeltaLog::append(const std::vector<uint8_t>& records) {
+  size_t done = 0;
+  while (done < records.size()) {
+    const ssize_t w = pwrite(fd_, records.data() + done, records.size() - done, off_t(end_ + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int err = w < 0 ? errno : ENOSPC;
+      // Leave no partial record behind: the delta stays as it was.
+      if (ftruncate(fd_, off_t(end_)) != 0)
+        log_error("delta {}: cannot cut a failed write: {}", path_, strerror(errno));
+      if (err == ENOSPC || err == EDQUOT) return Status::no_space;
+      log_error("writing delta {}: {}", path_, strerror(err));
+      return Status::io_error;
+    }
+    done += size_t(w);
+  }
+  end_ += records.size();
+  return Status::ok;
+}
+
+Status DeltaLog::put(const std::vector<uint64_t>& pages, const uint8_t* data, const DeltaSize* new_size) {
+  std::vector<uint8_t> records(pages.size() * (kRecordHeader + kDeltaPageSize) + (new_size ? kRecordHeader : 0));
+  for (size_t i = 0; i < pages.size(); ++i) {
+    uint8_t* r = records.data() + i * (kRecordHeader + kDeltaPageSize);
+    const uint8_t* payload = data + i * kDeltaPageSize;
+    std::memcpy(r + kRecordHeader, payload, kDeltaPageSize);
+    write_record_header(r, kRecordPage, pages[i], 0, payload, kDeltaPageSize);
+  }
+  if (new_size)
+    write_record_header(records.data() + records.size() - kRecordHeader, kRecordSize, new_size->size,
+                        new_size->base_limit, nullptr, 0);
+  const uint64_t first = end_;
+  const Status s = append(records);
+  if (!ok(s)) return s;
+  for (size_t i = 0; i < pages.size(); ++i)
+    index_[pages[i]] = first + i * (kRecordHeader + kDeltaPageSize) + kRecordHeader;
+  if (new_size) apply_size(*new_size);
+  return Status::ok;
+}
+
+Status DeltaLog::set_size(const DeltaSize& s) {
+  std::vector<uint8_t> record(kRecordHeader);
+  write_record_header(record.data(), kRecordSize, s.size, s.base_limit, nullptr, 0);
+  const Status st = append(record);
+  if (ok(st)) apply_size(s);
+  return st;
+}
+
+Status DeltaLog::sync() {
+  if (fdatasync(fd_) != 0) {
+    log_error("fdatasync of delta {}: {}", path_, strerror(errno));
+    return errno == ENOSPC ? Status::no_space : Status::io_error;
+  }
+  return Status::ok;
+}
+
+}  // namespace vdiskfs

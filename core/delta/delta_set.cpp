@@ -1,0 +1,231 @@
+#include "core/delta/delta_set.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/delta/delta_log.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace vdiskfs {
+namespace {
+
+constexpr const char* kManifestName = "base.manifest";
+constexpr const char* kManifestMagic = "vdiskfs-manifest 1";
+
+// Escapes tab, newline and backslash so a path fits one manifest field.
+std::string escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+void mkdir_p(const std::string& dir) {
+  std::string path;
+  std::stringstream in(dir);
+  std::string part;
+  if (!dir.empty() && dir[0] == '/') path = "";
+  while (std::getline(in, part, '/')) {
+    if (part.empty()) continue;
+    path += "/" + part;
+    if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+      fail("cannot create delta folder {}: {}", path, strerror(errno));
+  }
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// One manifest entry: everything that, when it changes, changes the disk.
+struct ManifestEntry {
+  std::string kind_size_mtime;  // "mode uid gid size mtime"
+  uint64_t size = 0;
+  int64_t mtime = 0;
+  uint32_t mode = 0, uid = 0, gid = 0;
+};
+
+std::string entry_line(const Tree& tree, uint32_t node, const std::string& path) {
+  const Node& n = tree.nodes[node];
+  std::string line = fmt::format("{:o}\t{}\t{}\t{}\t{}\t", n.mode, n.uid, n.gid, n.size, n.mtime_ns);
+  if (n.is_symlink()) line += escape(tree.link_target(n));
+  line += "\t" + escape(path);
+  return line;
+}
+
+}  // namespace
+
+std::string manifest_path(const std::string& dir) { return dir + "/" + kManifestName; }
+
+void write_manifest(const std::string& path, const Identity& identity, const std::string& layout,
+                    const Tree& tree) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << kManifestMagic << "\nidentity\t" << identity.hex() << "\nlayout\t" << escape(layout) << "\n";
+    out << entry_line(tree, 0, "") << "\n";
+    for (const Dirent& d : tree.dirents) out << entry_line(tree, d.node, tree.relative_path(d.node) == "" ? "" : [&] {
+      // A hard-linked node's relative_path names its first link; use this name.
+      std::string parent = tree.relative_path(d.parent);
+      return parent.empty() ? std::string(tree.name(d)) : parent + "/" + std::string(tree.name(d));
+    }()) << "\n";
+    out.flush();
+    if (!out) fail("cannot write manifest {}", tmp);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write manifest {}: {}", path, strerror(errno));
+}
+
+std::vector<std::string> manifest_changes(const std::string& path, const std::string& layout,
+                                          const Tree& tree, size_t limit) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> changes;
+  auto add = [&](std::string s) {
+    if (changes.size() < limit) changes.push_back(std::move(s));
+    else if (changes.size() == limit) changes.push_back("...");
+  };
+  std::unordered_map<std::string, std::string> old_entries;  // path -> fields
+  std::string old_layout;
+  while (std::getline(in, line)) {
+    if (line.rfind("identity\t", 0) == 0) continue;
+    if (line.rfind("layout\t", 0) == 0) {
+      old_layout = line.substr(7);
+      continue;
+    }
+    const size_t cut = line.rfind('\t');
+    if (cut == std::string::npos) continue;
+    old_entries.emplace(line.substr(cut + 1), line.substr(0, cut));
+  }
+  if (old_layout != escape(layout)) add(fmt::format("layout options changed: '{}' -> '{}'", old_layout, escape(layout)));
+  std::unordered_map<std::string, bool> seen;
+  auto check = [&](uint32_t node, const std::string& p) {
+    const std::string now = entry_line(tree, node, p);
+    const std::string fields = now.substr(0, now.rfind('\t'));
+    const std::string key = escape(p);
+    seen[key] = true;
+    auto it = old_entries.find(key);
+    const std::string shown = p.empty() ? "/" : p;
+    if (it == old_entries.end()) return add("added: " + shown);
+    if (it->second == fields) return;
+    std::istringstream a(it->second), b(fields);
+    std::string mode_a, uid_a, gid_a, size_a, mtime_a, mode_b, uid_b, gid_b, size_b, mtime_b;
+    std::getline(a, mode_a, '\t'); std::getline(a, uid_a, '\t'); std::getline(a, gid_a, '\t');
+    std::getline(a, size_a, '\t'); std::getline(a, mtime_a, '\t');
+    std::getline(b, mode_b, '\t'); std::getline(b, uid_b, '\t'); std::getline(b, gid_b, '\t');
+    std::getline(b, size_b, '\t'); std::getline(b, mtime_b, '\t');
+    if (size_a != size_b) add(fmt::format("changed size: {} ({} -> {} bytes)", shown, size_a, size_b));
+    else if (mtime_a != mtime_b) add("modified (mtime): " + shown);
+    else if (mode_a != mode_b) add(fmt::format("mode changed: {} ({} -> {})", shown, mode_a, mode_b));
+    else if (uid_a != uid_b || gid_a != gid_b) add("owner changed: " + shown);
+    else add("changed: " + shown);
+  };
+  check(0, "");
+  for (const Dirent& d : tree.dirents) {
+    const std::string parent = tree.relative_path(d.parent);
+    check(d.node, parent.empty() ? std::string(tree.name(d)) : parent + "/" + std::string(tree.name(d)));
+  }
+  for (const auto& [p, fields] : old_entries)
+    if (!seen.count(p)) add("removed: " + p);
+  return changes;
+}
+
+DeltaSet::DeltaSet(DeltaSetOptions options, const Identity& identity, const std::string& layout,
+                   const Tree& tree)
+    : options_(std::move(options)), identity_hex_(identity.hex()) {
+  if (options_.mode != DeltaMode::directory) return;
+  const std::string& dir = options_.dir;
+  mkdir_p(dir);
+  if (options_.discard) {
+    const int n = discard_deltas(dir);
+    if (n) log_info("discarded {} file(s) of the old delta in {}", n, dir);
+  }
+  const std::string manifest = manifest_path(dir);
+  if (exists(manifest)) {
+    std::ifstream in(manifest);
+    std::string magic, id_line;
+    std::getline(in, magic);
+    std::getline(in, id_line);
+    if (magic != kManifestMagic) fail("{} is not a vdiskfs manifest; pass --discard-delta to start fresh", manifest);
+    if (id_line == "identity\t" + identity_hex_) return;  // same base: deltas apply
+    const auto changes = manifest_changes(manifest, layout, tree, 20);
+    std::string list;
+    for (const std::string& c : changes) list += "\n  " + c;
+    if (changes.empty()) list = "\n  (no entry differs; the disk layout version changed)";
+    fail("the delta in {} was written against a different base (identity {}, now {}). What changed:{}\n"
+         "Restore the source, or mount with --discard-delta to drop the delta and start fresh.",
+         dir, id_line.substr(9), identity_hex_, list);
+  }
+  write_manifest(manifest, identity, layout, tree);
+}
+
+std::string DeltaSet::base_identity(const std::string& file_name, uint64_t base_size) const {
+  return fmt::format("{}|{}|{}", identity_hex_, file_name, base_size);
+}
+
+std::unique_ptr<PageStore> DeltaSet::open(const std::string& file_name, uint64_t base_size) const {
+  if (options_.mode == DeltaMode::memory) return std::make_unique<MemoryPageStore>(DeltaSize{base_size, base_size});
+  const std::string path = options_.dir + "/" + file_name + ".delta";
+  const std::string want = base_identity(file_name, base_size);
+  if (!exists(path)) {
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return DeltaLog::create(path, {want, base_size, int64_t(now.tv_sec) * 1000000000 + now.tv_nsec});
+  }
+  auto log = DeltaLog::open(path);
+  if (log->header().base_identity != want)
+    fail("delta {} belongs to base '{}', not '{}'; mount with --discard-delta to start fresh", path,
+         log->header().base_identity, want);
+  return log;
+}
+
+std::string default_delta_dir(const std::string& name, const std::string& canonical_source) {
+  const uint64_t h = XXH3_64bits(canonical_source.data(), canonical_source.size());
+  std::string base;
+  if (geteuid() == 0) {
+    base = "/var/lib/vdiskfs";
+  } else if (const char* state = getenv("XDG_STATE_HOME"); state && *state) {
+    base = std::string(state) + "/vdiskfs";
+  } else {
+    const char* home = getenv("HOME");
+    base = std::string(home ? home : "/tmp") + "/.local/state/vdiskfs";
+  }
+  return fmt::format("{}/{}-{:08x}", base, name, uint32_t(h));
+}
+
+int discard_deltas(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) fail("{} does not exist", path);
+  if (S_ISREG(st.st_mode)) {
+    DeltaLog::read_header(path);  // refuse to delete what is not a delta
+    if (unlink(path.c_str()) != 0) fail("cannot delete {}: {}", path, strerror(errno));
+    return 1;
+  }
+  int count = 0;
+  DIR* d = opendir(path.c_str());
+  if (!d) fail("cannot list {}: {}", path, strerror(errno));
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    const bool delta = name.size() > 6 && name.compare(name.size() - 6, 6, ".delta") == 0;
+    if (!delta && name != kManifestName) continue;
+    if (unlink((path + "/" + name).c_str()) == 0) ++count;
+  }
+  closedir(d);
+  return count;
+}
+
+}  // namespace vdiskfs
