@@ -55,6 +55,7 @@ Disk build_disk(const Source& source, const DiskOptions& options) {
       options.free_space.is_percent ? "%" : "B", options.min_free_bytes);
   Disk disk;
   disk.identity = compute_identity(tree, layout);
+  disk.layout = layout;
   disk.fs_uuid = options.fs_uuid ? *options.fs_uuid : disk.identity.derive("ext4-uuid");
 
   ext4::Options fs;

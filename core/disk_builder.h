@@ -24,6 +24,7 @@ struct DiskOptions {
 struct Disk {
   std::shared_ptr<const Image> image;  // the raw guest disk
   Identity identity;
+  std::string layout;  // the layout options that went into the identity
   Uuid fs_uuid{};
   uint64_t partition_offset = 0;
   uint64_t partition_size = 0;

@@ -1,17 +1,20 @@
 #pragma once
-// The files a mount exposes (<name>.img today; container formats later):
-// a flat directory of read-only Images. Knows nothing of ext4 or formats.
+// The files a mount exposes (<name>.img, .vmdk, ...): a flat directory of
+// Images, each made writable by its own delta. Knows nothing of ext4 or
+// container formats.
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/delta/overlay_file.h"
 #include "core/image.h"
 
 namespace vdiskfs {
 
 struct ExposedFile {
   std::string name;
-  std::shared_ptr<const Image> image;
+  std::shared_ptr<const Image> image;       // the base, read-only
+  std::shared_ptr<OverlayFile> overlay;     // writes; null on --read-only
   int64_t mtime_ns = 0;
   uint64_t allocated_bytes = 0;  // reported as st_blocks
 };

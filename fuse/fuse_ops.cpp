@@ -25,6 +25,8 @@ int errno_of(Status s) {
     case Status::ok: return 0;
     case Status::io_error:
     case Status::source_changed: return EIO;
+    case Status::no_space: return ENOSPC;
+    case Status::read_only: return EROFS;
   }
   return EIO;
 }
@@ -65,9 +67,9 @@ int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
   const int i = lookup(path);
   if (i < 0) return -ENOENT;
   const ExposedFile& f = table().at(size_t(i));
-  st->st_mode = S_IFREG | 0444;
+  st->st_mode = S_IFREG | (f.overlay ? 0644 : 0444);
   st->st_nlink = 1;
-  st->st_size = off_t(f.image->size());
+  st->st_size = off_t(f.overlay ? f.overlay->size() : f.image->size());
   st->st_blocks = blkcnt_t((f.allocated_bytes + 511) / 512);
   st->st_blksize = 1 << 16;
   st->st_mtim = st->st_ctim = st->st_atim = to_timespec(f.mtime_ns);
@@ -99,7 +101,7 @@ void tune_readahead_once() {
 int op_open(const char* path, fuse_file_info* fi) {
   const int i = lookup(path);
   if (i < 0) return -ENOENT;
-  if ((fi->flags & O_ACCMODE) != O_RDONLY) return -EROFS;  // writes come with deltas
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && !table().at(size_t(i)).overlay) return -EROFS;
   tune_readahead_once();
   fi->fh = uint64_t(i);
   fi->keep_cache = 1;
@@ -110,15 +112,43 @@ int op_open(const char* path, fuse_file_info* fi) {
 }
 
 int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
-  const Image& image = *table().at(fi->fh).image;
-  const uint64_t total = image.size();
+  const ExposedFile& f = table().at(fi->fh);
+  const uint64_t total = f.overlay ? f.overlay->size() : f.image->size();
   if (offset < 0) return -EINVAL;
   if (uint64_t(offset) >= total) return 0;
   const size_t n = size_t(std::min<uint64_t>(size, total - uint64_t(offset)));
-  const Status s = image.read(uint64_t(offset), reinterpret_cast<uint8_t*>(buf), n);
+  uint8_t* out = reinterpret_cast<uint8_t*>(buf);
+  const Status s = f.overlay ? f.overlay->read(uint64_t(offset), out, n) : f.image->read(uint64_t(offset), out, n);
   if (!ok(s)) return -errno_of(s);
   return int(n);
 }
+
+int op_write(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
+  const ExposedFile& f = table().at(fi->fh);
+  if (!f.overlay) return -EROFS;
+  if (offset < 0) return -EINVAL;
+  const Status s = f.overlay->write(uint64_t(offset), reinterpret_cast<const uint8_t*>(buf), size);
+  if (!ok(s)) return -errno_of(s);
+  return int(size);
+}
+
+int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
+  const int i = fi ? int(fi->fh) : lookup(path);
+  if (i < 0) return -ENOENT;
+  const ExposedFile& f = table().at(size_t(i));
+  if (!f.overlay) return -EROFS;
+  if (size < 0) return -EINVAL;
+  return -errno_of(f.overlay->truncate(uint64_t(size)));
+}
+
+int op_fsync(const char*, int, fuse_file_info* fi) {
+  const ExposedFile& f = table().at(fi->fh);
+  return f.overlay ? -errno_of(f.overlay->sync()) : 0;
+}
+
+// Times and modes of the exposed files are the disk's: accept and ignore
+// (so `touch` works), as they are not part of the disk's content.
+int op_utimens(const char* path, const timespec*, fuse_file_info*) { return lookup(path) < 0 && std::strcmp(path, "/") ? -ENOENT : 0; }
 
 int op_statfs(const char*, struct statvfs* st) {
   std::memset(st, 0, sizeof *st);
@@ -140,6 +170,10 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   ops.readdir = op_readdir;
   ops.open = op_open;
   ops.read = op_read;
+  ops.write = op_write;
+  ops.truncate = op_truncate;
+  ops.fsync = op_fsync;
+  ops.utimens = op_utimens;
   ops.statfs = op_statfs;
   g_settings = &settings;
 

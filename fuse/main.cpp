@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "fuse/delta_command.h"
 #include "fuse/export_command.h"
 #include "fuse/mount_command.h"
 
@@ -55,6 +56,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   mount_cmd->add_flag("--direct-io", mount.direct_io,
                       "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
+  mount_cmd->add_flag("--read-only", mount.read_only, "refuse writes (EROFS); no delta");
+  mount_cmd->add_option("--delta", mount.delta_dir,
+                        "keep the writes of this mount in DIR (default: a state folder, see the README)");
+  mount_cmd->add_flag("--delta-memory", mount.delta_memory, "keep writes in memory until unmount");
+  mount_cmd->add_flag("--discard-delta", mount.discard_delta, "drop the existing delta and start fresh");
   mount_cmd->add_option("-o", mount.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
   add_layout_options(mount_cmd, mount.layout);
 
@@ -71,12 +77,24 @@ int main(int argc, char** argv) {
   info_cmd->add_flag("--json", info_json, "machine-readable output");
   add_layout_options(info_cmd, info);
 
+  CLI::App* delta_cmd = app.add_subcommand("delta", "Inspect or discard deltas");
+  delta_cmd->require_subcommand(1);
+  std::string delta_path;
+  bool delta_json = false;
+  CLI::App* delta_info = delta_cmd->add_subcommand("info", "Show a delta (a .delta file or a delta folder)");
+  delta_info->add_option("PATH", delta_path, "delta file or folder")->required();
+  delta_info->add_flag("--json", delta_json, "machine-readable output");
+  CLI::App* delta_discard = delta_cmd->add_subcommand("discard", "Delete a delta (file or folder contents)");
+  delta_discard->add_option("PATH", delta_path, "delta file or folder")->required();
+
   CLI11_PARSE(app, argc, argv);
   raise_open_file_limit();
   try {
     if (*mount_cmd) return vdiskfs::mount_command(mount);
     if (*export_cmd) return vdiskfs::export_command(exp);
     if (*info_cmd) return vdiskfs::info_command(info, info_json);
+    if (*delta_info) return vdiskfs::delta_info_command(delta_path, delta_json);
+    if (*delta_discard) return vdiskfs::delta_discard_command(delta_path);
   } catch (const vdiskfs::Error& e) {
     vdiskfs::log_error("{}", e.what());
     return 1;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/delta/delta_set.h"
 #include "formats/registry.h"
 #include "fuse/file_table.h"
 #include "fuse/fuse_ops.h"
@@ -37,9 +38,22 @@ int mount_command(const MountArgs& args) {
   input.identity = disk.identity;
   input.name = name;
   input.timestamp_ns = disk.timestamp_ns;
+  if (int(args.read_only) + int(args.delta_memory) + int(!args.delta_dir.empty()) > 1)
+    fail("choose one of --read-only, --delta-memory and --delta DIR");
+  DeltaSetOptions delta;
+  delta.mode = args.read_only ? DeltaMode::none : args.delta_memory ? DeltaMode::memory : DeltaMode::directory;
+  delta.dir = args.delta_dir.empty() ? default_delta_dir(name, prepared.source_path) : args.delta_dir;
+  delta.discard = args.discard_delta;
+  const DeltaSet deltas(delta, disk.identity, disk.layout, tree);
   FileTable files;
-  for (ContainerFile& f : build_containers(input, formats))
-    files.add({name + f.suffix, f.image, disk.timestamp_ns, f.allocated_bytes});
+  for (ContainerFile& f : build_containers(input, formats)) {
+    const std::string file_name = name + f.suffix;
+    std::shared_ptr<OverlayFile> overlay;
+    if (delta.mode != DeltaMode::none)
+      overlay = std::make_shared<OverlayFile>(f.image, deltas.open(file_name, f.image->size()));
+    files.add({file_name, f.image, overlay, disk.timestamp_ns, f.allocated_bytes});
+  }
+  if (delta.mode == DeltaMode::directory && !args.layout.quiet) log_info("writes go to the delta in {}", delta.dir);
 
   if (!args.layout.quiet)
     log_info("{}: {} entries, {:.1f} MiB of data -> {}/{}.* ({:.1f} MiB disk, ext4 UUID {}, "
@@ -53,7 +67,7 @@ int mount_command(const MountArgs& args) {
   settings.mount_point = mount_point;
   settings.fs_name = "vdiskfs:" + prepared.source_path;
   settings.foreground = args.foreground;
-  settings.read_only = true;
+  settings.read_only = args.read_only;
   settings.extra_options = args.fuse_options;
   settings.readahead_kib = args.readahead_kib;
   settings.direct_io = args.direct_io;

@@ -16,6 +16,10 @@ struct MountArgs {
   std::string log_file;
   unsigned readahead_kib = 4096;
   bool direct_io = false;
+  bool read_only = false;
+  bool delta_memory = false;
+  bool discard_delta = false;
+  std::string delta_dir;  // "" = the default state folder
   std::vector<std::string> fuse_options;
 };
 

@@ -1,0 +1,127 @@
+#!/bin/bash
+# Writable disks: writes through each container format and through the
+# kernel's ext4 land in per-file deltas; they survive a remount; the views
+# of one disk do not share writes; the source never changes; a delta is
+# refused against a changed source (with a message naming the change);
+# --read-only, --delta-memory, --discard-delta, `delta info`, and ENOSPC.
+source "$(dirname "$0")/lib.sh"
+require_root
+for t in "qemu-img qemu-utils" "qemu-io qemu-utils" "jq jq" "e2fsck e2fsprogs" "partx util-linux" \
+         "losetup mount" "fusermount3 fuse3" "$TREETOOL treetool(build)" "$VDISKFS vdiskfs(build)"; do
+    require $t
+done
+make_work
+bash "$TESTS_DIR/gen_tree.sh" small "$WORK/src"
+before=$("$TREETOOL" hash "$WORK/src")
+mkdir "$WORK/mnt" "$WORK/kernel"
+D=$WORK/delta
+M=$WORK/mnt
+
+fmt_of() { case $1 in *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *.vmdk) echo vmdk ;; esac; }
+
+# 1. qemu-io through every sparse format; qemu-img check stays clean.
+mount_fg "$WORK/src" "$M" --delta "$D"
+img_sum=$(sha256sum <"$M/src.img")
+for f in src.vmdk src.vhd src.vdi src.qcow2; do
+    fmt=$(fmt_of $f)
+    out=$(qemu-io -f "$fmt" -c 'write -P 0x5a 1M 32M' -c 'read -P 0x5a 1M 32M' "$M/$f") || die "qemu-io $f: $out"
+    grep -q "Pattern verification failed" <<<"$out" && die "qemu-io $f: $out"
+    if [ "$fmt" != vpc ]; then
+        out=$(qemu-img check -f "$fmt" --output=json "$M/$f") || die "qemu-img check $f after writes: $out"
+        [ "$(jq '(.corruptions // 0) + (.leaks // 0) + (."check-errors" // 0)' <<<"$out")" = 0 ] || die "$f: $out"
+    fi
+    echo "ok: qemu-io write+read through $f"
+done
+[ "$(sha256sum <"$M/src.img")" = "$img_sum" ] || die "writes through the containers changed src.img"
+echo "ok: the views do not share writes (src.img unchanged)"
+
+# 2. The kernel's ext4, read-write, over a loop device on src.img.
+dev=$(losetup -f --show -o $(($(partx -g -n 1 -o START "$M/src.img") * 512)) "$M/src.img")
+CLEANUP_LOOPS+=("$dev")
+mount -t ext4 "$dev" "$WORK/kernel"
+CLEANUP_MOUNTS+=("$WORK/kernel")
+echo "created by the guest" >"$WORK/kernel/new-file.txt"
+head -c 3000000 /dev/urandom >"$WORK/kernel/new-big.bin"
+cp "$WORK/kernel/new-big.bin" "$WORK/big.expected"
+echo "appended" >>"$WORK/kernel/sizes/r4096"
+mv "$WORK/kernel/sizes/r4095" "$WORK/kernel/renamed-r4095"
+rm "$WORK/kernel/sizes/r4097"
+mkdir "$WORK/kernel/new-dir"
+umount "$WORK/kernel"
+out=$(e2fsck -fn "$dev" 2>&1) || die "e2fsck after guest writes: $out"
+detach "$dev"
+echo "ok: kernel ext4 read-write, e2fsck clean"
+unmount_fg "$M"
+
+# 3. After a remount everything is still there.
+mount_fg "$WORK/src" "$M" --delta "$D"
+for f in src.vmdk src.vhd src.vdi src.qcow2; do
+    out=$(qemu-io -f "$(fmt_of $f)" -c 'read -P 0x5a 1M 32M' "$M/$f") || die "qemu-io $f after remount: $out"
+    grep -q "Pattern verification failed" <<<"$out" && die "$f lost its writes: $out"
+done
+dev=$(attach_partition "$M/src.img")
+mount -t ext4 -o ro "$dev" "$WORK/kernel"
+[ "$(cat "$WORK/kernel/new-file.txt")" = "created by the guest" ] || die "new-file.txt lost"
+cmp "$WORK/kernel/new-big.bin" "$WORK/big.expected" || die "new-big.bin differs"
+[ "$(tail -c 9 "$WORK/kernel/sizes/r4096")" = "appended" ] || die "append lost"
+[ -f "$WORK/kernel/renamed-r4095" ] && [ ! -e "$WORK/kernel/sizes/r4095" ] || die "rename lost"
+[ ! -e "$WORK/kernel/sizes/r4097" ] || die "delete lost"
+[ -d "$WORK/kernel/new-dir" ] || die "mkdir lost"
+umount "$WORK/kernel"
+detach "$dev"
+echo "ok: remount shows every write"
+info=$("$VDISKFS" delta info --json "$D")
+[ "$(jq length <<<"$info")" = 8 ] || die "delta info lists $(jq length <<<"$info") deltas: $info"
+held=$(jq '[.[] | select(.exposed_file == "src.qcow2")][0].bytes_held' <<<"$info")
+((held >= 32 * 1024 * 1024 && held < 40 * 1024 * 1024)) || die "src.qcow2 delta holds $held bytes for a 32 MiB write"
+echo "ok: delta info ($held bytes held for src.qcow2)"
+unmount_fg "$M"
+after=$("$TREETOOL" hash "$WORK/src")
+[ "$before" = "$after" ] || die "the source changed: $before -> $after"
+echo "ok: source unchanged"
+
+# 4. A changed source refuses the delta and says what changed.
+touch "$WORK/src/sizes/empty"
+echo more >>"$WORK/src/sizes/r4096"
+: >"$WORK/src/added-later"
+"$VDISKFS" mount --delta "$D" "$WORK/src" "$M" 2>"$WORK/err" && die "mount accepted a delta of another base"
+for want in "different base" "changed size: sizes/r4096" "modified (mtime): sizes/empty" "added: added-later" "--discard-delta"; do
+    grep -qF -- "$want" "$WORK/err" || die "linkage error lacks '$want': $(cat "$WORK/err")"
+done
+echo "ok: linkage refused: $(head -1 "$WORK/err")"
+mount_fg "$WORK/src" "$M" --delta "$D" --discard-delta
+out=$(qemu-io -f qcow2 -c 'read -P 0x5a 1M 4k' "$M/src.qcow2" 2>&1) || true  # a mismatch is expected
+grep -q "Pattern verification failed" <<<"$out" || die "--discard-delta kept old writes"
+unmount_fg "$M"
+echo "ok: --discard-delta starts fresh"
+
+# 5. --read-only and --delta-memory.
+mount_fg "$WORK/src" "$M" --read-only
+( : >"$M/src.img" ) 2>/dev/null && die "--read-only accepted a write"
+unmount_fg "$M"
+mount_fg "$WORK/src" "$M" --delta-memory
+qemu-io -f raw -c 'write -P 0x11 0 64k' "$M/src.img" >/dev/null
+unmount_fg "$M"
+mount_fg "$WORK/src" "$M" --delta-memory
+out=$(qemu-io -f raw -c 'read -P 0x11 0 64k' "$M/src.img" 2>&1) || true  # a mismatch is expected
+grep -q "Pattern verification failed" <<<"$out" || die "--delta-memory writes survived a remount"
+unmount_fg "$M"
+echo "ok: --read-only, --delta-memory"
+
+# 6. ENOSPC on the delta's filesystem: the writer gets ENOSPC; the delta
+#    still opens with everything written before.
+mkdir "$WORK/small"
+mount -t tmpfs -o size=8m tmpfs "$WORK/small"
+CLEANUP_MOUNTS+=("$WORK/small")
+mount_fg "$WORK/src" "$M" --delta "$WORK/small/d" --formats img
+qemu-io -f raw -c 'write -P 0x33 0 1M' -c flush "$M/src.img" >/dev/null || die "first write failed"
+if dd if=/dev/zero of="$M/src.img" bs=1M seek=2 count=64 conv=notrunc,fsync 2>"$WORK/dd.err"; then
+    die "64 MiB into an 8 MiB delta filesystem succeeded"
+fi
+grep -q "No space left on device" "$WORK/dd.err" || die "dd failed otherwise: $(cat "$WORK/dd.err")"
+unmount_fg "$M"
+mount_fg "$WORK/src" "$M" --delta "$WORK/small/d" --formats img
+out=$(qemu-io -f raw -c 'read -P 0x33 0 1M' "$M/src.img" 2>&1) || die "data written before ENOSPC was lost: $out"
+unmount_fg "$M"
+echo "ok: ENOSPC reported; the delta reopens with earlier writes"
+echo "PASS delta_test"
