@@ -67,6 +67,13 @@ std::string entry_line(const Tree& tree, uint32_t node, const std::string& path)
   return line;
 }
 
+// Path of one name (a hard-linked node has several; relative_path gives
+// only the first).
+std::string dirent_path(const Tree& tree, const Dirent& d) {
+  const std::string parent = tree.relative_path(d.parent);
+  return parent.empty() ? std::string(tree.name(d)) : parent + "/" + std::string(tree.name(d));
+}
+
 }  // namespace
 
 std::string manifest_path(const std::string& dir) { return dir + "/" + kManifestName; }
@@ -78,11 +85,7 @@ void write_manifest(const std::string& path, const Identity& identity, const std
     std::ofstream out(tmp, std::ios::trunc);
     out << kManifestMagic << "\nidentity\t" << identity.hex() << "\nlayout\t" << escape(layout) << "\n";
     out << entry_line(tree, 0, "") << "\n";
-    for (const Dirent& d : tree.dirents) out << entry_line(tree, d.node, tree.relative_path(d.node) == "" ? "" : [&] {
-      // A hard-linked node's relative_path names its first link; use this name.
-      std::string parent = tree.relative_path(d.parent);
-      return parent.empty() ? std::string(tree.name(d)) : parent + "/" + std::string(tree.name(d));
-    }()) << "\n";
+    for (const Dirent& d : tree.dirents) out << entry_line(tree, d.node, dirent_path(tree, d)) << "\n";
     out.flush();
     if (!out) fail("cannot write manifest {}", tmp);
   }
@@ -135,10 +138,7 @@ std::vector<std::string> manifest_changes(const std::string& path, const std::st
     else add("changed: " + shown);
   };
   check(0, "");
-  for (const Dirent& d : tree.dirents) {
-    const std::string parent = tree.relative_path(d.parent);
-    check(d.node, parent.empty() ? std::string(tree.name(d)) : parent + "/" + std::string(tree.name(d)));
-  }
+  for (const Dirent& d : tree.dirents) check(d.node, dirent_path(tree, d));
   for (const auto& [p, fields] : old_entries)
     if (!seen.count(p)) add("removed: " + p);
   return changes;

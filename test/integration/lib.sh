@@ -5,6 +5,7 @@ set -euo pipefail
 
 : "${VDISKFS:=vdiskfs}"
 : "${TREETOOL:=treetool}"
+: "${CRASHWRITER:=crashwriter}"
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # gen_tree.sh finds treetool on PATH.
 case $TREETOOL in */*) PATH=$(dirname "$TREETOOL"):$PATH ;; esac

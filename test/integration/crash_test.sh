@@ -1,0 +1,34 @@
+#!/bin/bash
+# Crash safety of deltas: ROUNDS times, a writer (crashwriter) writes and
+# fdatasyncs through <name>.img while the daemon is killed with SIGKILL at
+# a random moment; after the remount every synced write must be there and
+# the delta must open (a torn tail is cut). The journal spans all rounds.
+#   crash_test.sh [ROUNDS]   (CI: 20; bench/ has a longer soak)
+source "$(dirname "$0")/lib.sh"
+ROUNDS=${1:-20}
+require_root
+for t in "fusermount3 fuse3" "$CRASHWRITER crashwriter(build)" "$VDISKFS vdiskfs(build)"; do require $t; done
+make_work
+mkdir -p "$WORK/src/dir" "$WORK/mnt"
+head -c 2000000 /dev/urandom >"$WORK/src/dir/file"
+D=$WORK/delta
+J=$WORK/journal
+REGION_START=$((64 * 1024 * 1024))
+REGION_BYTES=$((32 * 1024 * 1024))
+
+mount_fg "$WORK/src" "$WORK/mnt" --delta "$D" --formats img
+for ((round = 1; round <= ROUNDS; round++)); do
+    "$CRASHWRITER" write "$WORK/mnt/src.img" "$J" $REGION_START $REGION_BYTES $round 2>/dev/null &
+    writer=$!
+    sleep "0.$((RANDOM % 5 + 1))"
+    kill -9 "$MOUNT_PID"
+    wait "$MOUNT_PID" 2>/dev/null || true
+    wait "$writer" 2>/dev/null || true
+    fusermount3 -u "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt"
+    mount_fg "$WORK/src" "$WORK/mnt" --delta "$D" --formats img
+    out=$("$CRASHWRITER" verify "$WORK/mnt/src.img" "$J") || die "round $round: $out"
+    echo "round $round: $out"
+done
+grep -c "torn tail" "$WORK/vdiskfs.log" | xargs -I{} echo "torn tails repaired: {}"
+unmount_fg "$WORK/mnt"
+echo "PASS crash_test ($ROUNDS rounds)"
