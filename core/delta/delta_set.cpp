@@ -74,6 +74,25 @@ std::string dirent_path(const Tree& tree, const Dirent& d) {
   return parent.empty() ? std::string(tree.name(d)) : parent + "/" + std::string(tree.name(d));
 }
 
+// True when no delta file of `dir` holds a written page or a size change.
+bool deltas_hold_nothing(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return false;
+  bool empty = true;
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() <= 6 || name.compare(name.size() - 6, 6, ".delta") != 0) continue;
+    try {
+      auto log = DeltaLog::inspect(dir + "/" + name);
+      if (!log->empty() || log->size().size != log->header().base_size) empty = false;
+    } catch (const Error&) {
+      empty = false;  // unreadable: keep it, and let the refusal explain
+    }
+  }
+  closedir(d);
+  return empty;
+}
+
 }  // namespace
 
 std::string manifest_path(const std::string& dir) { return dir + "/" + kManifestName; }
@@ -162,6 +181,12 @@ DeltaSet::DeltaSet(DeltaSetOptions options, const Identity& identity, const std:
     std::getline(in, id_line);
     if (magic != kManifestMagic) fail("{} is not a vdiskfs manifest; pass --discard-delta to start fresh", manifest);
     if (id_line == "identity\t" + identity_hex_) return;  // same base: deltas apply
+    if (deltas_hold_nothing(dir)) {  // nothing written: nothing to lose
+      discard_deltas(dir);
+      log_info("the empty delta in {} belonged to an older state of the source; starting fresh", dir);
+      write_manifest(manifest, identity, layout, tree);
+      return;
+    }
     const auto changes = manifest_changes(manifest, layout, tree, 20);
     std::string list;
     for (const std::string& c : changes) list += "\n  " + c;

@@ -57,6 +57,11 @@ make_work() {
 mount_fg() {
     local src=$1 mp=$2
     shift 2
+    # Deltas stay in the work folder unless the test chooses where they go.
+    case " $* " in
+    *" --delta "* | *" --delta-memory "* | *" --read-only "*) ;;
+    *) set -- "$@" --delta "$WORK/delta.$(basename "$src")" ;;
+    esac
     "$VDISKFS" mount -f "$src" "$mp" "$@" 2>>"$WORK/vdiskfs.log" &
     MOUNT_PID=$!
     CLEANUP_PIDS+=("$MOUNT_PID")

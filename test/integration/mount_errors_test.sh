@@ -37,11 +37,11 @@ expect_fail "is not a UUID" "$VDISKFS" mount --uuid nonsense "$WORK/src" "$WORK/
 expect_fail "not a size" "$VDISKFS" mount --free lots "$WORK/src" "$WORK/mnt"
 
 # Background mode: returns once the mount is ready.
-"$VDISKFS" mount --name backup "$WORK/src" "$WORK/mnt" --log "$WORK/daemon.log"
+"$VDISKFS" mount --name backup --read-only "$WORK/src" "$WORK/mnt" --log "$WORK/daemon.log"
 CLEANUP_MOUNTS+=("$WORK/mnt")
 mountpoint -q "$WORK/mnt" || die "daemon mode returned but nothing is mounted"
 [ -f "$WORK/mnt/backup.img" ] || die "--name backup did not give backup.img: $(ls "$WORK/mnt")"
-pid=$(pgrep -f "vdiskfs mount --name backup $WORK/src" | head -1)
+pid=$(pgrep -f "vdiskfs mount --name backup --read-only $WORK/src" | head -1)
 [ -n "$pid" ] || die "cannot find the daemon's pid"
 head -c 4096 "$WORK/mnt/backup.img" >/dev/null
 
