@@ -129,21 +129,21 @@ DeltaHeader DeltaLog::read_header(const std::string& path) {
   return parse_header(h, path);
 }
 
-std::unique_ptr<DeltaLog> DeltaLog::open(const std::string& path) {
-  const int fd = open_locked(path, O_RDWR);
+// Reads and checks the header of an open delta; closes fd on failure.
+DeltaHeader header_of(int fd, const std::string& path) {
   uint8_t h[kHeaderBytes];
-  if (!pread_all(fd, h, kHeaderBytes, 0)) {
-    close(fd);
-    fail("{} is not a vdiskfs delta (too short)", path);
-  }
-  DeltaHeader header;
   try {
-    header = parse_header(h, path);
+    if (!pread_all(fd, h, kHeaderBytes, 0)) fail("{} is not a vdiskfs delta (too short)", path);
+    return parse_header(h, path);
   } catch (...) {
     close(fd);
     throw;
   }
-  std::unique_ptr<DeltaLog> log(new DeltaLog(path, fd, header));
+}
+
+std::unique_ptr<DeltaLog> DeltaLog::open(const std::string& path) {
+  const int fd = open_locked(path, O_RDWR);
+  std::unique_ptr<DeltaLog> log(new DeltaLog(path, fd, header_of(fd, path)));
   log->replay(true);
   return log;
 }
@@ -151,19 +151,7 @@ std::unique_ptr<DeltaLog> DeltaLog::open(const std::string& path) {
 std::unique_ptr<DeltaLog> DeltaLog::inspect(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("cannot open delta {}: {}", path, strerror(errno));
-  uint8_t h[kHeaderBytes];
-  if (!pread_all(fd, h, kHeaderBytes, 0)) {
-    close(fd);
-    fail("{} is not a vdiskfs delta (too short)", path);
-  }
-  DeltaHeader header;
-  try {
-    header = parse_header(h, path);
-  } catch (...) {
-    close(fd);
-    throw;
-  }
-  std::unique_ptr<DeltaLog> log(new DeltaLog(path, fd, header));
+  std::unique_ptr<DeltaLog> log(new DeltaLog(path, fd, header_of(fd, path)));
   log->replay(false);
   return log;
 }
