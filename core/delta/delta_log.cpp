@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -142,6 +143,7 @@ DeltaHeader header_of(int fd, const std::string& path) {
 }
 
 std::unique_ptr<DeltaLog> DeltaLog::open(const std::string& path) {
+  unlink((path + ".compact").c_str());  // an unfinished compaction: the log is intact
   const int fd = open_locked(path, O_RDWR);
   std::unique_ptr<DeltaLog> log(new DeltaLog(path, fd, header_of(fd, path)));
   log->replay(true);
@@ -245,7 +247,70 @@ Status DeltaLog::put(const std::vector<uint64_t>& pages, const uint8_t* data, co
   for (size_t i = 0; i < pages.size(); ++i)
     index_[pages[i]] = first + i * (kRecordHeader + kDeltaPageSize) + kRecordHeader;
   if (new_size) apply_size(*new_size);
+  maybe_compact();
   return Status::ok;
+}
+
+void DeltaLog::maybe_compact() {
+  const uint64_t live = kHeaderBytes + index_.size() * (kRecordHeader + kDeltaPageSize) + kRecordHeader;
+  if (end_ < compact_above_ || end_ < 2 * live) return;
+  if (!compact()) log_warning("delta {}: compaction failed; the log keeps growing until there is room", path_);
+}
+
+// Writes header + live pages + size to <path>.compact, syncs it, renames it
+// over the log. On any failure the old log stays in use, untouched.
+bool DeltaLog::compact() {
+  const std::string tmp = path_ + ".compact";
+  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  auto give_up = [&] {
+    close(fd);
+    unlink(tmp.c_str());
+    return false;
+  };
+  std::vector<uint8_t> buf(kHeaderBytes);
+  if (!pread_all(fd_, buf.data(), kHeaderBytes, 0)) return give_up();
+  std::vector<std::pair<uint64_t, uint64_t>> pages(index_.begin(), index_.end());
+  std::sort(pages.begin(), pages.end());
+  std::unordered_map<uint64_t, uint64_t> index;
+  uint64_t pos = 0;
+  auto flush = [&] {
+    size_t done = 0;
+    while (done < buf.size()) {
+      const ssize_t w = pwrite(fd, buf.data() + done, buf.size() - done, off_t(pos + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      done += size_t(w);
+    }
+    pos += buf.size();
+    buf.clear();
+    return true;
+  };
+  for (const auto& [page, offset] : pages) {
+    const size_t at = buf.size();
+    buf.resize(at + kRecordHeader + kDeltaPageSize);
+    if (!pread_all(fd_, buf.data() + at + kRecordHeader, kDeltaPageSize, offset)) return give_up();
+    write_record_header(buf.data() + at, kRecordPage, page, 0, buf.data() + at + kRecordHeader, kDeltaPageSize);
+    index[page] = pos + at + kRecordHeader;
+    if (buf.size() >= (1u << 20) && !flush()) return give_up();
+  }
+  const size_t at = buf.size();
+  buf.resize(at + kRecordHeader);
+  write_record_header(buf.data() + at, kRecordSize, size_.size, size_.base_limit, nullptr, 0);
+  if (!flush() || fdatasync(fd) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) return give_up();
+  if (rename(tmp.c_str(), path_.c_str()) != 0) return give_up();
+  const size_t slash = path_.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash);
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    fsync(dfd);  // make the rename durable
+    close(dfd);
+  }
+  log_info("delta {}: compacted {} bytes of log into {}", path_, end_, pos);
+  close(fd_);
+  fd_ = fd;
+  index_.swap(index);
+  end_ = pos;
+  return true;
 }
 
 Status DeltaLog::set_size(const DeltaSize& s) {

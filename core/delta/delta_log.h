@@ -8,7 +8,9 @@
 // Every write appends complete records in one pwrite; a record counts only
 // if its checksum holds, so a daemon killed mid-write leaves at worst a torn
 // tail, which the next open cuts off. Writes followed by a completed fsync
-// are durable (fdatasync). The newest record of a page wins.
+// are durable (fdatasync). The newest record of a page wins. A log that is
+// mostly overwritten pages is rewritten (compacted) into a new file that
+// replaces it by rename, so a crash leaves either the old or the new log.
 #include <mutex>
 #include <string>
 
@@ -49,12 +51,17 @@ class DeltaLog final : public PageStore {
   bool empty() const override { return index_.empty(); }
   uint64_t pages_held() const override { return index_.size(); }
   Status sync() override;
+  // Logs above `bytes` that are mostly overwritten pages get rewritten
+  // with only the live pages (default 64 MiB).
+  void set_compaction_threshold(uint64_t bytes) { compact_above_ = bytes; }
 
  private:
   DeltaLog(std::string path, int fd, DeltaHeader header);
   void replay(bool repair);
   Status append(const std::vector<uint8_t>& records);
   void apply_size(const DeltaSize& s);
+  void maybe_compact();
+  bool compact();
 
   std::string path_;
   int fd_;
@@ -63,6 +70,7 @@ class DeltaLog final : public PageStore {
   DeltaSize size_;
   uint64_t end_ = 0;
   uint64_t recovered_ = 0;
+  uint64_t compact_above_ = 64ull << 20;
 };
 
 }  // namespace vdiskfs

@@ -97,3 +97,27 @@ TEST_CASE("a delta in use by another mount is refused") {
   auto first = DeltaLog::create(path, {"id", 4096, 0});
   CHECK_THROWS_AS(DeltaLog::open(path), Error);
 }
+
+TEST_CASE("an overwritten delta log is compacted and keeps the newest bytes") {
+  TempDir dir;
+  const std::string path = dir.path().string() + "/z.delta";
+  const uint64_t size = 1 << 20;
+  auto base = std::make_shared<BytesImage>(pattern(size, 9));
+  std::vector<uint8_t> model = pattern(size, 9);
+  {
+    auto log = DeltaLog::create(path, {"id|z.img|1048576", size, 0});
+    log->set_compaction_threshold(256 * 1024);
+    OverlayFile f(base, std::move(log));
+    for (int round = 0; round < 200; ++round) {  // 200 x 16 KiB over the same 4 pages
+      const auto w = pattern(16384, uint8_t(round));
+      REQUIRE(ok(f.write(8192, w.data(), w.size())));
+      std::copy(w.begin(), w.end(), model.begin() + 8192);
+    }
+    CHECK(read_all(f) == model);
+    CHECK(f.store().pages_held() == 4);
+  }
+  auto reopened = DeltaLog::open(path);
+  CHECK(reopened->log_bytes() < 512 * 1024);  // not 200 x 16 KiB
+  OverlayFile f(base, std::move(reopened));
+  CHECK(read_all(f) == model);
+}
