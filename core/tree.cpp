@@ -46,6 +46,26 @@ uint64_t Tree::data_bytes() const {
   return total;
 }
 
+uint32_t Tree::lookup(std::string_view path) const {
+  uint32_t node = 0;
+  while (!path.empty()) {
+    const size_t slash = path.find('/');
+    const std::string_view part = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    if (part.empty()) continue;
+    const Node& dir = nodes[node];
+    if (!dir.is_dir()) return kNoIndex;
+    // Children are sorted by name: binary search.
+    const Dirent* first = dirents.data() + child_begin(dir);
+    const Dirent* last = first + child_count(dir);
+    const Dirent* it = std::lower_bound(first, last, part,
+                                        [this](const Dirent& d, std::string_view n) { return name(d) < n; });
+    if (it == last || name(*it) != part) return kNoIndex;
+    node = it->node;
+  }
+  return node;
+}
+
 uint32_t Tree::add_string(std::string_view s) {
   if (strings.size() + s.size() > 0xffffffffu)
     throw std::runtime_error("tree too large: names and link targets exceed 4 GiB");

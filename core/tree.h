@@ -72,6 +72,9 @@ class Tree {
   std::string relative_path(uint32_t node) const;
   // Bytes of file data (holes excluded) over the whole tree.
   uint64_t data_bytes() const;
+  // Node at a relative path ("etc/fstab"), without following symlinks;
+  // kNoIndex if there is none.
+  uint32_t lookup(std::string_view path) const;
   // Appends a string to the arena; returns its offset.
   uint32_t add_string(std::string_view s);
 };

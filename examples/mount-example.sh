@@ -11,8 +11,8 @@ mp=$(mktemp -d /tmp/vdiskfs-example.XXXXXX)
 cleanup() { fusermount3 -u "$mp" 2>/dev/null || true; rmdir "$mp"; }
 trap cleanup EXIT
 
-echo "== vdiskfs mount $source $mp"
-"$vdiskfs" mount "$source" "$mp"
+echo "== vdiskfs mount --read-only $source $mp"
+"$vdiskfs" mount --read-only "$source" "$mp"
 ls -l "$mp"
 img=$(ls "$mp"/*.img)
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/fstab.h"
 #include "core/log.h"
 #include "core/size_parse.h"
 
@@ -59,6 +60,21 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
     log_warning("skipped {} entr{} that could not be read (use --strict to fail instead):",
                 report.skipped.size(), report.skipped.size() == 1 ? "y" : "ies");
     for (const std::string& s : report.skipped) log_warning("  {}", s);
+  }
+  // A restored system finds its root by the UUID or label in its fstab.
+  if (args.fstab_identity && args.uuid.empty() && args.label.empty()) {
+    if (auto root = root_identity_from_fstab(*out.source)) {
+      if (root->uuid) {
+        options.fs_uuid = root->uuid;
+        if (!args.quiet) log_info("ext4 UUID {} from {}/etc/fstab", uuid_to_string(*root->uuid), out.source_path);
+      } else if (root->label.size() <= 16) {
+        options.label = root->label;
+        if (!args.quiet) log_info("ext4 label '{}' from {}/etc/fstab", root->label, out.source_path);
+      } else {
+        log_warning("{}/etc/fstab names the root by label '{}', longer than ext4's 16 bytes; not used",
+                    out.source_path, root->label);
+      }
+    }
   }
   t0 = std::chrono::steady_clock::now();
   out.disk = build_disk(*out.source, options);

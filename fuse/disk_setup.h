@@ -16,6 +16,7 @@ struct LayoutArgs {
   std::string free_space = "20%";
   std::string min_free = "256M";
   bool strict = false;
+  bool fstab_identity = true;  // take UUID/label from SOURCE/etc/fstab's "/" entry
   bool one_file_system = false;
   bool quiet = false;
 };

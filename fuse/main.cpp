@@ -14,11 +14,13 @@ namespace {
 
 // Options that shape the disk, shared by every command that builds one.
 void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
-  cmd->add_option("--uuid", a.uuid, "ext4 filesystem UUID (default: derived from the source)");
+  cmd->add_option("--uuid", a.uuid, "ext4 filesystem UUID (default: the root entry of SOURCE/etc/fstab, else derived from the source)");
   cmd->add_option("--label", a.label, "ext4 volume label, up to 16 bytes");
   cmd->add_option("--free", a.free_space, "free space left in the volume: a size (10G) or a percentage of data+metadata")
       ->capture_default_str();
   cmd->add_option("--min-free", a.min_free, "at least this much free space")->capture_default_str();
+  cmd->add_flag("!--no-fstab-identity", a.fstab_identity,
+                "do not take the ext4 UUID/label from the root entry of SOURCE/etc/fstab");
   cmd->add_flag("--strict", a.strict, "fail when an entry of the source cannot be read (default: skip it with a warning)");
   cmd->add_flag("--one-file-system", a.one_file_system, "do not descend into directories on other filesystems");
   cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");

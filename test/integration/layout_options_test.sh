@@ -43,6 +43,19 @@ uuid_b=$(superblock_field "$WORK/mnt/b.img" "Filesystem UUID")
 unmount_fg "$WORK/mnt"
 [ "$uuid_a" != "$uuid_b" ] || die "different sources got the same UUID $uuid_a"
 echo "ok: same source -> same bytes; other source -> other UUID ($uuid_a vs $uuid_b)"
+# The root entry of the source's own /etc/fstab names the filesystem.
+mkdir -p "$WORK/withfstab/etc"
+echo "UUID=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d / ext4 defaults 0 1" >"$WORK/withfstab/etc/fstab"
+mount_fg "$WORK/withfstab" "$WORK/mnt"
+[ "$(superblock_field "$WORK/mnt/withfstab.img" "Filesystem UUID")" = 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d ] ||
+    die "the UUID of etc/fstab's root entry was not used"
+unmount_fg "$WORK/mnt"
+mount_fg "$WORK/withfstab" "$WORK/mnt" --no-fstab-identity
+[ "$(superblock_field "$WORK/mnt/withfstab.img" "Filesystem UUID")" != 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d ] ||
+    die "--no-fstab-identity still used etc/fstab"
+unmount_fg "$WORK/mnt"
+echo "ok: UUID from etc/fstab, --no-fstab-identity"
+
 # A large free space makes the inode tables span several groups, across
 # the superblock backups of groups 1 and 3: still clean, still equal.
 bash "$TESTS_DIR/gen_tree.sh" small "$WORK/tree"

@@ -54,3 +54,21 @@ TEST_CASE("parse_size rejects negative and out-of-range sizes") {
     CHECK_FALSE(s.has_value());
   }
 }
+
+#include "core/fstab.h"
+
+TEST_CASE("the root entry of an fstab gives the filesystem identity") {
+  using vdiskfs::parse_fstab_root;
+  auto by_uuid = parse_fstab_root(
+      "# comment\nUUID=11111111-2222-3333-4444-555555555555 /boot ext4 defaults 0 2\n"
+      "UUID=5d1b7c3e-2f4a-4c5e-9a7b-0c1d2e3f4a5b / ext4 errors=remount-ro 0 1\n");
+  REQUIRE(by_uuid);
+  REQUIRE(by_uuid->uuid);
+  CHECK(vdiskfs::uuid_to_string(*by_uuid->uuid) == "5d1b7c3e-2f4a-4c5e-9a7b-0c1d2e3f4a5b");
+  auto by_label = parse_fstab_root("LABEL=rootfs\t/\text4\tdefaults\t0 1\n");
+  REQUIRE(by_label);
+  CHECK(by_label->label == "rootfs");
+  CHECK_FALSE(parse_fstab_root("/dev/sda1 / ext4 defaults 0 1\n"));
+  CHECK_FALSE(parse_fstab_root("PARTUUID=abcd / ext4 defaults 0 1\n"));
+  CHECK_FALSE(parse_fstab_root(""));
+}
