@@ -9,7 +9,7 @@ PACKAGES="
   libfuse3-dev fuse3 libfmt-dev nlohmann-json3-dev catch2 libxxhash-dev
   libcli11-dev zlib1g-dev
   e2fsprogs gdisk fdisk util-linux qemu-utils mount kmod coreutils attr
-  procps time jq libvmdk-utils libvhdi-utils
+  procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
 "
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q

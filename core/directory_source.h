@@ -19,6 +19,7 @@ struct ScanOptions {
   bool strict = false;           // an unreadable entry fails the scan
   bool one_file_system = false;  // do not descend into other mounts
   size_t open_files = 1024;      // descriptors kept open for reads
+  bool xattrs = true;            // read extended attributes
   // Called now and then during the scan with the entries seen so far.
   std::function<void(uint64_t)> progress;
 };

@@ -49,6 +49,12 @@ Identity compute_identity(const Tree& tree, std::string_view layout_options) {
     XXH3_128bits_update(st, name.data(), name.size());
   }
   XXH3_128bits_update(st, tree.segments.data(), tree.segments.size() * sizeof(DataSegment));
+  for (const Xattr& x : tree.xattrs) {
+    XXH3_128bits_update(st, &x.node, sizeof x.node);
+    const auto name = tree.xattr_name(x), value = tree.xattr_value(x);
+    XXH3_128bits_update(st, name.data(), name.size());
+    XXH3_128bits_update(st, value.data(), value.size());
+  }
   const XXH128_hash_t h = XXH3_128bits_digest(st);
   XXH3_freeState(st);
   return Identity{h.high64, h.low64};

@@ -46,6 +46,15 @@ uint64_t Tree::data_bytes() const {
   return total;
 }
 
+std::pair<const Xattr*, const Xattr*> Tree::xattrs_of(uint32_t node) const {
+  if (!(nodes[node].flags & Node::kXattrs)) return {nullptr, nullptr};
+  auto first = std::lower_bound(xattrs.begin(), xattrs.end(), node,
+                                [](const Xattr& x, uint32_t n) { return x.node < n; });
+  auto last = first;
+  while (last != xattrs.end() && last->node == node) ++last;
+  return {xattrs.data() + (first - xattrs.begin()), xattrs.data() + (last - xattrs.begin())};
+}
+
 uint32_t Tree::lookup(std::string_view path) const {
   uint32_t node = 0;
   while (!path.empty()) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vdiskfs {
@@ -36,11 +37,19 @@ struct Node {
   uint32_t first_link = kNoIndex;  // a dirent naming this node (path lookup)
   uint32_t flags = 0;
 
-  static constexpr uint32_t kSparse = 1;  // data listed in Tree::segments
+  static constexpr uint32_t kSparse = 1;   // data listed in Tree::segments
+  static constexpr uint32_t kXattrs = 2;   // extended attributes in Tree::xattrs
 
   bool is_dir() const { return S_ISDIR(mode); }
   bool is_regular() const { return S_ISREG(mode); }
   bool is_symlink() const { return S_ISLNK(mode); }
+};
+
+// An extended attribute ("security.capability" = bytes) of a node.
+struct Xattr {
+  uint32_t node;
+  uint32_t name_off, name_len;    // full name, in the string arena
+  uint32_t value_off, value_len;  // value bytes, in the string arena
 };
 
 struct Dirent {
@@ -56,6 +65,7 @@ class Tree {
   std::vector<Dirent> dirents;
   std::string strings;                // names and symlink targets
   std::vector<DataSegment> segments;  // data of sparse files
+  std::vector<Xattr> xattrs;          // sorted by node
 
   std::string_view name(const Dirent& d) const {
     return std::string_view(strings).substr(d.name_off, d.name_len);
@@ -72,6 +82,14 @@ class Tree {
   std::string relative_path(uint32_t node) const;
   // Bytes of file data (holes excluded) over the whole tree.
   uint64_t data_bytes() const;
+  std::string_view xattr_name(const Xattr& x) const {
+    return std::string_view(strings).substr(x.name_off, x.name_len);
+  }
+  std::string_view xattr_value(const Xattr& x) const {
+    return std::string_view(strings).substr(x.value_off, x.value_len);
+  }
+  // The extended attributes of a node (empty for most).
+  std::pair<const Xattr*, const Xattr*> xattrs_of(uint32_t node) const;
   // Node at a relative path ("etc/fstab"), without following symlinks;
   // kNoIndex if there is none.
   uint32_t lookup(std::string_view path) const;

@@ -8,6 +8,7 @@
 #include "core/endian.h"
 #include "core/ext4/ext4_extent_tree.h"
 #include "core/ext4/ext4_format.h"
+#include "core/ext4/ext4_xattr.h"
 
 namespace vdiskfs::ext4 {
 namespace {
@@ -101,6 +102,7 @@ void InodeTableImage::write_inode(uint64_t ino_nr, uint8_t* p) const {
     return;
   }
   const Node& n = plan.tree.nodes[node_id];
+  if (n.flags & Node::kXattrs) write_inode_xattrs(plan.tree, node_id, p);  // the plan warned about misfits
   put_le16(p + ino::mode, uint16_t(n.mode));
   put_owner(p, n.uid, n.gid);
   put_times(p, n.atime_ns, n.mtime_ns, n.ctime_ns, n.btime_ns ? n.btime_ns : n.ctime_ns);

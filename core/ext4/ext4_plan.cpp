@@ -7,6 +7,8 @@
 #include "core/ext4/ext4_directory.h"
 #include "core/ext4/ext4_extent_tree.h"
 #include "core/ext4/ext4_format.h"
+#include "core/ext4/ext4_xattr.h"
+#include "core/log.h"
 
 namespace vdiskfs::ext4 {
 
@@ -272,6 +274,21 @@ void compute_usage(Plan& plan) {
   if (plan.inodes.synth_lost_found) ++plan.group_used_dirs[(plan.inodes.lost_found_ino() - 1) / ipg];
 }
 
+// Warns about extended attributes that do not fit inside their inode.
+void report_unfit_xattrs(const Tree& tree) {
+  uint8_t inode[kInodeSize];
+  size_t unfit = 0;
+  for (size_t i = 0; i < tree.xattrs.size();) {
+    const uint32_t node = tree.xattrs[i].node;
+    const size_t dropped = write_inode_xattrs(tree, node, inode);
+    if (dropped && ++unfit <= 20)
+      log_warning("{} extended attribute(s) of {} do not fit in the inode and are left out", dropped,
+                  tree.relative_path(node));
+    while (i < tree.xattrs.size() && tree.xattrs[i].node == node) ++i;
+  }
+  if (unfit > 20) log_warning("... and those of {} more entries", unfit - 20);
+}
+
 }  // namespace
 
 void layout(Plan& plan) {
@@ -285,6 +302,7 @@ void layout(Plan& plan) {
     if (tree.name(d) == "lost+found") has_lost_found = true;
   }
   plan.inodes.synth_lost_found = !has_lost_found;
+  report_unfit_xattrs(tree);
   plan.inodes.node_count = uint32_t(tree.nodes.size());
   plan.inodes.first_node_ino = has_lost_found ? 11 : 12;
   const uint64_t used_inodes = plan.inodes.last_used();

@@ -37,7 +37,7 @@ void write_superblock(const Plan& plan, uint32_t group, uint8_t* p) {
   put_le32(p + sb::first_ino, kFirstIno);
   put_le16(p + sb::inode_size, kInodeSize);
   put_le16(p + sb::block_group_nr, uint16_t(group));
-  put_le32(p + sb::feature_compat, 0);
+  put_le32(p + sb::feature_compat, plan.tree.xattrs.empty() ? 0 : kCompatExtAttr);
   put_le32(p + sb::feature_incompat, kIncompatFiletype | kIncompatExtents | kIncompatFlexBg);
   put_le32(p + sb::feature_ro_compat, kRoCompatSparseSuper | kRoCompatLargeFile |
                                           kRoCompatHugeFile | kRoCompatDirNlink |

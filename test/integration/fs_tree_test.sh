@@ -7,12 +7,17 @@ source "$(dirname "$0")/lib.sh"
 KIND=${1:?usage: fs_tree_test.sh small|full}
 
 require_root
-for t in "qemu-img qemu-utils" "e2fsck e2fsprogs" "sgdisk gdisk" "partx util-linux" \
+for t in "qemu-img qemu-utils" "getfattr attr" "e2fsck e2fsprogs" "sgdisk gdisk" "partx util-linux" \
          "losetup mount" "fusermount3 fuse3" "$TREETOOL treetool(build)" "$VDISKFS vdiskfs(build)"; do
     require $t
 done
 make_work
 bash "$TESTS_DIR/gen_tree.sh" "$KIND" "$WORK/src"
+# Extended attributes of the source, read before the hash (listing moves
+# directory atimes).
+xattrs_of() { (cd "$1" && find xattrs | sort | xargs getfattr -d -m - --absolute-names 2>/dev/null); }
+src_xattrs=$(xattrs_of "$WORK/src")
+[ -n "$src_xattrs" ] || die "the test tree has no xattrs"
 before=$("$TREETOOL" hash "$WORK/src")
 
 mkdir "$WORK/mnt" "$WORK/kernel"
@@ -34,6 +39,10 @@ mount -t ext4 -o ro "$dev" "$WORK/kernel"
 CLEANUP_MOUNTS+=("$WORK/kernel")
 "$TREETOOL" compare "$WORK/src" "$WORK/kernel" --ignore lost+found || die "kernel view differs from the source"
 [ -d "$WORK/kernel/lost+found" ] || die "lost+found missing"
+# Extended attributes, as the kernel's ext4 reports them.
+[ "$src_xattrs" = "$(xattrs_of "$WORK/kernel")" ] ||
+    die "xattrs differ: $(diff <(echo "$src_xattrs") <(xattrs_of "$WORK/kernel"))"
+echo "xattrs: equal (security.capability, user.*)"
 umount "$WORK/kernel"
 detach "$dev"
 

@@ -206,6 +206,23 @@ stamp_dirs() {
     done
 }
 
+# Extended attributes: a file capability (what ping needs on a restored
+# system) and user attributes, all small enough for the inode.
+make_xattrs() {
+    local d=$1/xattrs
+    command -v setcap >/dev/null || die "setcap is missing: install libcap2-bin"
+    command -v setfattr >/dev/null || die "setfattr is missing: install attr"
+    mkdir "$d"
+    random_file "$d/cap-binary" 5000
+    setcap cap_net_raw+ep "$d/cap-binary"
+    echo "note" >"$d/commented"
+    setfattr -n user.comment -v "restored from backup" "$d/commented"
+    setfattr -n user.origin -v "web01" "$d/commented"
+    mkdir "$d/dir-with-attr"
+    setfattr -n user.tag -v "d" "$d/dir-with-attr"
+    stamp "$d/cap-binary" '2019-05-06 07:08:09.101112131'
+}
+
 # Fills DIR with the small tree (without directory times).
 fill_small() {
     make_sized_files "$1"
@@ -218,6 +235,7 @@ fill_small() {
     make_special_files "$1"
     make_modes_and_owners "$1"
     make_empty_dir "$1"
+    make_xattrs "$1"
 }
 
 # --- full -------------------------------------------------------------------
