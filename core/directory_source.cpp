@@ -135,9 +135,11 @@ bool list_data_segments(int fd, uint64_t size, std::vector<DataSegment>& out) {
 // Reads the extended attributes of `name` in directory `dfd` (never
 // following a symlink) into the tree. POSIX ACLs are left out: ext4 stores
 // them in its own encoding; the report says so.
-void read_xattrs(Tree& tree, uint32_t node, int dfd, const std::string& name, const std::string& path,
+// The working directory is the entry's directory (see scan): a one-component
+// name cannot lead out of the source, and l*xattr do not follow it.
+void read_xattrs(Tree& tree, uint32_t node, const std::string& name, const std::string& path,
                  ScanReport& report) {
-  const std::string at = "/proc/self/fd/" + std::to_string(dfd) + "/" + name;
+  const std::string& at = name;
   ssize_t len = llistxattr(at.c_str(), nullptr, 0);
   if (len <= 0) return;
   std::string names(size_t(len), '\0');
@@ -182,6 +184,16 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
     if (options.strict) fail("cannot read {}/{}: {} (without --strict it is skipped)", root_path_, path, reason);
   };
 
+  // The scan changes the working directory to read xattrs; put it back.
+  struct RestoreCwd {
+    int fd = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    ~RestoreCwd() {
+      if (fd >= 0) {
+        if (fchdir(fd) != 0) chdir("/");
+        close(fd);
+      }
+    }
+  } restore_cwd;
   // Directories still to read, as (node, path); popped from the back.
   std::vector<std::pair<uint32_t, std::string>> pending;
   pending.emplace_back(0, "");
@@ -197,6 +209,9 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
     if (dfd < 0) {
       skip(dir_path, strerror(-dfd));
     } else {
+      // xattrs are read by name relative to this directory: chdir into it
+      // (the scan runs before any other thread exists).
+      const bool in_dir = options.xattrs && fchdir(dfd) == 0;
       DIR* d = fdopendir(dfd);
       names.clear();
       errno = 0;
@@ -253,7 +268,7 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
           n.first_link = uint32_t(tree_.dirents.size());
           if (is_dir) n.nlink = 2;  // "." and the name in the parent
           tree_.nodes.push_back(n);
-          if (options.xattrs) read_xattrs(tree_, node, dfd, name, child_path, report);
+          if (in_dir) read_xattrs(tree_, node, name, child_path, report);
           if (!is_dir && st.stx_nlink > 1) state.hard_links.emplace(ScanState::InodeKey{dev, st.stx_ino}, node);
           if (is_dir) subdirs.emplace_back(node, child_path);
         }

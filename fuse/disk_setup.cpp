@@ -47,6 +47,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   ScanOptions scan;
   scan.strict = args.strict;
   scan.one_file_system = args.one_file_system;
+  scan.xattrs = args.xattrs;
   // Progress only on a terminal: scripts see nothing but warnings.
   if (!args.quiet && isatty(STDERR_FILENO)) {
     scan.progress = [](uint64_t entries) { std::fprintf(stderr, "\rscanning: %llu entries", (unsigned long long)entries); };

@@ -16,7 +16,8 @@ struct LayoutArgs {
   std::string free_space = "20%";
   std::string min_free = "256M";
   bool strict = false;
-  bool fstab_identity = true;  // take UUID/label from SOURCE/etc/fstab's "/" entry
+  bool fstab_identity = true;
+  bool xattrs = true;  // carry extended attributes  // take UUID/label from SOURCE/etc/fstab's "/" entry
   bool one_file_system = false;
   bool quiet = false;
 };

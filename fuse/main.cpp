@@ -21,6 +21,7 @@ void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_option("--min-free", a.min_free, "at least this much free space")->capture_default_str();
   cmd->add_flag("!--no-fstab-identity", a.fstab_identity,
                 "do not take the ext4 UUID/label from the root entry of SOURCE/etc/fstab");
+  cmd->add_flag("!--no-xattrs", a.xattrs, "do not read or carry extended attributes");
   cmd->add_flag("--strict", a.strict, "fail when an entry of the source cannot be read (default: skip it with a warning)");
   cmd->add_flag("--one-file-system", a.one_file_system, "do not descend into directories on other filesystems");
   cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");
