@@ -30,10 +30,13 @@ class Image {
   virtual void data_ranges(std::vector<ByteRange>& out) const { out.push_back({0, size()}); }
 };
 
-// Appends `r` to `out`, merging it with the last range when they touch.
+// Appends `r` to `out`, merging it with the last range when the gap between
+// them is under 64 KiB: ranges may hold some zeros, and no container
+// allocates in smaller units, so a million small files stay a few ranges.
+inline constexpr uint64_t kRangeMergeGap = 64 * 1024;
 inline void append_range(std::vector<ByteRange>& out, ByteRange r) {
   if (r.length == 0) return;
-  if (!out.empty() && out.back().offset + out.back().length >= r.offset) {
+  if (!out.empty() && out.back().offset + out.back().length + kRangeMergeGap > r.offset) {
     const uint64_t end = r.offset + r.length;
     if (end > out.back().offset + out.back().length) out.back().length = end - out.back().offset;
   } else {
