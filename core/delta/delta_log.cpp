@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include <algorithm>
@@ -35,13 +36,12 @@ constexpr size_t magic = 0, type = 4, a = 8, b = 16, checksum = 24;
 }  // namespace rec
 
 uint64_t record_checksum(const uint8_t* header, const uint8_t* payload, size_t payload_len) {
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  XXH3_64bits_update(st, header, rec::checksum);
-  if (payload_len) XXH3_64bits_update(st, payload, payload_len);
-  const uint64_t h = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  return h;
+  XXH3_state_t st;  // on the stack: a write must not allocate per record
+  XXH3_INITSTATE(&st);
+  XXH3_64bits_reset(&st);
+  XXH3_64bits_update(&st, header, rec::checksum);
+  if (payload_len) XXH3_64bits_update(&st, payload, payload_len);
+  return XXH3_64bits_digest(&st);
 }
 
 void write_record_header(uint8_t* h, uint32_t type, uint64_t a, uint64_t b, const uint8_t* payload,
@@ -200,14 +200,11 @@ void DeltaLog::replay(bool repair) {
   end_ = pos;
 }
 
-bool DeltaLog::get(uint64_t page, uint8_t* out) const {
-  auto it = index_.find(page);
-  if (it == index_.end()) return false;
-  if (!pread_all(fd_, out, kDeltaPageSize, it->second)) {
-    log_error("reading delta {} at offset {}: {}", path_, it->second, strerror(errno));
-    std::memset(out, 0, kDeltaPageSize);  // caller still gets defined bytes
-  }
-  return true;
+Status DeltaLog::read_page(uint64_t page, uint8_t* out) const {
+  const uint64_t offset = index_.at(page);
+  if (pread_all(fd_, out, kDeltaPageSize, offset)) return Status::ok;
+  log_error("reading delta {} at offset {}: {}", path_, offset, strerror(errno));
+  return Status::io_error;
 }
 
 Status DeltaLog::append(const std::vector<uint8_t>& records) {

@@ -43,8 +43,8 @@ class DeltaLog final : public PageStore {
   uint64_t log_bytes() const { return end_; }
   uint64_t recovered_bytes() const { return recovered_; }  // torn tail cut at open
 
-  bool get(uint64_t page, uint8_t* out) const override;
   bool has(uint64_t page) const override { return index_.count(page) != 0; }
+  Status read_page(uint64_t page, uint8_t* out) const override;
   Status put(const std::vector<uint64_t>& pages, const uint8_t* data, const DeltaSize* new_size) override;
   Status set_size(const DeltaSize& s) override;
   DeltaSize size() const override { return size_; }

@@ -34,7 +34,9 @@ Status OverlayFile::read_locked(uint64_t offset, uint8_t* buf, size_t len) const
   alignas(8) uint8_t page[kDeltaPageSize];
   while (pos < end) {
     const uint64_t p = pos / kDeltaPageSize;
-    if (store_->get(p, page)) {
+    if (store_->has(p)) {
+      const Status s = store_->read_page(p, page);
+      if (!ok(s)) return s;
       const uint64_t in = pos % kDeltaPageSize;
       const uint64_t n = std::min<uint64_t>(kDeltaPageSize - in, end - pos);
       std::memcpy(buf + (pos - offset), page + in, n);

@@ -4,11 +4,9 @@
 
 namespace vdiskfs {
 
-bool MemoryPageStore::get(uint64_t page, uint8_t* out) const {
-  auto it = pages_.find(page);
-  if (it == pages_.end()) return false;
-  std::memcpy(out, it->second->data(), kDeltaPageSize);
-  return true;
+Status MemoryPageStore::read_page(uint64_t page, uint8_t* out) const {
+  std::memcpy(out, pages_.at(page)->data(), kDeltaPageSize);
+  return Status::ok;
 }
 
 Status MemoryPageStore::put(const std::vector<uint64_t>& pages, const uint8_t* data,

@@ -24,10 +24,10 @@ struct DeltaSize {
 class PageStore {
  public:
   virtual ~PageStore() = default;
-  // Copies page `page` into out (4096 bytes) and returns true, or false
-  // when the delta does not hold it.
-  virtual bool get(uint64_t page, uint8_t* out) const = 0;
+  // True when the delta holds page `page`.
   virtual bool has(uint64_t page) const = 0;
+  // Copies a held page into out (4096 bytes); an error is never zeros.
+  virtual Status read_page(uint64_t page, uint8_t* out) const = 0;
   // Stores whole pages, then the new size if given, atomically: all of it
   // or nothing (on ENOSPC).
   virtual Status put(const std::vector<uint64_t>& pages, const uint8_t* data,
@@ -45,8 +45,8 @@ class PageStore {
 class MemoryPageStore final : public PageStore {
  public:
   explicit MemoryPageStore(DeltaSize initial) : size_(initial) {}
-  bool get(uint64_t page, uint8_t* out) const override;
   bool has(uint64_t page) const override { return pages_.count(page) != 0; }
+  Status read_page(uint64_t page, uint8_t* out) const override;
   Status put(const std::vector<uint64_t>& pages, const uint8_t* data, const DeltaSize* new_size) override;
   Status set_size(const DeltaSize& s) override;
   DeltaSize size() const override { return size_; }

@@ -18,12 +18,18 @@ REGION_BYTES=$((32 * 1024 * 1024))
 
 mount_fg "$WORK/src" "$WORK/mnt" --delta "$D" --formats img
 for ((round = 1; round <= ROUNDS; round++)); do
-    "$CRASHWRITER" write "$WORK/mnt/src.img" "$J" $REGION_START $REGION_BYTES $round 2>/dev/null &
+    synced_before=$(grep -c '^S ' "$J" 2>/dev/null || true)
+    "$CRASHWRITER" write "$WORK/mnt/src.img" "$J" $REGION_START $REGION_BYTES $round 2>"$WORK/writer.err" &
     writer=$!
     sleep "0.$((RANDOM % 5 + 1))"
     kill -9 "$MOUNT_PID"
     wait "$MOUNT_PID" 2>/dev/null || true
-    wait "$writer" 2>/dev/null || true
+    rc=0
+    wait "$writer" || rc=$?
+    # 1 = the daemon went away under it (expected); anything else is a setup failure.
+    [ $rc -eq 1 ] || die "round $round: crashwriter exited $rc: $(cat "$WORK/writer.err")"
+    synced=$(grep -c '^S ' "$J" || true)
+    ((synced > synced_before)) || die "round $round: the writer synced nothing, so nothing would be checked"
     fusermount3 -u "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt"
     mount_fg "$WORK/src" "$WORK/mnt" --delta "$D" --formats img
     out=$("$CRASHWRITER" verify "$WORK/mnt/src.img" "$J") || die "round $round: $out"
