@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "core/arith.h"
 #include "core/endian.h"
 #include "core/error.h"
 #include "core/mapped_image.h"
@@ -67,8 +68,6 @@ void write_protective_mbr(uint8_t* mbr, uint64_t disk_sectors) {
   mbr[510] = 0x55;
   mbr[511] = 0xAA;
 }
-
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 }  // namespace
 

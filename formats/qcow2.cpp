@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/arith.h"
 #include "core/endian.h"
 #include "formats/table_image.h"
 
@@ -24,8 +25,6 @@ constexpr size_t magic = 0, version = 4, backing_file_offset = 8, backing_file_s
                  compatible_features = 80, autoclear_features = 88, refcount_order = 96,
                  header_length = 100, kLength = 104;
 }  // namespace hdr
-
-uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 // Where each structure starts, in clusters.
 struct Layout {

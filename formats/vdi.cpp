@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/arith.h"
 #include "core/endian.h"
 #include "core/error.h"
 #include "formats/table_image.h"
@@ -23,8 +24,6 @@ constexpr size_t file_info = 0, signature = 64, version = 68, header_size = 72, 
                  blocks_allocated = 388, uuid_create = 392, uuid_modify = 408, uuid_linkage = 424,
                  uuid_parent = 440, lchs_geometry = 456, kEnd = 472;
 }  // namespace hdr
-
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 }  // namespace
 

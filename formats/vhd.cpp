@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/arith.h"
 #include "core/endian.h"
 #include "core/log.h"
 #include "formats/table_image.h"
@@ -28,8 +29,6 @@ namespace dyn {
 constexpr size_t cookie = 0, data_offset = 8, table_offset = 16, version = 24, max_entries = 28,
                  block_size = 32, checksum = 36;
 }  // namespace dyn
-
-uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 uint32_t ones_complement_sum(const uint8_t* p, size_t n) {
   uint32_t sum = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/arith.h"
 #include "core/endian.h"
 #include "core/error.h"
 #include "formats/table_image.h"
@@ -26,8 +27,6 @@ constexpr size_t magic = 0, version = 4, flags = 8, capacity = 12, grain_size = 
                  non_end_line = 74, double_end_line1 = 75, double_end_line2 = 76, compress = 77;
 }  // namespace hdr
 constexpr uint32_t kMagic = 0x564d444b;  // "KDMV"
-
-uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 // IDE geometry as VMware writes it: 16 heads, 63 sectors per track.
 std::string ddb_geometry(uint64_t sectors, unsigned heads, unsigned spt) {

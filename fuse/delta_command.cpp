@@ -1,9 +1,7 @@
 #include "fuse/delta_command.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -45,22 +43,6 @@ nlohmann::ordered_json describe(const std::string& path) {
   j["created"] = iso_time(h.created_ns);
   j["modified"] = iso_time(int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
   return j;
-}
-
-std::vector<std::string> delta_files(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) fail("{} does not exist", path);
-  if (S_ISREG(st.st_mode)) return {path};
-  std::vector<std::string> files;
-  DIR* d = opendir(path.c_str());
-  if (!d) fail("cannot list {}", path);
-  while (dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".delta") == 0) files.push_back(path + "/" + name);
-  }
-  closedir(d);
-  std::sort(files.begin(), files.end());
-  return files;
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 #include "core/delta/delta_set.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -33,32 +33,6 @@ std::string escape(std::string_view s) {
   return out;
 }
 
-void mkdir_p(const std::string& dir) {
-  std::string path;
-  std::stringstream in(dir);
-  std::string part;
-  if (!dir.empty() && dir[0] == '/') path = "";
-  while (std::getline(in, part, '/')) {
-    if (part.empty()) continue;
-    path += "/" + part;
-    if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
-      fail("cannot create delta folder {}: {}", path, strerror(errno));
-  }
-}
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0;
-}
-
-// One manifest entry: everything that, when it changes, changes the disk.
-struct ManifestEntry {
-  std::string kind_size_mtime;  // "mode uid gid size mtime"
-  uint64_t size = 0;
-  int64_t mtime = 0;
-  uint32_t mode = 0, uid = 0, gid = 0;
-};
-
 std::string entry_line(const Tree& tree, uint32_t node, const std::string& path) {
   const Node& n = tree.nodes[node];
   std::string line = fmt::format("{:o}\t{}\t{}\t{}\t{}\t", n.mode, n.uid, n.gid, n.size, n.mtime_ns);
@@ -76,21 +50,23 @@ std::string dirent_path(const Tree& tree, const Dirent& d) {
 
 // True when no delta file of `dir` holds a written page or a size change.
 bool deltas_hold_nothing(const std::string& dir) {
-  DIR* d = opendir(dir.c_str());
-  if (!d) return false;
-  bool empty = true;
-  while (dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    if (name.size() <= 6 || name.compare(name.size() - 6, 6, ".delta") != 0) continue;
+  for (const std::string& file : delta_files(dir)) {
     try {
-      auto log = DeltaLog::inspect(dir + "/" + name);
-      if (!log->empty() || log->size().size != log->header().base_size) empty = false;
+      auto log = DeltaLog::inspect(file);
+      if (!log->empty() || log->size().size != log->header().base_size) return false;
     } catch (const Error&) {
-      empty = false;  // unreadable: keep it, and let the refusal explain
+      return false;  // unreadable: keep it, and let the refusal explain
     }
   }
-  closedir(d);
-  return empty;
+  return true;
+}
+
+// The tab-separated fields of a manifest line.
+std::vector<std::string> split_fields(const std::string& line) {
+  std::vector<std::string> fields;
+  std::istringstream in(line);
+  for (std::string f; std::getline(in, f, '\t');) fields.push_back(f);
+  return fields;
 }
 
 }  // namespace
@@ -144,12 +120,13 @@ std::vector<std::string> manifest_changes(const std::string& path, const std::st
     const std::string shown = p.empty() ? "/" : p;
     if (it == old_entries.end()) return add("added: " + shown);
     if (it->second == fields) return;
-    std::istringstream a(it->second), b(fields);
-    std::string mode_a, uid_a, gid_a, size_a, mtime_a, mode_b, uid_b, gid_b, size_b, mtime_b;
-    std::getline(a, mode_a, '\t'); std::getline(a, uid_a, '\t'); std::getline(a, gid_a, '\t');
-    std::getline(a, size_a, '\t'); std::getline(a, mtime_a, '\t');
-    std::getline(b, mode_b, '\t'); std::getline(b, uid_b, '\t'); std::getline(b, gid_b, '\t');
-    std::getline(b, size_b, '\t'); std::getline(b, mtime_b, '\t');
+    // Fields: mode, uid, gid, size, mtime, link target.
+    const auto a = split_fields(it->second), b = split_fields(fields);
+    auto field = [](const std::vector<std::string>& v, size_t i) { return i < v.size() ? v[i] : std::string(); };
+    const std::string mode_a = field(a, 0), uid_a = field(a, 1), gid_a = field(a, 2), size_a = field(a, 3),
+                      mtime_a = field(a, 4);
+    const std::string mode_b = field(b, 0), uid_b = field(b, 1), gid_b = field(b, 2), size_b = field(b, 3),
+                      mtime_b = field(b, 4);
     if (size_a != size_b) add(fmt::format("changed size: {} ({} -> {} bytes)", shown, size_a, size_b));
     else if (mtime_a != mtime_b) add("modified (mtime): " + shown);
     else if (mode_a != mode_b) add(fmt::format("mode changed: {} ({} -> {})", shown, mode_a, mode_b));
@@ -168,13 +145,15 @@ DeltaSet::DeltaSet(DeltaSetOptions options, const Identity& identity, const std:
     : options_(std::move(options)), identity_hex_(identity.hex()) {
   if (options_.mode != DeltaMode::directory) return;
   const std::string& dir = options_.dir;
-  mkdir_p(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) fail("cannot create delta folder {}: {}", dir, ec.message());
   if (options_.discard) {
     const int n = discard_deltas(dir);
     if (n) log_info("discarded {} file(s) of the old delta in {}", n, dir);
   }
   const std::string manifest = manifest_path(dir);
-  if (exists(manifest)) {
+  if (std::filesystem::exists(manifest)) {
     std::ifstream in(manifest);
     std::string magic, id_line;
     std::getline(in, magic);
@@ -206,7 +185,7 @@ std::unique_ptr<PageStore> DeltaSet::open(const std::string& file_name, uint64_t
   if (options_.mode == DeltaMode::memory) return std::make_unique<MemoryPageStore>(DeltaSize{base_size, base_size});
   const std::string path = options_.dir + "/" + file_name + ".delta";
   const std::string want = base_identity(file_name, base_size);
-  if (!exists(path)) {
+  if (!std::filesystem::exists(path)) {
     timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     return DeltaLog::create(path, {want, base_size, int64_t(now.tv_sec) * 1000000000 + now.tv_nsec});
@@ -232,24 +211,26 @@ std::string default_delta_dir(const std::string& name, const std::string& canoni
   return fmt::format("{}/{}-{:08x}", base, name, uint32_t(h));
 }
 
+std::vector<std::string> delta_files(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) return {path};
+  if (!std::filesystem::is_directory(path, ec)) fail("{} is neither a delta file nor a delta folder", path);
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(path, ec))
+    if (e.is_regular_file() && e.path().string().ends_with(".delta")) files.push_back(e.path().string());
+  if (ec) fail("cannot list {}: {}", path, ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 int discard_deltas(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) fail("{} does not exist", path);
-  if (S_ISREG(st.st_mode)) {
-    DeltaLog::read_header(path);  // refuse to delete what is not a delta
-    if (unlink(path.c_str()) != 0) fail("cannot delete {}: {}", path, strerror(errno));
-    return 1;
-  }
   int count = 0;
-  DIR* d = opendir(path.c_str());
-  if (!d) fail("cannot list {}: {}", path, strerror(errno));
-  while (dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    const bool delta = name.size() > 6 && name.compare(name.size() - 6, 6, ".delta") == 0;
-    if (!delta && name != kManifestName) continue;
-    if (unlink((path + "/" + name).c_str()) == 0) ++count;
+  for (const std::string& file : delta_files(path)) {
+    DeltaLog::read_header(file);  // refuse to delete what is not a delta
+    if (unlink(file.c_str()) != 0) fail("cannot delete {}: {}", file, strerror(errno));
+    ++count;
   }
-  closedir(d);
+  if (std::filesystem::is_directory(path) && unlink(manifest_path(path).c_str()) == 0) ++count;
   return count;
 }
 

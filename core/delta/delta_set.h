@@ -5,6 +5,7 @@
 // against, so that a refused mount can say what changed in the source.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/delta/page_store.h"
 #include "core/identity.h"
@@ -40,6 +41,9 @@ class DeltaSet {
 // The default delta folder of a source: /var/lib/vdiskfs/<name>-<hash> for
 // root, $XDG_STATE_HOME (or ~/.local/state)/vdiskfs/<name>-<hash> otherwise.
 std::string default_delta_dir(const std::string& name, const std::string& canonical_source);
+
+// The .delta files of a delta folder, sorted, or the file itself.
+std::vector<std::string> delta_files(const std::string& path);
 
 // Deletes the deltas and manifest of a delta folder (or one .delta file).
 // Returns how many files went.

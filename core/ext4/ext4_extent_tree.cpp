@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/arith.h"
 #include "core/endian.h"
 #include "core/ext4/ext4_format.h"
 
@@ -36,8 +37,6 @@ void write_index(uint8_t* p, const IndexEntry& e) {
   put_le16(p + 8, 0);
   put_le16(p + 10, 0);
 }
-
-size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 

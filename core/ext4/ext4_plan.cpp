@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/arith.h"
 #include "core/error.h"
 #include "core/ext4/ext4_allocator.h"
 #include "core/ext4/ext4_directory.h"
@@ -46,8 +47,6 @@ uint32_t Plan::dir_links(uint32_t node) const {
 }
 
 namespace {
-
-uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 // Geometry for `groups` groups of `ipg` inodes; places the GDT, bitmaps and
 // inode tables from block 0 on (recording them in plan.used).

@@ -17,8 +17,6 @@ mkdir "$WORK/mnt" "$WORK/kernel"
 D=$WORK/delta
 M=$WORK/mnt
 
-fmt_of() { case $1 in *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *.vmdk) echo vmdk ;; esac; }
-
 # 1. qemu-io through every sparse format; qemu-img check stays clean.
 mount_fg "$WORK/src" "$M" --delta "$D"
 img_sum=$(sha256sum <"$M/src.img")

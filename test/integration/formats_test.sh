@@ -33,13 +33,6 @@ detach "$dev"
 ((free_to - free_from >= 64 * 1024 * 1024)) || die "no 64 MiB run of free space found ($free_from..$free_to)"
 echo "free space checked: bytes $free_from..$free_to"
 
-# fmt_of FILE: the qemu format name (fixed VHD has no header to probe).
-fmt_of() {
-    case $1 in
-    *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *.vmdk) echo vmdk ;; *) echo raw ;;
-    esac
-}
-
 for f in src.vmdk src-esx.vmdk src.vhd src-fixed.vhd src.vdi src.qcow2; do
     fmt=$(fmt_of $f)
     vsize=$(qemu-img info -f "$fmt" --output=json $f | jq '."virtual-size"')

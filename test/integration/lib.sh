@@ -104,3 +104,11 @@ expect_clean_fsck() {
     fi
     echo "e2fsck: clean ($(tail -1 <<<"$out"))"
 }
+
+# fmt_of FILE: QEMU's format name for an exposed file (a fixed VHD has no
+# header to probe, so tests always name the format).
+fmt_of() {
+    case $1 in
+    *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *.vmdk) echo vmdk ;; *) echo raw ;;
+    esac
+}
