@@ -166,6 +166,48 @@ void read_xattrs(Tree& tree, uint32_t node, const std::string& name, const std::
   }
 }
 
+// The names of a directory (without "." and ".."), sorted; false when the
+// listing stopped on an error (errno says which).
+bool list_sorted(DIR* d, std::vector<std::string>& names) {
+  names.clear();
+  errno = 0;
+  while (dirent* e = readdir(d)) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    names.emplace_back(e->d_name);
+  }
+  const bool complete = errno == 0;
+  std::sort(names.begin(), names.end());
+  return complete;
+}
+
+// Fills what a new node needs beyond its stat: a symlink's target, or the
+// data ranges of a sparse file. Returns "" or why the entry is skipped.
+std::string read_link_or_holes(Tree& tree, Node& n, const struct statx& st, int dfd, const std::string& name,
+                               std::vector<DataSegment>& segs) {
+  if (S_ISLNK(n.mode)) {
+    std::string target(size_t(st.stx_size) + 1, '\0');
+    const ssize_t len = readlinkat(dfd, name.c_str(), target.data(), target.size());
+    if (len < 0) return strerror(errno);
+    if (size_t(len) >= target.size()) return "link target changed during scan";
+    target.resize(size_t(len));
+    n.aux = tree.add_string(target);
+    n.size = uint64_t(len);
+    return "";
+  }
+  if (!S_ISREG(n.mode) || st.stx_blocks * 512 >= st.stx_size) return "";  // dense
+  int fd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);  // not the owner
+  segs.clear();
+  const bool listed = fd >= 0 && list_data_segments(fd, n.size, segs);
+  const int err = errno;
+  if (fd >= 0) close(fd);
+  if (!listed) return std::string("cannot map holes: ") + strerror(err);
+  n.flags |= Node::kSparse;
+  n.aux = uint64_t(tree.segments.size()) | uint64_t(segs.size()) << 32;
+  tree.segments.insert(tree.segments.end(), segs.begin(), segs.end());
+  return "";
+}
+
 }  // namespace
 
 void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
@@ -213,14 +255,7 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
       // (the scan runs before any other thread exists).
       const bool in_dir = options.xattrs && fchdir(dfd) == 0;
       DIR* d = fdopendir(dfd);
-      names.clear();
-      errno = 0;
-      while (dirent* e = readdir(d)) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        names.emplace_back(e->d_name);
-      }
-      if (errno != 0) skip(dir_path, std::string("listing failed: ") + strerror(errno));
-      std::sort(names.begin(), names.end());
+      if (!list_sorted(d, names)) skip(dir_path, std::string("listing failed: ") + strerror(errno));
       for (const std::string& name : names) {
         const std::string child_path = dir_path.empty() ? name : dir_path + "/" + name;
         struct statx st;
@@ -239,30 +274,9 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
         }
         if (node == kNoIndex) {
           Node n = node_from_statx(st);
-          if (S_ISLNK(n.mode)) {
-            std::string target(size_t(st.stx_size) + 1, '\0');
-            const ssize_t len = readlinkat(dfd, name.c_str(), target.data(), target.size());
-            if (len < 0 || size_t(len) >= target.size()) {
-              skip(child_path, len < 0 ? strerror(errno) : "link target changed during scan");
-              continue;
-            }
-            target.resize(size_t(len));
-            n.aux = tree_.add_string(target);
-            n.size = uint64_t(len);
-          } else if (S_ISREG(n.mode) && st.stx_blocks * 512 < st.stx_size) {
-            int ffd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-            if (ffd < 0 && errno == EPERM)  // O_NOATIME needs ownership
-              ffd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-            segs.clear();
-            const bool listed = ffd >= 0 && list_data_segments(ffd, n.size, segs);
-            if (ffd >= 0) close(ffd);
-            if (!listed) {
-              skip(child_path, std::string("cannot map holes: ") + strerror(errno));
-              continue;
-            }
-            n.flags |= Node::kSparse;
-            n.aux = uint64_t(tree_.segments.size()) | uint64_t(segs.size()) << 32;
-            tree_.segments.insert(tree_.segments.end(), segs.begin(), segs.end());
+          if (const std::string why = read_link_or_holes(tree_, n, st, dfd, name, segs); !why.empty()) {
+            skip(child_path, why);
+            continue;
           }
           node = uint32_t(tree_.nodes.size());
           n.first_link = uint32_t(tree_.dirents.size());

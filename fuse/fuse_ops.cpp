@@ -113,14 +113,17 @@ int op_open(const char* path, fuse_file_info* fi) {
 
 int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   const ExposedFile& f = table().at(fi->fh);
-  const uint64_t total = f.overlay ? f.overlay->size() : f.image->size();
   if (offset < 0) return -EINVAL;
-  if (uint64_t(offset) >= total) return 0;
-  const size_t n = size_t(std::min<uint64_t>(size, total - uint64_t(offset)));
   uint8_t* out = reinterpret_cast<uint8_t*>(buf);
-  const Status s = f.overlay ? f.overlay->read(uint64_t(offset), out, n) : f.image->read(uint64_t(offset), out, n);
-  if (!ok(s)) return -errno_of(s);
-  return int(n);
+  size_t n = 0;
+  Status s = Status::ok;
+  if (f.overlay) {
+    s = f.overlay->read_clipped(uint64_t(offset), out, size, &n);
+  } else if (uint64_t(offset) < f.image->size()) {
+    n = size_t(std::min<uint64_t>(size, f.image->size() - uint64_t(offset)));
+    s = f.image->read(uint64_t(offset), out, n);
+  }
+  return ok(s) ? int(n) : -errno_of(s);
 }
 
 int op_write(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
@@ -148,7 +151,10 @@ int op_fsync(const char*, int, fuse_file_info* fi) {
 
 // Times and modes of the exposed files are the disk's: accept and ignore
 // (so `touch` works), as they are not part of the disk's content.
-int op_utimens(const char* path, const timespec*, fuse_file_info*) { return lookup(path) < 0 && std::strcmp(path, "/") ? -ENOENT : 0; }
+int op_utimens(const char* path, const timespec*, fuse_file_info*) {
+  const bool known = std::strcmp(path, "/") == 0 || lookup(path) >= 0;
+  return known ? 0 : -ENOENT;
+}
 
 int op_statfs(const char*, struct statvfs* st) {
   std::memset(st, 0, sizeof *st);

@@ -17,6 +17,9 @@ class OverlayFile {
   uint64_t size() const;
   // Reads [offset, offset + len); the caller keeps it inside size().
   Status read(uint64_t offset, uint8_t* buf, size_t len) const;
+  // Reads up to len bytes, stopping at the end of the file as it is now
+  // (one lock: the size cannot change between the check and the read).
+  Status read_clipped(uint64_t offset, uint8_t* buf, size_t len, size_t* done) const;
   Status write(uint64_t offset, const uint8_t* buf, size_t len);
   Status truncate(uint64_t size);
   Status sync();

@@ -20,15 +20,11 @@
 using namespace vdiskfs;
 using namespace vdiskfs::ext4;
 using vdiskfs::test::all_zero;
+using vdiskfs::test::le;
 using vdiskfs::test::TempDir;
 
 namespace {
 
-uint64_t le(const uint8_t* p, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = v << 8 | p[i];
-  return v;
-}
 
 // Runs a shell command; returns its stdout, and its exit status in *status.
 std::string run(const std::string& cmd, int* status = nullptr) {

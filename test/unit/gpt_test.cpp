@@ -13,15 +13,11 @@
 
 using namespace vdiskfs;
 using vdiskfs::test::all_zero;
+using vdiskfs::test::le;
 using vdiskfs::test::BytesImage;
 
 namespace {
 
-uint64_t le(const uint8_t* p, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = v << 8 | p[i];
-  return v;
-}
 
 uint32_t zcrc(const uint8_t* p, size_t n) {
   return uint32_t(crc32(crc32(0L, Z_NULL, 0), p, uInt(n)));

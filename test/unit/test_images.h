@@ -81,4 +81,12 @@ inline std::vector<uint8_t> pattern_bytes(size_t n, uint32_t seed) {
   return v;
 }
 
+// Decodes an n-byte little-endian field independently of core/endian.h, so
+// the tests do not check the code with itself.
+inline uint64_t le(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
 }  // namespace vdiskfs::test
