@@ -6,13 +6,7 @@
 #   read:  `dd if=<mp>/x.img of=/dev/null bs=1M` of an unmodified disk with an
 #          empty delta, against --read-only (no delta), each on a fresh mount.
 # Run as root after building into build/.
-set -euo pipefail
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-REPO=$(dirname "$BENCH_DIR")
-: "${VDISKFS:=$REPO/build/vdiskfs}"
-: "${BENCH_CACHE:=/var/tmp/vdiskfs-bench}"
-: "${RESULTS:=$BENCH_DIR/RESULTS.md}"
-record=1
+source "$(dirname "$0")/common.sh"
 if [ "${1:-}" = --no-record ]; then record=0; shift; fi
 MIB=${1:-512}
 WORK=$(mktemp -d "$BENCH_CACHE/delta-bench.XXXXXX")
@@ -69,10 +63,8 @@ unmount_src
 
 mbps() { printf '%.0f' "$(echo "$1 / $2" | bc -l)"; }
 size_mib=$(($(stat -c %s "$WORK/src/data") / 1048576))
-out=$(printf '## %s — delta_bench.sh\n\n- command: `bash bench/delta_bench.sh %s`\n- machine: %s cores, %s, kernel %s; delta and plain file on %s\n\n| measure | vdiskfs s | MiB/s | baseline s | MiB/s | ratio (baseline s / vdiskfs s) |\n|---|---:|---:|---:|---:|---:|\n| write %s MiB, dd conv=fsync: delta vs plain file | %.3f | %s | %.3f | %s | %.2f |\n| read whole image (%s MiB data): empty delta vs --read-only | %.3f | %s | %.3f | %s | %.2f |\n' \
-    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$MIB" "$(nproc)" "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" \
-    "$(uname -r)" "$(df --output=fstype "$WORK" | tail -1)" \
+out=$(printf '## %s — delta_bench.sh\n\n- command: `bash bench/delta_bench.sh %s`\n- machine: %s; delta and plain file on %s\n\n| measure | vdiskfs s | MiB/s | baseline s | MiB/s | ratio (baseline s / vdiskfs s) |\n|---|---:|---:|---:|---:|---:|\n| write %s MiB, dd conv=fsync: delta vs plain file | %.3f | %s | %.3f | %s | %.2f |\n| read whole image (%s MiB data): empty delta vs --read-only | %.3f | %s | %.3f | %s | %.2f |\n' \
+    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$MIB" "$(machine_line)" "$(df --output=fstype "$WORK" | tail -1)" \
     "$MIB" "$through" "$(mbps "$MIB" "$through")" "$plain" "$(mbps "$MIB" "$plain")" "$(echo "$plain / $through" | bc -l)" \
     "$size_mib" "$read_delta" "-" "$read_plain" "-" "$(echo "$read_plain / $read_delta" | bc -l)")
-echo "$out"
-if [ $record = 1 ]; then printf '\n%s\n' "$out" >>"$RESULTS"; echo "appended to $RESULTS"; fi
+record_block "$out"

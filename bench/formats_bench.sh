@@ -11,14 +11,7 @@
 #            allocated, as a real consumer does).
 # Ratio = raw .img time / format time for convert (>= 0.95 is the aim), and
 # MiB/s of container bytes for dd. Run as root after building (build/).
-set -euo pipefail
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-REPO=$(dirname "$BENCH_DIR")
-: "${VDISKFS:=$REPO/build/vdiskfs}"
-: "${BENCH_CACHE:=/var/tmp/vdiskfs-bench}"
-: "${RESULTS:=$BENCH_DIR/RESULTS.md}"
-: "${MOUNT_OPTS:=}"  # extra `vdiskfs mount` options, e.g. --direct-io
-record=1
+source "$(dirname "$0")/common.sh"
 if [ "${1:-}" = --no-record ]; then record=0; shift; fi
 tree=${1:-}
 MP=$(mktemp -d /tmp/vdiskfs-fbench.XXXXXX)
@@ -108,13 +101,11 @@ main() {
         table+=$'\n'
     done
     local out
-    out=$(printf '## %s — formats_bench.sh\n\n- command: `bash bench/formats_bench.sh%s`\n- machine: %s cores, %s, kernel %s\n- tree: %s (%s entries), warm page cache; raw image %s MiB; each measure on a fresh mount\n\n' \
-        "$(date -u '+%Y-%m-%d %H:%M UTC')" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" "$(nproc)" \
-        "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" "$(uname -r)" "$tree" \
+    out=$(printf '## %s — formats_bench.sh\n\n- command: `bash bench/formats_bench.sh%s`\n- machine: %s\n- tree: %s (%s entries), warm page cache; raw image %s MiB; each measure on a fresh mount\n\n' \
+        "$(date -u '+%Y-%m-%d %H:%M UTC')" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" "$(machine_line)" "$tree" \
         "$(find "$tree" | wc -l)" "$raw_mib")
     out+=$'\n| file | qemu format | file MiB | convert s | ratio vs raw (raw s / s) | dd s | dd MiB/s |\n|---|---|---:|---:|---:|---:|---:|\n'
     out+=$table
-    echo "$out"
-    if [ $record = 1 ]; then printf '\n%s\n' "$out" >>"$RESULTS"; echo "appended to $RESULTS"; fi
+    record_block "$out"
 }
 main "$@"
