@@ -3,7 +3,6 @@
 // every open stays beneath the source root (openat2 RESOLVE_BENEATH |
 // RESOLVE_NO_SYMLINKS), so a link inside the source cannot lead out of it.
 // Opens use O_NOATIME where allowed so that reading leaves atimes alone.
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,19 +13,6 @@
 #include "core/source.h"
 
 namespace vdiskfs {
-
-struct ScanOptions {
-  bool strict = false;           // an unreadable entry fails the scan
-  bool one_file_system = false;  // do not descend into other mounts
-  size_t open_files = 1024;      // descriptors kept open for reads
-  bool xattrs = true;            // read extended attributes
-  // Called now and then during the scan with the entries seen so far.
-  std::function<void(uint64_t)> progress;
-};
-
-struct ScanReport {
-  std::vector<std::string> skipped;  // "path: reason"
-};
 
 class DirectorySource final : public Source {
  public:

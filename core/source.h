@@ -1,14 +1,29 @@
 #pragma once
-// A source is where file data lives: a local directory today; a tar image,
+// A source is where file data lives: a local directory or a tar archive;
 // a tar chain, NFS and SMB shares later. It scans into a Tree once, then
 // serves byte ranges of the files it scanned, from many threads at once.
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "core/tree.h"
 
 namespace vdiskfs {
+
+struct ScanOptions {
+  bool strict = false;           // an unreadable entry fails the scan
+  bool one_file_system = false;  // do not descend into other mounts
+  size_t open_files = 1024;      // descriptors kept open for reads
+  bool xattrs = true;            // read extended attributes
+  // Called now and then during the scan with the entries seen so far.
+  std::function<void(uint64_t)> progress;
+};
+
+struct ScanReport {
+  std::vector<std::string> skipped;  // "path: reason"
+};
 
 class Source {
  public:

@@ -1,5 +1,6 @@
 #include "fuse/disk_setup.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,10 +9,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/directory_source.h"
 #include "core/error.h"
 #include "core/fstab.h"
 #include "core/log.h"
 #include "core/size_parse.h"
+#include "core/tar/tar_source.h"
 
 namespace vdiskfs {
 namespace {
@@ -54,7 +57,11 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   }
   ScanReport report;
   auto t0 = std::chrono::steady_clock::now();
-  out.source = DirectorySource::open(out.source_path, scan, report);
+  struct stat st;
+  if (stat(out.source_path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    out.source = TarSource::open(out.source_path, scan, report);
+  else
+    out.source = DirectorySource::open(out.source_path, scan, report);
   out.scan_seconds = seconds_since(t0);
   if (scan.progress) std::fprintf(stderr, "\r\033[K");
   if (!report.skipped.empty()) {
@@ -67,13 +74,13 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
     if (auto root = root_identity_from_fstab(*out.source)) {
       if (root->uuid) {
         options.fs_uuid = root->uuid;
-        if (!args.quiet) log_info("ext4 UUID {} from {}/etc/fstab", uuid_to_string(*root->uuid), out.source_path);
+        if (!args.quiet) log_info("ext4 UUID {} from etc/fstab of {}", uuid_to_string(*root->uuid), out.source->describe());
       } else if (root->label.size() <= 16) {
         options.label = root->label;
-        if (!args.quiet) log_info("ext4 label '{}' from {}/etc/fstab", root->label, out.source_path);
+        if (!args.quiet) log_info("ext4 label '{}' from etc/fstab of {}", root->label, out.source->describe());
       } else {
-        log_warning("{}/etc/fstab names the root by label '{}', longer than ext4's 16 bytes; not used",
-                    out.source_path, root->label);
+        log_warning("etc/fstab of {} names the root by label '{}', longer than ext4's 16 bytes; not used",
+                    out.source->describe(), root->label);
       }
     }
   }

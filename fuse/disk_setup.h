@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "core/directory_source.h"
+#include "core/source.h"
 #include "core/disk_builder.h"
 
 namespace vdiskfs {
@@ -16,14 +16,14 @@ struct LayoutArgs {
   std::string free_space = "20%";
   std::string min_free = "256M";
   bool strict = false;
-  bool fstab_identity = true;
-  bool xattrs = true;  // carry extended attributes  // take UUID/label from SOURCE/etc/fstab's "/" entry
+  bool fstab_identity = true;  // take UUID/label from SOURCE/etc/fstab's "/" entry
+  bool xattrs = true;          // carry extended attributes
   bool one_file_system = false;
   bool quiet = false;
 };
 
 struct PreparedDisk {
-  std::unique_ptr<DirectorySource> source;
+  std::unique_ptr<Source> source;  // a directory or a tar archive
   Disk disk;
   std::string source_path;  // canonical
   double scan_seconds = 0, layout_seconds = 0;

@@ -1,0 +1,382 @@
+#include "core/tar/tar_reader.h"
+
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "core/arith.h"
+#include "core/error.h"
+#include "core/tar/tar_fields.h"
+
+namespace vdiskfs {
+namespace {
+
+using tar::kBlock;
+using tar::parse_number;
+
+// Reads the archive through a window so that a run of small members costs
+// one pread per window, not one per header.
+class WindowReader {
+ public:
+  WindowReader(int fd, uint64_t size, const std::string& name) : fd_(fd), size_(size), name_(name) {}
+
+  // `len` bytes at `offset`, valid until the next call.
+  const uint8_t* at(uint64_t offset, size_t len) {
+    if (offset + len > size_)
+      fail("tar archive {} is truncated: {} bytes needed at offset {}, the file ends at {}", name_, len,
+           offset, size_);
+    if (offset < start_ || offset + len > start_ + filled_) {
+      buf_.resize(std::max<size_t>(kWindow, len));
+      const size_t want = size_t(std::min<uint64_t>(buf_.size(), size_ - offset));
+      size_t done = 0;
+      while (done < want) {
+        const ssize_t r = pread(fd_, buf_.data() + done, want - done, off_t(offset + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) fail("cannot read tar archive {} at offset {}: {}", name_, offset + done, strerror(errno));
+        if (r == 0) fail("tar archive {} shrank while being read (offset {})", name_, offset + done);
+        done += size_t(r);
+      }
+      start_ = offset;
+      filled_ = done;
+    }
+    return buf_.data() + (offset - start_);
+  }
+
+ private:
+  static constexpr size_t kWindow = 256 * 1024;
+  int fd_;
+  uint64_t size_;
+  const std::string& name_;
+  std::vector<uint8_t> buf_;
+  uint64_t start_ = 0;
+  size_t filled_ = 0;
+};
+
+void reject_compressed(const uint8_t* p, uint64_t size, const std::string& name) {
+  struct Magic {
+    const char* bytes;
+    size_t len;
+    const char* what;
+    const char* tool;
+  };
+  static const Magic magics[] = {
+      {"\x1f\x8b", 2, "gzip", "gunzip -k"},         {"BZh", 3, "bzip2", "bunzip2 -k"},
+      {"\xfd" "7zXZ", 5, "xz", "unxz -k"},          {"\x28\xb5\x2f\xfd", 4, "zstd", "zstd -d"},
+      {"\x04\x22\x4d\x18", 4, "lz4", "lz4 -d"},
+  };
+  for (const Magic& m : magics)
+    if (size >= m.len && std::memcmp(p, m.bytes, m.len) == 0)
+      fail("{} is a {}-compressed archive: vdiskfs reads members in place and needs an uncompressed tar; "
+           "decompress it first ({} {})",
+           name, m.what, m.tool, name);
+}
+
+struct PaxState {
+  std::map<std::string, std::string> global, local;
+  const std::string* find(const std::string& key) const {
+    if (auto it = local.find(key); it != local.end()) return &it->second;
+    if (auto it = global.find(key); it != global.end()) return &it->second;
+    return nullptr;
+  }
+};
+
+uint32_t type_bits(char type) {
+  switch (type) {
+    case '0': case '\0': case '7': case '1': case 'S': return S_IFREG;
+    case '2': return S_IFLNK;
+    case '3': return S_IFCHR;
+    case '4': return S_IFBLK;
+    case '5': case 'D': return S_IFDIR;
+    case '6': return S_IFIFO;
+    default: return 0;
+  }
+}
+
+// Old GNU sparse entries: (offset, numbytes) pairs of 12-byte numbers.
+void read_gnu_sparse_entries(const uint8_t* p, int count, std::vector<DataSegment>& out, bool& bad) {
+  for (int i = 0; i < count; ++i, p += 24) {
+    if (p[0] == 0) return;
+    const auto off = parse_number(p, 12), len = parse_number(p + 12, 12);
+    if (!off || !len || *off < 0 || *len < 0) {
+      bad = true;
+      return;
+    }
+    out.push_back({uint64_t(*off), uint64_t(*len)});
+  }
+}
+
+class Walker {
+ public:
+  Walker(int fd, uint64_t size, const std::string& name, const TarCallbacks& cb)
+      : in_(fd, size, name), size_(size), name_(name), cb_(cb) {}
+
+  void run() {
+    if (size_ == 0) fail("{} is empty: not a tar archive", name_);
+    reject_compressed(in_.at(0, std::min<uint64_t>(size_, kBlock)), size_, name_);
+    if (size_ < kBlock || !tar::checksum_ok(in_.at(0, kBlock)))
+      fail("{} is not a tar archive (no valid tar header at offset 0)", name_);
+    uint64_t pos = 0;
+    while (pos + kBlock <= size_) {
+      const uint8_t* h = in_.at(pos, kBlock);
+      if (tar::is_zero_block(h)) return;  // end-of-archive marker
+      if (!tar::checksum_ok(h))
+        fail("tar archive {} is corrupt: bad header checksum at offset {}", name_, pos);
+      pos = member(pos);
+    }
+    if (pos != size_)
+      fail("tar archive {} is truncated: a partial header at offset {}", name_, pos);
+    // A missing end marker is common for archives cut at a member boundary.
+  }
+
+ private:
+  uint64_t number(const uint8_t* h, size_t off, size_t len, const char* what, uint64_t at) {
+    auto v = parse_number(h + off, len);
+    if (!v) fail("tar archive {} is corrupt: bad {} field in the header at offset {}", name_, what, at);
+    return uint64_t(*v);
+  }
+
+  // Reads `len` bytes of extension data (long name, pax records) at `off`.
+  std::string extension_data(uint64_t off, uint64_t len, uint64_t at) {
+    if (len > (64u << 20)) fail("tar archive {}: extension header at offset {} is implausibly large ({} bytes)", name_, at, len);
+    return std::string(reinterpret_cast<const char*>(in_.at(off, size_t(len))), size_t(len));
+  }
+
+  // Handles the header at `pos`; returns the offset of the next header.
+  uint64_t member(uint64_t pos) {
+    const uint8_t* h = in_.at(pos, kBlock);
+    const char type = char(h[156]);
+    const bool extension = type == 'L' || type == 'K' || type == 'x' || type == 'g';
+    // A pax "size" record overrides the header's field (members of 8 GiB and up).
+    const uint64_t stored = extension ? number(h, 124, 12, "size", pos)
+                                      : pax_uint("size").value_or(number(h, 124, 12, "size", pos));
+    const uint64_t data = pos + kBlock;
+    uint64_t next = data + align_up(stored, kBlock);
+    if (data + stored > size_ || next < data)
+      fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
+           data + stored, size_);
+    if (extension) {
+      if (!first_header_) first_header_ = pos + 1;
+      if (type == 'L') long_name_ = trim_nul(extension_data(data, stored, pos));
+      if (type == 'K') long_link_ = trim_nul(extension_data(data, stored, pos));
+      if (type == 'x' || type == 'g') pax_header(type, data, stored, pos);
+      return next;
+    }
+    TarMember m;
+    m.header_offset = first_header_ ? first_header_ - 1 : pos;
+    first_header_ = 0;
+    const uint32_t bits = type_bits(type);
+    const std::string path = member_path(h);
+    if (bits == 0) {
+      if (type == 'V') cb_.skipped(path, "tape volume label, not a file");
+      else if (type == 'M') fail("tar archive {} is a multi-volume continuation at offset {}: not supported", name_, pos);
+      else cb_.skipped(path, fmt::format("unknown tar entry type '{}'", type));
+      reset_extensions();
+      return next;
+    }
+    m.path = path;
+    fill_attrs(h, pos, bits, m);
+    m.hard_link = type == '1';
+    if (type == '1' || type == '2') {
+      const std::string* pax_link = pax_.find("linkpath");
+      m.link_target = pax_link ? *pax_link : !long_link_.empty() ? long_link_ : std::string(tar::field_string(h + 157, 100));
+    }
+    m.data_offset = data;
+    m.stored_size = stored;
+    if (type == 'S') {
+      gnu_sparse(h, pos, m);  // extension blocks sit between the header and the data
+      next = m.data_offset + align_up(stored, kBlock);
+      if (m.data_offset + stored > size_) fail("tar archive {} is truncated: the sparse member at offset {} runs past the end", name_, pos);
+    }
+    else if (const std::string* major = pax_.find("GNU.sparse.major"); major || pax_.find("GNU.sparse.map") || !sparse00_.empty())
+      pax_sparse(major, pos, m);
+    if (bits == S_IFREG && !m.sparse && !m.hard_link) m.attrs.size = stored;
+    if (m.sparse) check_segments(m, pos);
+    cb_.member(m);
+    reset_extensions();
+    return next;
+  }
+
+  void pax_header(char type, uint64_t data, uint64_t len, uint64_t pos) {
+    std::vector<std::pair<std::string, std::string>> records;
+    if (!tar::parse_pax_records(extension_data(data, len, pos), records))
+      fail("tar archive {} is corrupt: malformed pax header at offset {}", name_, pos);
+    auto& into = type == 'g' ? pax_.global : pax_.local;
+    for (auto& [k, v] : records) {
+      if (k == "GNU.sparse.offset" || k == "GNU.sparse.numbytes") {  // format 0.0 repeats these
+        auto n = tar::parse_decimal(v);
+        if (!n) fail("tar archive {} is corrupt: pax {}={} is not a number (header at offset {})", name_, k, v, pos);
+        sparse00_.push_back(*n);
+      }
+      into[k] = std::move(v);
+    }
+  }
+
+  static std::string trim_nul(std::string s) {
+    const size_t nul = s.find('\0');
+    if (nul != std::string::npos) s.resize(nul);
+    return s;
+  }
+
+  void reset_extensions() {
+    pax_.local.clear();
+    long_name_.clear();
+    long_link_.clear();
+    sparse00_.clear();
+  }
+
+  std::string member_path(const uint8_t* h) {
+    if (const std::string* p = pax_.find("GNU.sparse.name")) return *p;
+    if (const std::string* p = pax_.find("path")) return *p;
+    if (!long_name_.empty()) return long_name_;
+    std::string name(tar::field_string(h, 100));
+    // POSIX ustar keeps a prefix; GNU ("ustar  ") uses that room for times.
+    if (std::memcmp(h + 257, "ustar\0", 6) == 0) {
+      const std::string_view prefix = tar::field_string(h + 345, 155);
+      if (!prefix.empty()) name = std::string(prefix) + "/" + name;
+    }
+    return name;
+  }
+
+  void fill_attrs(const uint8_t* h, uint64_t pos, uint32_t bits, TarMember& m) {
+    Node& a = m.attrs;
+    a.mode = bits | uint32_t(number(h, 100, 8, "mode", pos) & 07777);
+    a.uid = uint32_t(pax_uint("uid").value_or(number(h, 108, 8, "uid", pos)));
+    a.gid = uint32_t(pax_uint("gid").value_or(number(h, 116, 8, "gid", pos)));
+    const auto mtime = parse_number(h + 136, 12);
+    if (!mtime) fail("tar archive {} is corrupt: bad mtime field in the header at offset {}", name_, pos);
+    a.mtime_ns = pax_time("mtime").value_or(*mtime * 1000000000);
+    int64_t atime = a.mtime_ns, ctime = a.mtime_ns;
+    if (std::memcmp(h + 257, "ustar  \0", 8) == 0) {  // GNU keeps atime and ctime with --incremental
+      if (auto v = parse_number(h + 345, 12); v && *v) atime = *v * 1000000000;
+      if (auto v = parse_number(h + 357, 12); v && *v) ctime = *v * 1000000000;
+    }
+    a.atime_ns = pax_time("atime").value_or(atime);
+    a.ctime_ns = pax_time("ctime").value_or(ctime);
+    if (bits == S_IFCHR || bits == S_IFBLK) {
+      const uint64_t major = pax_uint("SCHILY.devmajor").value_or(number(h, 329, 8, "devmajor", pos));
+      const uint64_t minor = pax_uint("SCHILY.devminor").value_or(number(h, 337, 8, "devminor", pos));
+      a.aux = makedev(unsigned(major), unsigned(minor));
+    }
+    for (const auto* map : {&pax_.global, &pax_.local})
+      for (const auto& [k, v] : *map)
+        if (k.rfind("SCHILY.xattr.", 0) == 0) m.xattrs.emplace_back(k.substr(13), v);
+  }
+
+  std::optional<uint64_t> pax_uint(const char* key) {
+    const std::string* v = pax_.find(key);
+    if (!v) return std::nullopt;
+    auto n = tar::parse_decimal(*v);
+    if (!n) fail("tar archive {} is corrupt: pax {}={} is not a number", name_, key, *v);
+    return n;
+  }
+
+  std::optional<int64_t> pax_time(const char* key) {
+    const std::string* v = pax_.find(key);
+    if (!v) return std::nullopt;
+    auto t = tar::parse_pax_time(*v);
+    if (!t) fail("tar archive {} is corrupt: pax {}={} is not a time", name_, key, *v);
+    return t;
+  }
+
+  void gnu_sparse(const uint8_t* h, uint64_t pos, TarMember& m) {
+    bool bad = false;
+    read_gnu_sparse_entries(h + 386, 4, m.segments, bad);
+    m.attrs.size = number(h, 483, 12, "realsize", pos);
+    bool extended = h[482] != 0;
+    // Extension blocks follow the header; the data follows them.
+    while (extended && !bad) {
+      const uint8_t* e = in_.at(m.data_offset, kBlock);
+      read_gnu_sparse_entries(e, 21, m.segments, bad);
+      extended = e[504] != 0;
+      m.data_offset += kBlock;
+    }
+    if (bad) fail("tar archive {} is corrupt: bad sparse map of the member at offset {}", name_, pos);
+    m.sparse = true;
+  }
+
+  void pax_sparse(const std::string* major, uint64_t pos, TarMember& m) {
+    m.sparse = true;
+    const std::string* realsize = pax_.find("GNU.sparse.realsize");
+    if (!realsize) realsize = pax_.find("GNU.sparse.size");
+    auto size = realsize ? tar::parse_decimal(*realsize) : std::nullopt;
+    if (!size) fail("tar archive {}: sparse member at offset {} has no real size", name_, pos);
+    m.attrs.size = *size;
+    std::vector<uint64_t> numbers;
+    if (major && *major == "1") {
+      // Format 1.0: the map is decimal lines at the start of the data,
+      // padded to a block.
+      uint64_t off = m.data_offset;
+      std::string line;
+      auto next_number = [&]() -> uint64_t {
+        line.clear();
+        while (true) {
+          if (off >= m.data_offset + m.stored_size)
+            fail("tar archive {} is corrupt: sparse map of the member at offset {} runs past its data", name_, pos);
+          const char c = char(*in_.at(off++, 1));
+          if (c == '\n') break;
+          line += c;
+        }
+        auto v = tar::parse_decimal(line);
+        if (!v) fail("tar archive {} is corrupt: bad sparse map entry '{}' at offset {}", name_, line, off);
+        return *v;
+      };
+      const uint64_t count = next_number();
+      if (count > (m.stored_size / 2 + 1)) fail("tar archive {} is corrupt: sparse map at offset {} too long", name_, pos);
+      for (uint64_t i = 0; i < 2 * count; ++i) numbers.push_back(next_number());
+      const uint64_t map_bytes = align_up(off - m.data_offset, kBlock);
+      m.data_offset += map_bytes;
+      m.stored_size -= std::min(m.stored_size, map_bytes);
+    } else if (const std::string* map = pax_.find("GNU.sparse.map")) {  // 0.1
+      std::string_view rest = *map;
+      while (!rest.empty()) {
+        const size_t comma = rest.find(',');
+        auto v = tar::parse_decimal(rest.substr(0, comma));
+        if (!v) fail("tar archive {} is corrupt: bad GNU.sparse.map at offset {}", name_, pos);
+        numbers.push_back(*v);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      }
+    } else {
+      numbers = sparse00_;  // 0.0: offset/numbytes records in order
+    }
+    if (numbers.size() % 2) fail("tar archive {} is corrupt: odd sparse map at offset {}", name_, pos);
+    for (size_t i = 0; i < numbers.size(); i += 2) m.segments.push_back({numbers[i], numbers[i + 1]});
+  }
+
+  // Sparse maps must be ordered, inside the file and match the stored bytes.
+  void check_segments(TarMember& m, uint64_t pos) {
+    std::vector<DataSegment> kept;
+    uint64_t end = 0, stored = 0;
+    for (const DataSegment& s : m.segments) {
+      if (s.offset < end || s.offset + s.length > m.attrs.size || s.offset + s.length < s.offset)
+        fail("tar archive {} is corrupt: sparse map of the member at offset {} is out of order or beyond its size",
+             name_, pos);
+      end = s.offset + s.length;
+      stored += s.length;
+      if (s.length) kept.push_back(s);
+    }
+    if (stored > m.stored_size)
+      fail("tar archive {} is corrupt: sparse member at offset {} maps {} bytes but stores {}", name_, pos, stored,
+           m.stored_size);
+    m.segments = std::move(kept);
+  }
+
+  WindowReader in_;
+  uint64_t size_;
+  const std::string& name_;
+  const TarCallbacks& cb_;
+  PaxState pax_;
+  std::string long_name_, long_link_;
+  std::vector<uint64_t> sparse00_;
+  uint64_t first_header_ = 0;  // 1 + offset of the first extension header of a member
+};
+
+}  // namespace
+
+void read_tar(int fd, uint64_t size, const std::string& name, const TarCallbacks& callbacks) {
+  Walker(fd, size, name, callbacks).run();
+}
+
+}  // namespace vdiskfs

@@ -1,0 +1,42 @@
+#pragma once
+// Walks an uncompressed tar archive (POSIX ustar, pax, GNU) header by
+// header without reading member data, and reports where each member's
+// data lies in the archive, so that files can be read in place later.
+// Understands pax extended headers (long names, nanosecond times, large
+// ids and sizes, SCHILY.xattr.*), GNU long names and links, GNU sparse
+// members (old GNU and pax 0.0, 0.1, 1.0) and base-256 numbers.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tree.h"
+
+namespace vdiskfs {
+
+struct TarMember {
+  std::string path;         // as stored (not yet checked)
+  Node attrs;               // mode with type bits, owners, times, size (the file's size)
+  bool hard_link = false;   // link_target names an earlier member
+  std::string link_target;  // symlink target or hard-link target
+  bool sparse = false;
+  std::vector<DataSegment> segments;  // sparse: data ranges of the file, in order
+  std::vector<std::pair<std::string, std::string>> xattrs;
+  uint64_t header_offset = 0;  // where the member's first header starts
+  uint64_t data_offset = 0;    // archive offset of the first stored data byte
+  uint64_t stored_size = 0;    // bytes stored in the archive
+};
+
+struct TarCallbacks {
+  std::function<void(TarMember&)> member;
+  // A member that is kept out ("volume label", unknown type), with why.
+  std::function<void(const std::string& path, const std::string& why)> skipped;
+};
+
+// Reads the archive open at `fd` (`size` bytes, named `name` in messages).
+// Throws Error naming the offset for a corrupt or truncated archive, and a
+// clear error for a compressed one.
+void read_tar(int fd, uint64_t size, const std::string& name, const TarCallbacks& callbacks);
+
+}  // namespace vdiskfs
