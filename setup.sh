@@ -10,6 +10,8 @@ PACKAGES="
   libcli11-dev zlib1g-dev
   e2fsprogs gdisk fdisk util-linux qemu-utils mount kmod coreutils attr
   procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
+  tar gzip bzip2 xz-utils zstd python3
+  qemu-system-x86 debootstrap ca-certificates socat
 "
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/gpt.h"
+#include "core/mapped_image.h"
 
 namespace vdiskfs {
 
@@ -49,10 +50,10 @@ Disk build_disk(const Source& source, const DiskOptions& options) {
   const Tree& tree = source.tree();
   // Everything that shapes the bytes of the disk goes into the identity.
   const std::string layout = fmt::format(
-      "vdiskfs-layout-1;gpt;ext4;uuid={};label={};free={}{};min_free={}",
+      "vdiskfs-layout-1;gpt;ext4;uuid={};label={};free={}{};min_free={}{}",
       options.fs_uuid ? uuid_to_string(*options.fs_uuid) : "derived", options.label,
       options.free_space.is_percent ? options.free_space.percent : double(options.free_space.bytes),
-      options.free_space.is_percent ? "%" : "B", options.min_free_bytes);
+      options.free_space.is_percent ? "%" : "B", options.min_free_bytes, options.bios_boot ? ";bios_boot" : "");
   Disk disk;
   disk.identity = compute_identity(tree, layout);
   disk.layout = layout;
@@ -69,8 +70,15 @@ Disk build_disk(const Source& source, const DiskOptions& options) {
 
   GptPartitionSpec part{volume, kGptTypeLinuxFilesystem, disk.identity.derive("gpt-partition"),
                         options.label.empty() ? "vdiskfs" : options.label};
+  std::vector<GptPartitionSpec> parts{part};
+  if (options.bios_boot) {
+    // All zeros until a bootloader writes it (through a delta).
+    auto empty = std::make_shared<MappedImage>(kPartitionAlignment, ExtentMap{}, std::vector<uint8_t>{}, nullptr,
+                                               std::vector<std::shared_ptr<const Image>>{});
+    parts.push_back({empty, kGptTypeBiosBoot, disk.identity.derive("gpt-bios-boot"), "BIOS boot"});
+  }
   std::vector<GptPartitionPlacement> placed;
-  disk.image = build_gpt_disk({part}, disk.identity.derive("gpt-disk"), &placed);
+  disk.image = build_gpt_disk(parts, disk.identity.derive("gpt-disk"), &placed);
   disk.partition_offset = placed[0].offset;
   disk.partition_size = placed[0].size;
   disk.allocated_bytes = (disk.volume.blocks - disk.volume.free_blocks) * 4096 +

@@ -19,6 +19,10 @@ struct DiskOptions {
   std::string label;            // ext4 volume label, up to 16 bytes
   SizeSpec free_space{0, 20, true};
   uint64_t min_free_bytes = 256ull << 20;
+  // A 1 MiB BIOS boot partition (GPT entry 2, after the ext4) where
+  // grub-install --target=i386-pc puts its core image, so that a
+  // bootloader written into the delta can boot the disk without -kernel.
+  bool bios_boot = false;
 };
 
 struct Disk {

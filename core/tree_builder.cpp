@@ -13,6 +13,8 @@ struct TreeBuilder::Pending {
   EntrySpec spec;
   uint32_t inode_of = kNoIndex;  // a hard link: the entry whose file this names
   std::vector<uint32_t> children;
+  bool linked = false;    // hard links name this entry's file
+  bool unnamed = false;   // its name went to a newer entry; only hard links reach it
 };
 
 namespace {
@@ -68,6 +70,33 @@ uint32_t TreeBuilder::place(uint32_t parent, std::string_view name) {
   return index;
 }
 
+// A name that is about to get another file: if hard links name the file
+// of `index`, that file stays theirs (as extraction unlinks the name and
+// keeps the inode) and the name moves to a fresh entry, returned.
+uint32_t TreeBuilder::renew(uint32_t index) {
+  if (!pending_[index].linked) return index;
+  if (pending_.size() >= 0xfffffff0u) fail("too many entries in one source");
+  const uint32_t parent = pending_[index].parent;
+  pending_[index].unnamed = true;
+  Pending p;
+  p.parent = parent;
+  p.name = pending_[index].name;
+  p.spec.attrs = implied_dir_;
+  const uint32_t fresh = uint32_t(pending_.size());
+  by_name_[child_key(parent, p.name)] = fresh;
+  pending_.push_back(std::move(p));
+  pending_[parent].children.push_back(fresh);
+  return fresh;
+}
+
+// Forgets the children of `index` (replaced by a non-directory): their
+// names can no longer be found, so a later entry of the same path starts
+// afresh and a hard link cannot name a file below what replaced them.
+void TreeBuilder::drop_children(uint32_t index) {
+  for (uint32_t c : pending_[index].children) by_name_.erase(child_key(index, pending_[c].name));
+  pending_[index].children.clear();
+}
+
 std::string TreeBuilder::walk_to_parent(const std::vector<std::string_view>& parts, uint32_t& parent) {
   parent = 0;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -93,11 +122,12 @@ std::string TreeBuilder::add(std::string_view path, EntrySpec spec) {
   }
   uint32_t parent;
   if (std::string why = walk_to_parent(parts, parent); !why.empty()) return why;
-  const uint32_t index = place(parent, parts.back());
-  Pending& p = pending_[index];
+  const uint32_t index = renew(place(parent, parts.back()));
   // A later entry replaces an earlier one, as extraction would; a
   // directory replaced by a directory keeps its children.
-  if (!is_dir || p.inode_of != kNoIndex || !S_ISDIR(p.spec.attrs.mode)) p.children.clear();
+  if (!is_dir || pending_[index].inode_of != kNoIndex || !S_ISDIR(pending_[index].spec.attrs.mode))
+    drop_children(index);
+  Pending& p = pending_[index];
   p.inode_of = kNoIndex;
   p.spec = std::move(spec);
   return "";
@@ -122,9 +152,11 @@ std::string TreeBuilder::add_hard_link(std::string_view path, std::string_view t
   if (parts.empty()) return "hard link named as the root";
   uint32_t parent;
   if (std::string why = walk_to_parent(parts, parent); !why.empty()) return why;
-  const uint32_t index = place(parent, parts.back());
+  uint32_t index = place(parent, parts.back());
   if (index == at) return "";  // a link to itself names nothing new
-  pending_[index].children.clear();
+  index = renew(index);
+  drop_children(index);
+  pending_[at].linked = true;
   pending_[index].inode_of = at;
   pending_[index].spec = EntrySpec{};
   return "";
@@ -178,6 +210,7 @@ Tree TreeBuilder::finish(std::vector<uint64_t>& payloads) {
     const uint32_t child_begin = uint32_t(tree.dirents.size());
     std::vector<uint32_t> subdirs;
     for (uint32_t c : children) {
+      if (pending_[c].unnamed) continue;
       const uint32_t target = pending_[c].inode_of != kNoIndex ? pending_[c].inode_of : c;
       const uint32_t dirent = uint32_t(tree.dirents.size());
       uint32_t node = node_of[target];
@@ -190,7 +223,7 @@ Tree TreeBuilder::finish(std::vector<uint64_t>& payloads) {
       const std::string& name = pending_[c].name;
       tree.dirents.push_back({dir_node, node, tree.add_string(name), uint32_t(name.size())});
     }
-    tree.nodes[dir_node].aux = uint64_t(child_begin) | uint64_t(children.size()) << 32;
+    tree.nodes[dir_node].aux = uint64_t(child_begin) | uint64_t(tree.dirents.size() - child_begin) << 32;
     for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) stack.push_back(*it);
   }
   pending_.clear();

@@ -2,7 +2,8 @@
 // Builds a Tree from entries that arrive by path in any order, as archives
 // and listings deliver them (a tar, later a tar chain): parents that were
 // never named are implied, a later entry for the same path replaces the
-// earlier one, hard links share their target's node. Paths are checked:
+// earlier one (hard links made before it keep the file they named, as after
+// extraction), hard links share their target's node. Paths are checked:
 // absolute paths, ".." and paths through a non-directory are refused.
 #include <cstdint>
 #include <memory>
@@ -50,6 +51,8 @@ class TreeBuilder {
   uint32_t find_child(uint32_t dir, std::string_view name) const;
   std::string walk_to_parent(const std::vector<std::string_view>& parts, uint32_t& parent);
   uint32_t place(uint32_t parent, std::string_view name);
+  uint32_t renew(uint32_t index);
+  void drop_children(uint32_t index);
 
   Node implied_dir_;
   std::vector<Pending> pending_;  // [0] is the root

@@ -19,6 +19,7 @@ struct LayoutArgs {
   bool fstab_identity = true;  // take UUID/label from SOURCE/etc/fstab's "/" entry
   bool xattrs = true;          // carry extended attributes
   bool one_file_system = false;
+  bool bios_boot = false;      // add a BIOS boot partition for GRUB
   bool quiet = false;
 };
 

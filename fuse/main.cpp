@@ -24,6 +24,8 @@ void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_flag("!--no-xattrs", a.xattrs, "do not read or carry extended attributes");
   cmd->add_flag("--strict", a.strict, "fail when an entry of the source cannot be read (default: skip it with a warning)");
   cmd->add_flag("--one-file-system", a.one_file_system, "do not descend into directories on other filesystems");
+  cmd->add_flag("--bios-boot", a.bios_boot,
+                "add a 1 MiB BIOS boot partition (GPT entry 2) so that grub-install can make the disk bootable");
   cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");
 }
 

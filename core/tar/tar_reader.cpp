@@ -114,10 +114,12 @@ class Walker {
       : in_(fd, size, name), size_(size), name_(name), cb_(cb) {}
 
   void run() {
-    if (size_ == 0) fail("{} is empty: not a tar archive", name_);
+    if (size_ == 0) fail("{} is empty: not a tar archive (a source is a directory or an uncompressed tar archive)", name_);
     reject_compressed(in_.at(0, std::min<uint64_t>(size_, kBlock)), size_, name_);
-    if (size_ < kBlock || !tar::checksum_ok(in_.at(0, kBlock)))
-      fail("{} is not a tar archive (no valid tar header at offset 0)", name_);
+    // An archive without members (tar -cf x.tar -T /dev/null) is only its
+    // end marker: zero blocks.
+    if (size_ < kBlock || !(tar::checksum_ok(in_.at(0, kBlock)) || tar::is_zero_block(in_.at(0, kBlock))))
+      fail("{} is not a tar archive (no valid tar header at offset 0); a source is a directory or an uncompressed tar archive", name_);
     uint64_t pos = 0;
     while (pos + kBlock <= size_) {
       const uint8_t* h = in_.at(pos, kBlock);
@@ -132,9 +134,10 @@ class Walker {
   }
 
  private:
+  // A field that cannot be negative (sizes, ids, modes, device numbers).
   uint64_t number(const uint8_t* h, size_t off, size_t len, const char* what, uint64_t at) {
     auto v = parse_number(h + off, len);
-    if (!v) fail("tar archive {} is corrupt: bad {} field in the header at offset {}", name_, what, at);
+    if (!v || *v < 0) fail("tar archive {} is corrupt: bad {} field in the header at offset {}", name_, what, at);
     return uint64_t(*v);
   }
 
@@ -245,13 +248,13 @@ class Walker {
     a.mode = bits | uint32_t(number(h, 100, 8, "mode", pos) & 07777);
     a.uid = uint32_t(pax_uint("uid").value_or(number(h, 108, 8, "uid", pos)));
     a.gid = uint32_t(pax_uint("gid").value_or(number(h, 116, 8, "gid", pos)));
-    const auto mtime = parse_number(h + 136, 12);
+    const auto mtime = seconds_to_ns(parse_number(h + 136, 12));
     if (!mtime) fail("tar archive {} is corrupt: bad mtime field in the header at offset {}", name_, pos);
-    a.mtime_ns = pax_time("mtime").value_or(*mtime * 1000000000);
+    a.mtime_ns = pax_time("mtime").value_or(*mtime);
     int64_t atime = a.mtime_ns, ctime = a.mtime_ns;
     if (std::memcmp(h + 257, "ustar  \0", 8) == 0) {  // GNU keeps atime and ctime with --incremental
-      if (auto v = parse_number(h + 345, 12); v && *v) atime = *v * 1000000000;
-      if (auto v = parse_number(h + 357, 12); v && *v) ctime = *v * 1000000000;
+      if (auto v = seconds_to_ns(parse_number(h + 345, 12)); v && *v) atime = *v;
+      if (auto v = seconds_to_ns(parse_number(h + 357, 12)); v && *v) ctime = *v;
     }
     a.atime_ns = pax_time("atime").value_or(atime);
     a.ctime_ns = pax_time("ctime").value_or(ctime);
@@ -263,6 +266,14 @@ class Walker {
     for (const auto* map : {&pax_.global, &pax_.local})
       for (const auto& [k, v] : *map)
         if (k.rfind("SCHILY.xattr.", 0) == 0) m.xattrs.emplace_back(k.substr(13), v);
+  }
+
+  // Header seconds as nanoseconds; nullopt when malformed or beyond what
+  // int64 nanoseconds hold (base-256 fields go far past that).
+  static std::optional<int64_t> seconds_to_ns(std::optional<int64_t> seconds) {
+    constexpr int64_t kLimit = INT64_MAX / 1000000000 - 1;  // as parse_pax_time allows
+    if (!seconds || *seconds > kLimit || *seconds < -kLimit) return std::nullopt;
+    return *seconds * 1000000000;
   }
 
   std::optional<uint64_t> pax_uint(const char* key) {

@@ -29,7 +29,7 @@ echo hello >"$WORK/src/sub/file"
 touch "$WORK/full/x" "$WORK/plainfile"
 
 expect_fail "does not exist" "$VDISKFS" mount "$WORK/nope" "$WORK/mnt"
-expect_fail "not a directory" "$VDISKFS" mount "$WORK/plainfile" "$WORK/mnt"
+expect_fail "is empty: not a tar archive" "$VDISKFS" mount "$WORK/plainfile" "$WORK/mnt"
 expect_fail "mount point $WORK/absent does not exist" "$VDISKFS" mount "$WORK/src" "$WORK/absent"
 expect_fail "is not empty" "$VDISKFS" mount "$WORK/src" "$WORK/full"
 expect_fail "not a directory" "$VDISKFS" mount "$WORK/src" "$WORK/plainfile"

@@ -20,16 +20,12 @@
 
 using namespace vdiskfs;
 using vdiskfs::test::pattern_bytes;
+using vdiskfs::test::child_names;
 using vdiskfs::test::TempDir;
+using vdiskfs::test::write_file;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_file(const fs::path& p, const std::vector<uint8_t>& bytes) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  REQUIRE(f.good());
-}
 
 // Node of the entry `name` directly under directory node `dir`.
 uint32_t child(const Tree& t, uint32_t dir, std::string_view name) {
@@ -37,14 +33,6 @@ uint32_t child(const Tree& t, uint32_t dir, std::string_view name) {
   for (uint32_t i = t.child_begin(d); i < t.child_begin(d) + t.child_count(d); ++i)
     if (t.name(t.dirents[i]) == name) return t.dirents[i].node;
   return kNoIndex;
-}
-
-std::vector<std::string> child_names(const Tree& t, uint32_t dir) {
-  std::vector<std::string> out;
-  const Node& d = t.nodes[dir];
-  for (uint32_t i = t.child_begin(d); i < t.child_begin(d) + t.child_count(d); ++i)
-    out.emplace_back(t.name(t.dirents[i]));
-  return out;
 }
 
 std::unique_ptr<DirectorySource> open_source(const fs::path& p, size_t open_files = 1024) {

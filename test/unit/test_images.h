@@ -7,11 +7,14 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "core/image.h"
+#include "core/tree.h"
 
 namespace vdiskfs::test {
 
@@ -62,6 +65,22 @@ class TempDir {
 };
 
 // True when [p, p + n) holds only zero bytes.
+// The names of a directory node's children, in tree order.
+inline std::vector<std::string> child_names(const Tree& t, uint32_t dir) {
+  std::vector<std::string> out;
+  const Node& d = t.nodes[dir];
+  for (uint32_t i = t.child_begin(d); i < t.child_begin(d) + t.child_count(d); ++i)
+    out.emplace_back(t.name(t.dirents[i]));
+  return out;
+}
+
+// Writes `bytes` as the whole content of the file `p`.
+inline void write_file(const std::filesystem::path& p, const std::vector<uint8_t>& bytes) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  if (!f.good()) throw std::runtime_error("cannot write " + p.string());
+}
+
 inline bool all_zero(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i)
     if (p[i] != 0) return false;

@@ -1,0 +1,202 @@
+#!/bin/bash
+# Instant recovery: boots a Linux server's file-level backup as a VM, now,
+# without copying it. The backup (a directory or an uncompressed tar of the
+# server's root filesystem) is mounted with vdiskfs; QEMU boots the kernel
+# and initrd found in the backup's /boot with root=UUID=... from the
+# mounted .qcow2 (or .vmdk) as a virtio disk. The guest's writes land in a
+# persistent delta; the backup itself is never written.
+#
+#   examples/instant-recovery.sh [options] BACKUP
+#
+#   --delta DIR        where the guest's writes persist (default: vdiskfs's
+#                      state folder for this backup, kept between boots)
+#   --format F         qcow2 (default) or vmdk
+#   --memory MIB       guest memory (default 1024)
+#   --cpus N           guest CPUs (default 2)
+#   --net MODE         user (default: QEMU user networking) or none
+#   --accel A          auto (default: KVM if it starts the kernel, else TCG),
+#                      kvm or tcg
+#   --append ARGS      more kernel command line
+#   --until-login      batch mode for tests and benchmarks: no terminal;
+#                      once the login prompt shows, power the guest off
+#                      (ACPI) and stop
+#   --console-log FILE keep the serial console output in FILE as well
+#   --timeout SEC      with --until-login: give up after SEC (default 600)
+#
+# Prints "login prompt after S s" (from the start of this command). Run as
+# root, after building vdiskfs into build/ (or set VDISKFS).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+vdiskfs=${VDISKFS:-$here/../build/vdiskfs}
+delta="" format=qcow2 memory=1024 cpus=2 net=user accel=auto append="" until_login=0 console_log="" timeout=600
+while [ $# -gt 0 ]; do
+    case $1 in
+    --delta) delta=$2; shift 2 ;;
+    --format) format=$2; shift 2 ;;
+    --memory) memory=$2; shift 2 ;;
+    --cpus) cpus=$2; shift 2 ;;
+    --net) net=$2; shift 2 ;;
+    --accel) accel=$2; shift 2 ;;
+    --append) append=$2; shift 2 ;;
+    --until-login) until_login=1; shift ;;
+    --console-log) console_log=$2; shift 2 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+    -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) break ;;
+    esac
+done
+[ $# -eq 1 ] || { echo "usage: $0 [options] BACKUP   (see --help)" >&2; exit 2; }
+backup=$(realpath "$1")
+start=$(date +%s.%N)
+
+say() { echo "instant-recovery: $*" >&2; }
+die() { say "$*"; exit 1; }
+for tool in qemu-system-x86_64:qemu-system-x86 fusermount3:fuse3 partx:util-linux blkid:util-linux losetup:mount socat:socat bc:bc; do
+    command -v "${tool%%:*}" >/dev/null || die "'${tool%%:*}' is missing: install the Debian package '${tool#*:}'"
+done
+[ -x "$vdiskfs" ] || die "vdiskfs not found at $vdiskfs: build first (cmake -S . -B build && cmake --build build -j2)"
+[ -e "$backup" ] || die "backup $backup does not exist"
+case $format in qcow2 | vmdk) ;; *) die "--format must be qcow2 or vmdk" ;; esac
+
+name=$(basename "$backup")
+name=${name%.tar}
+run=$(mktemp -d "/tmp/instant-recovery.$name.XXXXXX")
+mnt=$run/disks
+mkdir "$mnt"
+log=${console_log:-$run/console.log}
+: >"$log"
+vdiskfs_pid="" qemu_pid="" loop=""
+cleanup() {
+    set +e
+    if [ -n "$loop" ]; then umount "$run/root" 2>/dev/null; losetup -d "$loop"; fi
+    [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
+    if mountpoint -q "$mnt"; then fusermount3 -u "$mnt"; fi
+    # The daemon writes the delta's last records on unmount: wait for it.
+    [ -n "$vdiskfs_pid" ] && wait "$vdiskfs_pid" 2>/dev/null
+    rm -rf "$run"
+}
+trap cleanup EXIT
+
+# 1. The disk: mounted, never copied. The delta keeps the guest's writes.
+delta_args=()
+[ -n "$delta" ] && delta_args=(--delta "$delta")
+"$vdiskfs" mount -f --name "$name" --formats "img,$format" "${delta_args[@]}" --log "$run/vdiskfs.log" \
+    "$backup" "$mnt" 2>>"$run/vdiskfs.log" &
+vdiskfs_pid=$!
+for _ in $(seq 600); do
+    mountpoint -q "$mnt" && break
+    kill -0 "$vdiskfs_pid" 2>/dev/null || die "vdiskfs failed: $(cat "$run/vdiskfs.log")"
+    sleep 0.1
+done
+mountpoint -q "$mnt" || die "vdiskfs did not mount within 60 s"
+disk=$mnt/$name.$format
+
+# 2. The kernel and initrd (newest version) and the root UUID, read from the
+# disk itself through a read-only loop mount of its ext4: the same for a
+# directory and a tar, and the backup's atimes stay as they are.
+boot=$run/boot
+mkdir "$boot" "$run/root"
+offset=$(($(partx -g -n 1 -o START "$mnt/$name.img") * 512))
+loop=$(losetup -r -f --show -o "$offset" "$mnt/$name.img")
+uuid=$(blkid -p -s UUID -o value "$loop" || true)
+mount -t ext4 -o ro,noload "$loop" "$run/root" || { losetup -d "$loop"; die "cannot mount the disk's ext4"; }
+kernel=$(ls "$run/root"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -1 || true)
+version=${kernel##*/vmlinuz-}
+if [ -n "$kernel" ] && [ -f "$run/root/boot/initrd.img-$version" ]; then
+    cp "$kernel" "$boot/vmlinuz"
+    cp "$run/root/boot/initrd.img-$version" "$boot/initrd.img"
+fi
+umount "$run/root"
+losetup -d "$loop"
+loop=""
+[ -n "$kernel" ] || die "no kernel (boot/vmlinuz-*) in $backup"
+[ -f "$boot/initrd.img" ] || die "no boot/initrd.img-$version in $backup"
+[ -n "$uuid" ] || die "no filesystem UUID found on $mnt/$name.img"
+say "kernel $version; disk $disk (root UUID $uuid), ready after $(echo "$(date +%s.%N) - $start" | bc) s"
+
+# 3. The VM.
+# KVM where it works: some hosts (nested virtualization) offer /dev/kvm
+# whose guests hang before the kernel prints a line, so "auto" checks that
+# the backup's kernel starts under KVM (a second or two) before using it.
+kvm_starts_kernel() {
+    local probe=$run/kvm-probe.log pid i
+    [ -w /dev/kvm ] || return 1
+    qemu-system-x86_64 -machine q35 -accel kvm -m 256 -display none -nodefaults -no-reboot \
+        -kernel "$boot/vmlinuz" -append "console=ttyS0 panic=-1 rdinit=/nonexistent" \
+        -serial "file:$probe" </dev/null >/dev/null 2>&1 &
+    pid=$!
+    for ((i = 0; i < 80; i++)); do
+        grep -q "Linux version" "$probe" 2>/dev/null && break
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    grep -q "Linux version" "$probe" 2>/dev/null
+}
+case $accel in
+auto)
+    if kvm_starts_kernel; then accel=kvm; else
+        accel=tcg
+        say "KVM unavailable or not starting the kernel: software emulation (TCG, slower)"
+    fi ;;
+kvm | tcg) ;;
+*) die "--accel must be auto, kvm or tcg" ;;
+esac
+accel=(-accel "$accel")
+nic=(-nic none)
+[ "$net" = user ] && nic=(-nic user,model=virtio-net-pci)
+qemu=(qemu-system-x86_64 -machine q35 "${accel[@]}" -m "$memory" -smp "$cpus" -display none
+    -kernel "$boot/vmlinuz" -initrd "$boot/initrd.img"
+    -append "root=UUID=$uuid ro console=ttyS0,115200 $append"
+    -drive "file=$disk,format=$format,if=virtio,cache=writeback,discard=unmap" "${nic[@]}")
+
+elapsed() { echo "$(date +%s.%N) - $start" | bc; }
+wait_for_login() {  # prints the time once the console shows a login prompt
+    while kill -0 "$1" 2>/dev/null; do
+        if grep -q "login:" "$log"; then
+            say "login prompt after $(elapsed) s"
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+if [ "$until_login" = 1 ]; then
+    monitor=$run/monitor.sock
+    "${qemu[@]}" -no-reboot -serial "file:$log" -monitor "unix:$monitor,server,nowait" </dev/null &
+    qemu_pid=$!
+    deadline=$((SECONDS + timeout))
+    until grep -q "login:" "$log"; do
+        kill -0 "$qemu_pid" 2>/dev/null || die "QEMU stopped before the login prompt; console: $(tail -20 "$log")"
+        [ $SECONDS -lt $deadline ] || die "no login prompt within $timeout s; console: $(tail -20 "$log")"
+        sleep 0.1
+    done
+    say "login prompt after $(elapsed) s"
+    # A clean shutdown: the ACPI power button (needs logind, hence dbus, in
+    # the guest), else Ctrl-Alt-Del, which systemd and sysvinit turn into a
+    # reboot that -no-reboot makes QEMU's exit.
+    monitor_command() { echo "$1" | socat - "UNIX-CONNECT:$monitor" >/dev/null; }
+    stopped_within() {
+        for ((i = 0; i < $1 * 10; i++)); do kill -0 "$qemu_pid" 2>/dev/null || return 0; sleep 0.1; done
+        return 1
+    }
+    monitor_command system_powerdown
+    if ! stopped_within 15; then
+        monitor_command "sendkey ctrl-alt-delete"
+        stopped_within 180 || die "the guest did not shut down within 195 s"
+    fi
+    wait "$qemu_pid" || die "QEMU exited with an error"
+    qemu_pid=""
+    say "guest shut down after $(elapsed) s"
+else
+    say "serial console follows; log in, or Ctrl-A X to stop QEMU"
+    # The console is the terminal; a watcher reads QEMU's copy of it.
+    "${qemu[@]}" -chardev "stdio,id=con,mux=on,signal=off,logfile=$log" -serial chardev:con -mon chardev=con &
+    qemu_pid=$!
+    wait_for_login "$qemu_pid" &
+    wait "$qemu_pid" || true
+    qemu_pid=""
+fi

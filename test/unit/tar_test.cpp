@@ -1,0 +1,790 @@
+// TarSource and TreeBuilder: what a tar archive's members become in the
+// Tree (types, modes, owners, nanosecond times, links, sparse maps), reads
+// of the archived bytes in place, refusal of hostile paths (absolute, '..',
+// through a symlink), replacement as extraction does it, clear errors for
+// archives that are not usable, and EIO-style answers once the archive
+// changes. Archives are written by GNU tar and by python3's tarfile module
+// (which can write what GNU tar would refuse to), or patched by hand.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tar/tar_source.h"
+#include "core/tree_builder.h"
+#include "test_images.h"
+
+using namespace vdiskfs;
+using vdiskfs::test::all_zero;
+using vdiskfs::test::pattern_bytes;
+using vdiskfs::test::child_names;
+using vdiskfs::test::TempDir;
+using vdiskfs::test::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_text(const fs::path& p, const std::string& text) {
+  write_file(p, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+std::vector<uint8_t> read_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  REQUIRE(f.good());
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+// Runs a shell command; the test fails if it does not exit 0.
+void sh(const std::string& cmd) {
+  INFO("command: " << cmd);
+  REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+// Runs a python3 script in `dir` with `add(t, name, data=b"", **attrs)`
+// defined: adds a member built from TarInfo attributes to the open
+// tarfile `t` (data only for regular files).
+void python(const TempDir& dir, const std::string& script) {
+  write_text(dir / "gen.py",
+             "import tarfile, io, os\n"
+             "from tarfile import REGTYPE, LNKTYPE, SYMTYPE, CHRTYPE, BLKTYPE, DIRTYPE, FIFOTYPE\n"
+             "def add(t, name, data=b'', **kw):\n"
+             "    ti = tarfile.TarInfo(name)\n"
+             "    for k, v in kw.items(): setattr(ti, k, v)\n"
+             "    if ti.type == REGTYPE:\n"
+             "        ti.size = len(data)\n"
+             "        t.addfile(ti, io.BytesIO(data))\n"
+             "    else:\n"
+             "        t.addfile(ti)\n" +
+                 script);
+  sh("cd '" + dir.path().string() + "' && /usr/bin/python3 gen.py");
+}
+
+struct Opened {
+  std::unique_ptr<TarSource> src;
+  ScanReport report;
+};
+
+Opened open_tar(const fs::path& p, bool strict = false, bool xattrs = true) {
+  ScanOptions o;
+  o.strict = strict;
+  o.xattrs = xattrs;
+  Opened r;
+  r.src = TarSource::open(p.string(), o, r.report);
+  return r;
+}
+
+std::string skipped_list(const ScanReport& r) {
+  std::string s;
+  for (const std::string& line : r.skipped) s += "  " + line + "\n";
+  return s;
+}
+
+Status read_all(const Source& s, uint32_t node, std::vector<uint8_t>& out) {
+  out.assign(s.tree().nodes[node].size, 0);
+  return s.read_file(node, 0, out.data(), out.size());
+}
+
+std::string read_string(const Source& s, std::string_view path) {
+  const uint32_t node = s.tree().lookup(path);
+  INFO("path " << path);
+  REQUIRE(node != kNoIndex);
+  REQUIRE(s.tree().nodes[node].is_regular());
+  std::vector<uint8_t> bytes;
+  REQUIRE(read_all(s, node, bytes) == Status::ok);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+int64_t stat_mtime_ns(const fs::path& p) {
+  struct stat st;
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// The tree must hold exactly what is under `dir` (a tree extracted by GNU
+// tar, or the tree that was packed): the same names, types, permission
+// bits, owners, file bytes, symlink targets and device numbers, and the
+// same grouping of names into hard-linked files. Times are not compared.
+void check_matches_dir(const Source& s, const fs::path& dir) {
+  const Tree& t = s.tree();
+  std::map<ino_t, uint32_t> node_of_ino;
+  std::map<uint32_t, ino_t> ino_of_node;
+  std::vector<std::pair<uint32_t, fs::path>> todo{{0, dir}};
+  size_t names = 0;
+  while (!todo.empty()) {
+    auto [node, path] = todo.back();
+    todo.pop_back();
+    const Node& d = t.nodes[node];
+    REQUIRE(d.is_dir());
+    std::set<std::string> on_disk, in_tree;
+    for (const auto& e : fs::directory_iterator(path)) on_disk.insert(e.path().filename().string());
+    for (const std::string& n : child_names(t, node)) in_tree.insert(n);
+    INFO("directory " << path);
+    CHECK(in_tree == on_disk);
+    for (uint32_t i = t.child_begin(d); i < t.child_begin(d) + t.child_count(d); ++i) {
+      const Dirent& de = t.dirents[i];
+      const fs::path p = path / std::string(t.name(de));
+      if (!on_disk.count(std::string(t.name(de)))) continue;
+      ++names;
+      INFO("entry " << p);
+      struct stat st;
+      REQUIRE(::lstat(p.c_str(), &st) == 0);
+      const Node& n = t.nodes[de.node];
+      CHECK((n.mode & S_IFMT) == (st.st_mode & S_IFMT));
+      CHECK((n.mode & 07777) == (st.st_mode & 07777));
+      CHECK(n.uid == st.st_uid);
+      CHECK(n.gid == st.st_gid);
+      if (S_ISDIR(st.st_mode)) {
+        CHECK(n.nlink == st.st_nlink);
+        todo.emplace_back(de.node, p);
+        continue;
+      }
+      // One node per inode, one inode per node.
+      auto [it1, new_ino] = node_of_ino.emplace(st.st_ino, de.node);
+      auto [it2, new_node] = ino_of_node.emplace(de.node, st.st_ino);
+      CHECK(it1->second == de.node);
+      CHECK(it2->second == st.st_ino);
+      CHECK(new_ino == new_node);
+      CHECK(n.nlink == st.st_nlink);
+      if (S_ISREG(st.st_mode)) {
+        REQUIRE(n.size == uint64_t(st.st_size));
+        std::vector<uint8_t> got;
+        REQUIRE(read_all(s, de.node, got) == Status::ok);
+        CHECK(got == read_bytes(p));
+      } else if (S_ISLNK(st.st_mode)) {
+        CHECK(t.link_target(n) == fs::read_symlink(p).string());
+      } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+        CHECK(n.aux == st.st_rdev);
+      }
+    }
+  }
+  CHECK(names == t.dirents.size());  // every name of the tree is on disk
+}
+
+// A sparse file: `size` bytes with the given data ranges, holes elsewhere.
+void make_sparse(const fs::path& p, uint64_t size, const std::vector<std::pair<uint64_t, size_t>>& data,
+                 uint32_t seed) {
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  for (const auto& [off, len] : data) {
+    const std::vector<uint8_t> bytes = pattern_bytes(len, seed++);
+    REQUIRE(pwrite(fd, bytes.data(), len, off_t(off)) == ssize_t(len));
+  }
+  REQUIRE(ftruncate(fd, off_t(size)) == 0);
+  close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("tar members keep type, mode, owners, nanosecond times, size, link target and link count") {
+  TempDir dir;
+  python(dir, R"(
+t = tarfile.open("a.tar", "w", format=tarfile.PAX_FORMAT)
+add(t, "dir", type=DIRTYPE, mode=0o750, uid=11, gid=12, mtime=1600000000)
+add(t, "dir/file", b"hello tar\n", mode=0o4755, uid=1234, gid=5678,
+    pax_headers={"mtime": "1700000000.123456789", "atime": "1700000001.5", "ctime": "1700000002.000000001"})
+add(t, "dir/link", type=SYMTYPE, linkname="file", mode=0o777, mtime=1500000000)
+add(t, "hard", type=LNKTYPE, linkname="dir/file")
+add(t, "fifo", type=FIFOTYPE, mode=0o600, uid=7, gid=8)
+add(t, "null", type=CHRTYPE, devmajor=1, devminor=3, mode=0o666)
+add(t, "sda", type=BLKTYPE, devmajor=8, devminor=17, mode=0o660, gid=6)
+add(t, "old", b"x", pax_headers={"mtime": "-1.5"})
+add(t, "empty", b"", mode=0o400, mtime=1234567890)
+t.close()
+)");
+  auto [src, report] = open_tar(dir / "a.tar");
+  INFO(skipped_list(report));
+  CHECK(report.skipped.empty());
+  const Tree& t = src->tree();
+  CHECK(child_names(t, 0) == std::vector<std::string>{"dir", "empty", "fifo", "hard", "null", "old", "sda"});
+
+  const uint32_t d = t.lookup("dir");
+  REQUIRE(d != kNoIndex);
+  CHECK(t.nodes[d].mode == (S_IFDIR | 0750));
+  CHECK(t.nodes[d].uid == 11);
+  CHECK(t.nodes[d].gid == 12);
+  CHECK(t.nodes[d].mtime_ns == 1600000000LL * 1000000000);
+  CHECK(t.nodes[d].nlink == 2);
+  CHECK(t.nodes[0].nlink == 3);  // ".", its own name, dir's ".."
+
+  const uint32_t f = t.lookup("dir/file");
+  REQUIRE(f != kNoIndex);
+  const Node& fn = t.nodes[f];
+  CHECK(fn.mode == (S_IFREG | 04755));
+  CHECK(fn.uid == 1234);
+  CHECK(fn.gid == 5678);
+  CHECK(fn.size == 10);
+  CHECK(fn.mtime_ns == 1700000000123456789LL);
+  CHECK(fn.atime_ns == 1700000001500000000LL);
+  CHECK(fn.ctime_ns == 1700000002000000001LL);
+  CHECK(fn.nlink == 2);
+  CHECK(t.lookup("hard") == f);
+  CHECK(read_string(*src, "hard") == "hello tar\n");
+
+  const uint32_t l = t.lookup("dir/link");
+  REQUIRE(l != kNoIndex);
+  CHECK(t.nodes[l].mode == (S_IFLNK | 0777));
+  CHECK(t.link_target(t.nodes[l]) == "file");
+  CHECK(t.nodes[l].size == 4);
+  CHECK(t.nodes[l].mtime_ns == 1500000000LL * 1000000000);
+  CHECK(t.nodes[l].nlink == 1);
+
+  const Node& fifo = t.nodes[t.lookup("fifo")];
+  CHECK(fifo.mode == (S_IFIFO | 0600));
+  CHECK(fifo.uid == 7);
+  CHECK(fifo.gid == 8);
+  CHECK(fifo.size == 0);
+  const Node& null = t.nodes[t.lookup("null")];
+  CHECK(null.mode == (S_IFCHR | 0666));
+  CHECK(null.aux == makedev(1, 3));
+  const Node& sda = t.nodes[t.lookup("sda")];
+  CHECK(sda.mode == (S_IFBLK | 0660));
+  CHECK(sda.gid == 6);
+  CHECK(sda.aux == makedev(8, 17));
+
+  CHECK(t.nodes[t.lookup("old")].mtime_ns == -1500000000LL);
+  const Node& empty = t.nodes[t.lookup("empty")];
+  CHECK(empty.mode == (S_IFREG | 0400));
+  CHECK(empty.size == 0);
+  CHECK(empty.mtime_ns == 1234567890LL * 1000000000);
+
+  // The root was never named: an implied directory with the archive's time.
+  CHECK(t.nodes[0].mode == (S_IFDIR | 0755));
+  CHECK(t.nodes[0].uid == 0);
+  CHECK(t.nodes[0].mtime_ns == stat_mtime_ns(dir / "a.tar"));
+  CHECK(src->describe() == "tar archive " + (dir / "a.tar").string());
+}
+
+TEST_CASE("GNU tar archives (gnu and posix) read back as the tree that was packed") {
+  const std::string format = GENERATE(as<std::string>{}, "gnu", "posix", "ustar");
+  INFO("format " << format);
+  TempDir dir;
+  const fs::path tree = dir / "tree";
+  fs::create_directories(tree / "sub" / "deeper");
+  const size_t sizes[] = {0, 1, 511, 512, 513, 4096, 100000, 1 << 20};
+  for (size_t i = 0; i < std::size(sizes); ++i)
+    write_file(tree / ("f" + std::to_string(sizes[i])), pattern_bytes(sizes[i], uint32_t(i + 1)));
+  write_file(tree / "sub" / "deeper" / "data", pattern_bytes(70001, 99));
+  fs::create_hard_link(tree / "f513", tree / "sub" / "hard");
+  fs::create_symlink("../f1", tree / "sub" / "rel-link");
+  fs::create_symlink("/etc/passwd", tree / "abs-link");
+  REQUIRE(mkfifo((tree / "fifo").c_str(), 0640) == 0);
+  REQUIRE(mknod((tree / "chr").c_str(), S_IFCHR | 0600, makedev(4, 5)) == 0);
+  REQUIRE(chown((tree / "f4096").c_str(), 4321, 8765) == 0);
+  REQUIRE(chmod((tree / "f511").c_str(), 02751) == 0);
+  if (format != "ustar") {
+    // Beyond ustar's 100 + 155 byte name fields: GNU 'L'/'K' or pax records.
+    const std::string long_name(200, 'n');
+    write_file(tree / "sub" / long_name, pattern_bytes(3000, 5));
+    fs::create_symlink(std::string(150, 't') + "/target", tree / "sub" / "long-target");
+  }
+  // A name that needs ustar's prefix field (more than 100 bytes in all).
+  const fs::path longdir = tree / std::string(90, 'd');
+  fs::create_directories(longdir);
+  write_file(longdir / (std::string(60, 'e')), pattern_bytes(777, 6));
+  const struct timespec times[2] = {{1600000000, 111111111}, {1650000000, 987654321}};
+  REQUIRE(utimensat(AT_FDCWD, (tree / "f100000").c_str(), times, 0) == 0);
+
+  sh("tar --format=" + format + " --numeric-owner -C '" + tree.string() + "' -cf '" + (dir / "a.tar").string() + "' .");
+  auto [src, report] = open_tar(dir / "a.tar");
+  INFO(skipped_list(report));
+  CHECK(report.skipped.empty());
+  check_matches_dir(*src, tree);
+
+  const Tree& t = src->tree();
+  const Node& timed = t.nodes[t.lookup("f100000")];
+  // Nanoseconds survive in pax records; gnu and ustar keep whole seconds.
+  CHECK(timed.mtime_ns == (format == "posix" ? 1650000000987654321LL : 1650000000LL * 1000000000));
+
+  // Reads inside a file, across block boundaries of the archive.
+  const uint32_t big = t.lookup("f1048576");
+  REQUIRE(big != kNoIndex);
+  const std::vector<uint8_t> want = pattern_bytes(1 << 20, 8);
+  for (uint64_t off : {uint64_t(0), uint64_t(1), uint64_t(511), uint64_t(512), uint64_t(300000), uint64_t((1 << 20) - 1000)}) {
+    std::vector<uint8_t> got(1000);
+    REQUIRE(src->read_file(big, off, got.data(), got.size()) == Status::ok);
+    CHECK(std::equal(got.begin(), got.end(), want.begin() + long(off)));
+  }
+}
+
+TEST_CASE("GNU long names, ustar prefixes, base-256 and pax ids, negative base-256 times") {
+  TempDir dir;
+  python(dir, R"(
+long = "l" * 180
+with tarfile.open("gnu.tar", "w", format=tarfile.GNU_FORMAT) as t:
+    add(t, "dir/" + long, b"long name", uid=3000000, gid=2**31 + 5)
+    add(t, "sym", type=SYMTYPE, linkname="t" * 150)
+    add(t, "before1970", b"x", mtime=-100)
+with tarfile.open("pax.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    add(t, "dir/" + long, b"long name", uid=3000000, gid=4000000000)
+    add(t, "sym", type=SYMTYPE, linkname="t" * 150)
+with tarfile.open("ustar.tar", "w", format=tarfile.USTAR_FORMAT) as t:
+    add(t, "p" * 120 + "/" + "q" * 90, b"prefixed")
+)");
+  const std::string long_name(180, 'l');
+  for (const char* name : {"gnu.tar", "pax.tar"}) {
+    INFO(name);
+    auto [src, report] = open_tar(dir / name);
+    INFO(skipped_list(report));
+    CHECK(report.skipped.empty());
+    const Tree& t = src->tree();
+    const uint32_t f = t.lookup("dir/" + long_name);
+    REQUIRE(f != kNoIndex);
+    CHECK(read_string(*src, "dir/" + long_name) == "long name");
+    CHECK(t.nodes[f].uid == 3000000);  // beyond the 7 octal digits of the field
+    CHECK(t.nodes[f].gid == (std::string(name) == "gnu.tar" ? 2147483653u : 4000000000u));
+    const uint32_t s = t.lookup("sym");
+    REQUIRE(s != kNoIndex);
+    CHECK(t.link_target(t.nodes[s]) == std::string(150, 't'));
+  }
+  {
+    auto [src, report] = open_tar(dir / "gnu.tar");
+    CHECK(src->tree().nodes[src->tree().lookup("before1970")].mtime_ns == -100LL * 1000000000);
+  }
+  auto [src, report] = open_tar(dir / "ustar.tar");
+  CHECK(read_string(*src, std::string(120, 'p') + "/" + std::string(90, 'q')) == "prefixed");
+}
+
+TEST_CASE("pax xattrs are carried unless turned off; labels and unknown types are skipped") {
+  TempDir dir;
+  python(dir, R"(
+with tarfile.open("x.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    add(t, "label", type=b"V")
+    add(t, "f", b"data", pax_headers={"SCHILY.xattr.user.color": "blue", "SCHILY.xattr.security.selinux": "ctx"})
+    add(t, "weird", b"", type=b"Q")
+    add(t, "g", b"more")
+)");
+  auto [src, report] = open_tar(dir / "x.tar");
+  const Tree& t = src->tree();
+  CHECK(child_names(t, 0) == std::vector<std::string>{"f", "g"});
+  REQUIRE(report.skipped.size() == 2);
+  CHECK_THAT(report.skipped[0], Catch::StartsWith("label: ") && Catch::Contains("volume label"));
+  CHECK_THAT(report.skipped[1], Catch::StartsWith("weird: ") && Catch::Contains("unknown tar entry type 'Q'"));
+  const uint32_t f = t.lookup("f");
+  auto [b, e] = t.xattrs_of(f);
+  std::map<std::string, std::string> got;
+  for (const Xattr* x = b; x != e; ++x) got[std::string(t.xattr_name(*x))] = t.xattr_value(*x);
+  CHECK(got == std::map<std::string, std::string>{{"security.selinux", "ctx"}, {"user.color", "blue"}});
+  CHECK(read_string(*src, "g") == "more");
+
+  auto plain = open_tar(dir / "x.tar", false, /*xattrs=*/false);
+  auto [b2, e2] = plain.src->tree().xattrs_of(plain.src->tree().lookup("f"));
+  CHECK(b2 == e2);
+  // --strict refuses what would be skipped.
+  REQUIRE_THROWS_WITH(open_tar(dir / "x.tar", true), Catch::Contains("label") && Catch::Contains("volume label"));
+}
+
+TEST_CASE("hostile member paths are skipped and listed, never in the tree; --strict refuses them") {
+  TempDir dir;
+  // Each hostile member, with the reason the report must give.
+  struct Case {
+    const char* python;  // adds the member to `t`
+    const char* member;
+    const char* why;
+  };
+  const Case cases[] = {
+      {R"(add(t, "/abs-file", b"evil"))", "/abs-file", "absolute path refused"},
+      {R"(add(t, "/", type=DIRTYPE, mode=0o777))", "/", "absolute path refused"},
+      {R"(add(t, "../escape", b"evil"))", "../escape", "'..'"},
+      {R"(add(t, "good/../../escape2", b"evil"))", "good/../../escape2", "'..'"},
+      {R"(add(t, "good/./../x", b"evil"))", "good/./../x", "'..'"},
+      {R"(add(t, "link/passwd", b"evil"))", "link/passwd", "a parent (link) is not a directory"},
+      {R"(add(t, "good/up/x", b"evil"))", "good/up/x", "a parent (up) is not a directory"},
+      {R"(add(t, "good/file/x", b"evil"))", "good/file/x", "a parent (file) is not a directory"},
+      {R"(add(t, "hl/x", b"evil"))", "hl/x", "a parent (hl) is not a directory"},
+      {R"(add(t, "hl-missing", type=LNKTYPE, linkname="nowhere"))", "hl-missing", "not in the archive before it"},
+      {R"(add(t, "hl-later", type=LNKTYPE, linkname="later"))", "hl-later", "not in the archive before it"},
+      {R"(add(t, "hl-abs", type=LNKTYPE, linkname="/etc/shadow"))", "hl-abs", "link target: absolute path refused"},
+      {R"(add(t, "hl-dotdot", type=LNKTYPE, linkname="good/../../x"))", "hl-dotdot", "link target: path with '..'"},
+      {R"(add(t, "hl-through", type=LNKTYPE, linkname="link/passwd"))", "hl-through", "not in the archive before it"},
+      {R"(add(t, "hl-dir", type=LNKTYPE, linkname="good"))", "hl-dir", "hard link to a directory"},
+      {R"(add(t, "/abs-hl", type=LNKTYPE, linkname="good/file"))", "/abs-hl", "absolute path refused"},
+      {R"(add(t, "link", type=LNKTYPE, linkname="good/file"); add(t, "link/y", b"evil"))", "link/y",
+       "a parent (link) is not a directory"},
+  };
+  // Every archive holds the good members, the hostile one, then more good ones.
+  std::string script;
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    script += "with tarfile.open('h" + std::to_string(i) + ".tar', 'w', format=tarfile.PAX_FORMAT) as t:\n";
+    script += "    add(t, 'good/file', b'good')\n";
+    script += "    add(t, 'link', type=SYMTYPE, linkname='/etc')\n";
+    script += "    add(t, 'good/up', type=SYMTYPE, linkname='..')\n";
+    script += "    add(t, 'hl', type=LNKTYPE, linkname='good/file')\n";
+    script += "    " + std::string(cases[i].python) + "\n";
+    script += "    add(t, 'later', b'good too')\n";
+  }
+  python(dir, script);
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const Case& c = cases[i];
+    const fs::path tar = dir / ("h" + std::to_string(i) + ".tar");
+    INFO("hostile member " << c.member);
+    auto [src, report] = open_tar(tar);
+    INFO(skipped_list(report));
+    REQUIRE(report.skipped.size() == 1);
+    CHECK_THAT(report.skipped[0], Catch::StartsWith(std::string(c.member) + ": ") && Catch::Contains(c.why) &&
+                                      Catch::Contains("header at offset"));
+    const Tree& t = src->tree();
+    // The good members are there...
+    CHECK(read_string(*src, "good/file") == "good");
+    CHECK(read_string(*src, "later") == "good too");
+    CHECK(t.lookup("hl") == t.lookup("good/file"));
+    // ... and nothing else: no name anywhere but the good ones, and no
+    // file holds the hostile bytes.
+    const bool link_replaced = std::string(c.member) == "link/y";  // "link" became a hard link to good/file
+    CHECK(child_names(t, 0) == std::vector<std::string>{"good", "hl", "later", "link"});
+    CHECK(child_names(t, t.lookup("good")) == std::vector<std::string>{"file", "up"});
+    CHECK(t.nodes[t.lookup("link")].is_symlink() == !link_replaced);
+    CHECK(t.nodes[0].mode == (S_IFDIR | 0755));  // "/" did not become the root
+    for (uint32_t n = 0; n < t.nodes.size(); ++n) {
+      if (!t.nodes[n].is_regular()) continue;
+      std::vector<uint8_t> bytes;
+      REQUIRE(read_all(*src, n, bytes) == Status::ok);
+      CHECK(std::string(bytes.begin(), bytes.end()) != "evil");
+    }
+    // --strict: the open fails, naming the archive, the member and why.
+    REQUIRE_THROWS_AS(open_tar(tar, true), Error);
+    REQUIRE_THROWS_WITH(open_tar(tar, true), Catch::Contains(tar.string()) &&
+                                                 Catch::Contains(std::string("member ") + c.member + ": ") &&
+                                                 Catch::Contains(c.why));
+  }
+}
+
+TEST_CASE("a later member replaces an earlier one as extraction would; parents are implied") {
+  TempDir dir;
+  python(dir, R"(
+with tarfile.open("r.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    add(t, "a", b"first")
+    add(t, "d/x", b"x", mtime=5)
+    add(t, "a", b"second version", mode=0o600)
+    add(t, "d", type=DIRTYPE, mode=0o700, uid=3)         # the implied d: attributes set, child kept
+    add(t, "f", b"file")
+    add(t, "f", type=DIRTYPE, mode=0o755)                # a file replaced by a directory
+    add(t, "f/inner", b"in")
+    add(t, "s", type=SYMTYPE, linkname="a")
+    add(t, "s", b"now a file")                           # a symlink replaced by a file
+    add(t, "deep/er/file", b"z")
+    add(t, "orig", b"old content")                       # a hard-linked file replaced:
+    add(t, "link", type=LNKTYPE, linkname="orig")        # the link keeps the old file
+    add(t, "orig", b"new content!")
+    add(t, "c", b"ccc")                                  # a hard-linked name becomes a link elsewhere
+    add(t, "h1", b"aaa")
+    add(t, "h2", type=LNKTYPE, linkname="h1")
+    add(t, "h1", type=LNKTYPE, linkname="c")
+    add(t, "g", b"ggg")                                  # a hard-linked file replaced by a directory
+    add(t, "g2", type=LNKTYPE, linkname="g")
+    add(t, "g", type=DIRTYPE, mode=0o755)
+    add(t, "g/k", b"k")
+    add(t, "m", b"mmm")                                  # link, then the link's own name replaced
+    add(t, "m2", type=LNKTYPE, linkname="m")
+    add(t, "m2", b"m2 alone")
+)");
+  auto [src, report] = open_tar(dir / "r.tar");
+  INFO(skipped_list(report));
+  CHECK(report.skipped.empty());
+  const Tree& t = src->tree();
+  CHECK(read_string(*src, "a") == "second version");
+  CHECK(t.nodes[t.lookup("a")].mode == (S_IFREG | 0600));
+  CHECK(t.nodes[t.lookup("d")].mode == (S_IFDIR | 0700));
+  CHECK(t.nodes[t.lookup("d")].uid == 3);
+  CHECK(read_string(*src, "d/x") == "x");
+  CHECK(t.nodes[t.lookup("f")].is_dir());
+  CHECK(read_string(*src, "f/inner") == "in");
+  CHECK(read_string(*src, "s") == "now a file");
+  for (const char* implied : {"deep", "deep/er"}) {
+    const uint32_t n = t.lookup(implied);
+    REQUIRE(n != kNoIndex);
+    CHECK(t.nodes[n].mode == (S_IFDIR | 0755));
+    CHECK(t.nodes[n].uid == 0);
+    CHECK(t.nodes[n].gid == 0);
+    CHECK(t.nodes[n].mtime_ns == stat_mtime_ns(dir / "r.tar"));
+  }
+  CHECK(read_string(*src, "deep/er/file") == "z");
+  CHECK(read_string(*src, "orig") == "new content!");
+  CHECK(read_string(*src, "link") == "old content");
+  CHECK(read_string(*src, "h2") == "aaa");
+  CHECK(read_string(*src, "h1") == "ccc");
+  CHECK(t.lookup("h1") == t.lookup("c"));
+  CHECK(t.nodes[t.lookup("c")].nlink == 2);
+  CHECK(t.nodes[t.lookup("h2")].nlink == 1);
+  CHECK(read_string(*src, "g2") == "ggg");
+  CHECK(t.nodes[t.lookup("g")].is_dir());
+  CHECK(read_string(*src, "g/k") == "k");
+  CHECK(read_string(*src, "m") == "mmm");
+  CHECK(read_string(*src, "m2") == "m2 alone");
+  CHECK(t.nodes[t.lookup("m")].nlink == 1);
+  for (const Node& n : t.nodes) CHECK((n.mode & S_IFMT) != 0);
+
+  // GNU tar extracts the same archive to the same tree.
+  fs::create_directory(dir / "x");
+  sh("tar --numeric-owner -xf '" + (dir / "r.tar").string() + "' -C '" + (dir / "x").string() + "'");
+  check_matches_dir(*src, dir / "x");
+}
+
+TEST_CASE("TreeBuilder: replacing entries keeps hard links, directories and later children consistent") {
+  Node implied;
+  implied.mode = S_IFDIR | 0755;
+  auto file = [](uint64_t payload) {
+    EntrySpec s;
+    s.attrs.mode = S_IFREG | 0644;
+    s.payload = payload;
+    return s;
+  };
+  auto dir = [] {
+    EntrySpec s;
+    s.attrs.mode = S_IFDIR | 0755;
+    return s;
+  };
+  auto symlink = [](std::string target) {
+    EntrySpec s;
+    s.attrs.mode = S_IFLNK | 0777;
+    s.link_target = std::move(target);
+    return s;
+  };
+  std::vector<uint64_t> payloads;
+
+  SECTION("a directory replaced by a symlink, then by a directory again, takes new children") {
+    TreeBuilder b(implied);
+    CHECK(b.add("d/f", file(1)) == "");
+    CHECK(b.add("d", symlink("/etc")) == "");
+    CHECK(b.add("d/g", file(2)) == "a parent (d) is not a directory");
+    // The old d/f went with the directory: no link can reach it now.
+    CHECK(b.add_hard_link("h", "d/f") != "");
+    CHECK(b.add("d", dir()) == "");
+    CHECK(b.add("d/f", file(3)) == "");
+    const Tree t = b.finish(payloads);
+    const uint32_t f = t.lookup("d/f");
+    REQUIRE(f != kNoIndex);
+    CHECK(payloads[f] == 3);
+    CHECK(t.lookup("h") == kNoIndex);
+    CHECK(t.child_count(t.nodes[t.lookup("d")]) == 1);
+  }
+  SECTION("a directory replaced by a hard link loses its children") {
+    TreeBuilder b(implied);
+    CHECK(b.add("x", file(7)) == "");
+    CHECK(b.add("d/f", file(1)) == "");
+    CHECK(b.add_hard_link("d", "x") == "");
+    CHECK(b.add_hard_link("h", "d/f") != "");
+    CHECK(b.add("d/f", file(2)) == "a parent (d) is not a directory");
+    const Tree t = b.finish(payloads);
+    CHECK(t.lookup("d") == t.lookup("x"));
+    CHECK(t.nodes[t.lookup("x")].nlink == 2);
+    CHECK(t.nodes.size() == 2);
+  }
+  SECTION("hard links keep the file they named when its name is reused") {
+    TreeBuilder b(implied);
+    CHECK(b.add("a", file(1)) == "");
+    CHECK(b.add_hard_link("b", "a") == "");
+    CHECK(b.add_hard_link("c", "b") == "");  // a link to a link names the file
+    CHECK(b.add("a", symlink("elsewhere")) == "");
+    CHECK(b.add_hard_link("a", "a") == "");  // a link to itself names nothing new
+    const Tree t = b.finish(payloads);
+    const uint32_t bn = t.lookup("b");
+    CHECK(t.lookup("c") == bn);
+    CHECK(t.nodes[bn].is_regular());
+    CHECK(t.nodes[bn].nlink == 2);
+    CHECK(payloads[bn] == 1);
+    CHECK(t.nodes[t.lookup("a")].is_symlink());
+    CHECK(t.nodes[t.lookup("a")].nlink == 1);
+    CHECK(t.child_count(t.nodes[0]) == 3);
+    CHECK(t.dirents.size() == 3);
+  }
+  SECTION("paths are normalized and checked") {
+    std::vector<std::string_view> parts;
+    CHECK(normalize_entry_path("./a//b/./c/", parts) == "");
+    CHECK(parts == std::vector<std::string_view>{"a", "b", "c"});
+    CHECK(normalize_entry_path("/a", parts) == "absolute path refused");
+    CHECK(normalize_entry_path("a/../b", parts) == "path with '..' refused");
+    CHECK(normalize_entry_path("..", parts) == "path with '..' refused");
+    CHECK(normalize_entry_path("a/" + std::string(256, 'x'), parts) == "a name longer than 255 bytes");
+    CHECK(normalize_entry_path("./", parts) == "");
+    CHECK(parts.empty());
+    TreeBuilder b(implied);
+    CHECK(b.add(".", file(1)) == "the root entry is not a directory");
+    CHECK(b.add_hard_link("./", "x") != "");
+  }
+}
+
+TEST_CASE("unusable archives are refused with a message naming the file and the problem") {
+  TempDir dir;
+  // Two members: headers at 0 and 1024 (the first holds 5 bytes), the second
+  // member's 2000 bytes at 1536.
+  python(dir, R"(
+with tarfile.open("ok.tar", "w", format=tarfile.USTAR_FORMAT) as t:
+    add(t, "one", b"11111")
+    add(t, "two", b"2" * 2000)
+with tarfile.open("negsize.tar", "w", format=tarfile.GNU_FORMAT) as t:
+    ti = tarfile.TarInfo("neg")
+    ti.size = -1          # base-256 0xff...ff
+    t.addfile(ti)
+with tarfile.open("bigtime.tar", "w", format=tarfile.GNU_FORMAT) as t:
+    add(t, "future", b"x", mtime=2**62)
+with tarfile.open("badpax.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    add(t, "p", b"x", pax_headers={"mtime": "yesterday"})
+)");
+  const std::vector<uint8_t> ok = read_bytes(dir / "ok.tar");
+  REQUIRE(ok.size() >= 4096);
+  {
+    auto [src, report] = open_tar(dir / "ok.tar");
+    CHECK(read_string(*src, "two") == std::string(2000, '2'));
+  }
+  auto expect_error = [&](const fs::path& p, const std::string& what) {
+    INFO("archive " << p << ", expected: " << what);
+    REQUIRE_THROWS_AS(open_tar(p), Error);
+    REQUIRE_THROWS_WITH(open_tar(p), Catch::Contains(p.string()) && Catch::Contains(what));
+    REQUIRE_THROWS_WITH(open_tar(p, true), Catch::Contains(p.string()) && Catch::Contains(what));
+  };
+
+  SECTION("corrupt header checksum") {
+    std::vector<uint8_t> bad = ok;
+    bad[1024 + 1] ^= 0x20;  // a letter of the second name
+    write_file(dir / "bad.tar", bad);
+    expect_error(dir / "bad.tar", "is corrupt: bad header checksum at offset 1024");
+    bad = ok;
+    bad[148] = 'x';  // the checksum field itself
+    write_file(dir / "bad0.tar", bad);
+    expect_error(dir / "bad0.tar", "is not a tar archive (no valid tar header at offset 0)");
+  }
+  SECTION("truncated inside a member's data") {
+    write_file(dir / "cut.tar", std::vector<uint8_t>(ok.begin(), ok.begin() + 1536 + 1000));
+    expect_error(dir / "cut.tar", "is truncated: the member at offset 1024 needs 3536 bytes, the file ends at 2536");
+  }
+  SECTION("truncated inside a header") {
+    write_file(dir / "cut.tar", std::vector<uint8_t>(ok.begin(), ok.begin() + 1024 + 200));
+    expect_error(dir / "cut.tar", "is truncated: a partial header at offset 1024");
+  }
+  SECTION("cut at a member boundary (no end marker) is still an archive") {
+    write_file(dir / "cut.tar", std::vector<uint8_t>(ok.begin(), ok.begin() + 1536 + 2048));
+    auto [src, report] = open_tar(dir / "cut.tar");
+    CHECK(read_string(*src, "two") == std::string(2000, '2'));
+  }
+  SECTION("compressed archives") {
+    sh("cd '" + dir.path().string() + "' && gzip -k ok.tar && bzip2 -k ok.tar && xz -k ok.tar && zstd -q ok.tar");
+    expect_error(dir / "ok.tar.gz", "is a gzip-compressed archive");
+    expect_error(dir / "ok.tar.gz", "decompress it first (gunzip -k");
+    expect_error(dir / "ok.tar.bz2", "is a bzip2-compressed archive");
+    expect_error(dir / "ok.tar.xz", "is a xz-compressed archive");
+    expect_error(dir / "ok.tar.zst", "is a zstd-compressed archive");
+  }
+  SECTION("empty file") {
+    write_file(dir / "empty", {});
+    expect_error(dir / "empty", "is empty: not a tar archive");
+  }
+  SECTION("not a tar file") {
+    std::string text;
+    for (int i = 0; i < 100; ++i) text += "just some text, line " + std::to_string(i) + "\n";
+    write_text(dir / "notes.txt", text);
+    expect_error(dir / "notes.txt", "is not a tar archive");
+    write_text(dir / "short.txt", "hello\n");
+    expect_error(dir / "short.txt", "is not a tar archive");
+    write_file(dir / "zeros", std::vector<uint8_t>(100, 0));
+    expect_error(dir / "zeros", "is not a tar archive");
+  }
+  SECTION("an archive without members is an empty tree") {
+    sh("tar -cf '" + (dir / "none.tar").string() + "' -T /dev/null");
+    auto [src, report] = open_tar(dir / "none.tar");
+    CHECK(src->tree().nodes.size() == 1);
+    CHECK(src->tree().dirents.empty());
+  }
+  SECTION("missing file") {
+    expect_error(dir / "nope.tar", "does not exist");
+  }
+  SECTION("negative size") {
+    expect_error(dir / "negsize.tar", "is corrupt: bad size field in the header at offset 0");
+  }
+  SECTION("mtime beyond what nanoseconds since 1970 can hold") {
+    expect_error(dir / "bigtime.tar", "is corrupt: bad mtime field in the header at offset 0");
+  }
+  SECTION("malformed pax time") {
+    expect_error(dir / "badpax.tar", "pax mtime=yesterday is not a time");
+  }
+}
+
+TEST_CASE("sparse members read back with zeros in the holes") {
+  const std::string flags = GENERATE(as<std::string>{}, "--format=gnu", "--format=posix --sparse-version=0.0",
+                                     "--format=posix --sparse-version=0.1", "--format=posix --sparse-version=1.0");
+  INFO("tar " << flags);
+  TempDir dir;
+  fs::create_directory(dir / "tree");
+  const uint64_t size = (3 << 20) + 123;
+  make_sparse(dir / "tree" / "sparse", size,
+              {{0, 5000}, {1048576 + 100, 7000}, {2 << 20, 4096}, {size - 10, 10}}, 11);
+  make_sparse(dir / "tree" / "holes-only", 2 << 20, {}, 0);
+  // Many segments: more than fit in the old GNU header (4) and a first
+  // extension block (21).
+  std::vector<std::pair<uint64_t, size_t>> many;
+  for (uint64_t i = 0; i < 40; ++i) many.push_back({i * 65536 + 8192, 4096});
+  make_sparse(dir / "tree" / "many", 40 * 65536 + 1, many, 50);
+  sh("tar --sparse " + flags + " -C '" + (dir / "tree").string() + "' -cf '" + (dir / "s.tar").string() + "' .");
+
+  auto [src, report] = open_tar(dir / "s.tar");
+  INFO(skipped_list(report));
+  CHECK(report.skipped.empty());
+  const Tree& t = src->tree();
+  CHECK(child_names(t, 0) == std::vector<std::string>{"holes-only", "many", "sparse"});
+  check_matches_dir(*src, dir / "tree");
+  for (const char* name : {"sparse", "holes-only", "many"}) {
+    INFO(name);
+    const uint32_t n = t.lookup(name);
+    REQUIRE(n != kNoIndex);
+    CHECK((t.nodes[n].flags & Node::kSparse) != 0);
+    const std::vector<uint8_t> want = read_bytes(dir / "tree" / name);
+    REQUIRE(t.nodes[n].size == want.size());
+    // Odd-sized reads that start and end in holes and in data.
+    for (uint64_t off = 0; off < want.size(); off += 77777) {
+      const size_t len = size_t(std::min<uint64_t>(50000, want.size() - off));
+      std::vector<uint8_t> got(len, 0xee);
+      REQUIRE(src->read_file(n, off, got.data(), len) == Status::ok);
+      CHECK(std::equal(got.begin(), got.end(), want.begin() + long(off)));
+    }
+  }
+  std::vector<uint8_t> holes;
+  REQUIRE(read_all(*src, t.lookup("holes-only"), holes) == Status::ok);
+  CHECK(all_zero(holes.data(), holes.size()));
+  std::vector<DataSegment> segs;
+  t.data_segments(t.lookup("many"), segs);
+  CHECK(segs.size() == 40);
+}
+
+TEST_CASE("an archive changed after the open answers source_changed") {
+  TempDir dir;
+  fs::create_directory(dir / "tree");
+  write_file(dir / "tree" / "file", pattern_bytes(10000, 3));
+  make_sparse(dir / "tree" / "sparse", 1 << 20, {{4096, 4096}}, 4);
+  sh("tar --sparse --format=posix -C '" + (dir / "tree").string() + "' -cf '" + (dir / "a.tar").string() + "' .");
+  auto [src, report] = open_tar(dir / "a.tar");
+  const uint32_t file = src->tree().lookup("file"), sparse = src->tree().lookup("sparse");
+  REQUIRE(file != kNoIndex);
+  REQUIRE(sparse != kNoIndex);
+  std::vector<uint8_t> buf(10000);
+  REQUIRE(src->read_file(file, 0, buf.data(), buf.size()) == Status::ok);
+  CHECK(buf == pattern_bytes(10000, 3));
+
+  SECTION("bytes appended") {
+    std::ofstream(dir / "a.tar", std::ios::binary | std::ios::app) << std::string(512, '\0');
+    CHECK(src->read_file(file, 0, buf.data(), buf.size()) == Status::source_changed);
+    CHECK(src->read_file(file, 5000, buf.data(), 10) == Status::source_changed);
+    CHECK(src->read_file(sparse, 0, buf.data(), 8192) == Status::source_changed);
+  }
+  SECTION("rewritten in place (same size, new mtime)") {
+    const int fd = ::open((dir / "a.tar").c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(pwrite(fd, "X", 1, 2000) == 1);
+    const struct timespec later[2] = {{0, UTIME_OMIT}, {2000000000, 0}};
+    REQUIRE(futimens(fd, later) == 0);
+    close(fd);
+    CHECK(src->read_file(file, 0, buf.data(), buf.size()) == Status::source_changed);
+  }
+  SECTION("truncated") {
+    fs::resize_file(dir / "a.tar", 1024);
+    CHECK(src->read_file(file, 0, buf.data(), buf.size()) == Status::source_changed);
+  }
+}
