@@ -11,7 +11,7 @@ PACKAGES="
   e2fsprogs gdisk fdisk util-linux qemu-utils mount kmod coreutils attr
   procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
   tar gzip bzip2 xz-utils zstd python3
-  qemu-system-x86 debootstrap ca-certificates socat
+  qemu-system-x86 debootstrap ca-certificates socat grub-pc-bin grub-common
 "
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q

@@ -17,6 +17,10 @@
 #   --accel A          auto (default: KVM if it starts the kernel, else TCG),
 #                      kvm or tcg
 #   --append ARGS      more kernel command line
+#   --bootloader       boot through GRUB instead of -kernel: the disk gets a
+#                      BIOS boot partition (vdiskfs --bios-boot) and
+#                      examples/install-grub.sh writes GRUB into its delta;
+#                      the raw .img is the VM's disk
 #   --until-login      batch mode for tests and benchmarks: no terminal;
 #                      once the login prompt shows, power the guest off
 #                      (ACPI) and stop
@@ -29,7 +33,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 vdiskfs=${VDISKFS:-$here/../build/vdiskfs}
-delta="" format=qcow2 memory=1024 cpus=2 net=user accel=auto append="" until_login=0 console_log="" timeout=600
+delta="" format=qcow2 memory=1024 cpus=2 net=user accel=auto append="" bootloader=0 until_login=0 console_log="" timeout=600
 while [ $# -gt 0 ]; do
     case $1 in
     --delta) delta=$2; shift 2 ;;
@@ -39,10 +43,11 @@ while [ $# -gt 0 ]; do
     --net) net=$2; shift 2 ;;
     --accel) accel=$2; shift 2 ;;
     --append) append=$2; shift 2 ;;
+    --bootloader) bootloader=1; shift ;;
     --until-login) until_login=1; shift ;;
     --console-log) console_log=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
-    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -80,9 +85,10 @@ cleanup() {
 trap cleanup EXIT
 
 # 1. The disk: mounted, never copied. The delta keeps the guest's writes.
-delta_args=()
-[ -n "$delta" ] && delta_args=(--delta "$delta")
-"$vdiskfs" mount -f --name "$name" --formats "img,$format" "${delta_args[@]}" --log "$run/vdiskfs.log" \
+mount_args=(--formats "img,$format")
+[ "$bootloader" = 1 ] && mount_args=(--formats img --bios-boot)
+[ -n "$delta" ] && mount_args+=(--delta "$delta")
+"$vdiskfs" mount -f --name "$name" "${mount_args[@]}" --log "$run/vdiskfs.log" \
     "$backup" "$mnt" 2>>"$run/vdiskfs.log" &
 vdiskfs_pid=$!
 for _ in $(seq 600); do
@@ -114,6 +120,12 @@ loop=""
 [ -n "$kernel" ] || die "no kernel (boot/vmlinuz-*) in $backup"
 [ -f "$boot/initrd.img" ] || die "no boot/initrd.img-$version in $backup"
 [ -n "$uuid" ] || die "no filesystem UUID found on $mnt/$name.img"
+boot_args=(-kernel "$boot/vmlinuz" -initrd "$boot/initrd.img" -append "root=UUID=$uuid ro console=ttyS0,115200 $append")
+if [ "$bootloader" = 1 ]; then
+    # GRUB in the delta of the .img; the guest boots it like a real disk.
+    "$here/install-grub.sh" "$mnt/$name.img" console=ttyS0,115200 $append
+    disk=$mnt/$name.img format=raw boot_args=()
+fi
 say "kernel $version; disk $disk (root UUID $uuid), ready after $(echo "$(date +%s.%N) - $start" | bc) s"
 
 # 3. The VM.
@@ -148,9 +160,7 @@ accel=(-accel "$accel")
 nic=(-nic none)
 [ "$net" = user ] && nic=(-nic user,model=virtio-net-pci)
 qemu=(qemu-system-x86_64 -machine q35 "${accel[@]}" -m "$memory" -smp "$cpus" -display none
-    -kernel "$boot/vmlinuz" -initrd "$boot/initrd.img"
-    -append "root=UUID=$uuid ro console=ttyS0,115200 $append"
-    -drive "file=$disk,format=$format,if=virtio,cache=writeback,discard=unmap" "${nic[@]}")
+    "${boot_args[@]}" -drive "file=$disk,format=$format,if=virtio,cache=writeback,discard=unmap" "${nic[@]}")
 
 elapsed() { echo "$(date +%s.%N) - $start" | bc; }
 wait_for_login() {  # prints the time once the console shows a login prompt

@@ -3,14 +3,15 @@
 # per machine) is the backup, as a directory and as a tar. For each, boots it
 # twice with examples/instant-recovery.sh (QEMU, direct kernel boot from the
 # backup's /boot, root=UUID from its fstab, virtio disk from the mounted
-# .qcow2 or .vmdk, persistent delta): a unit in the guest counts boots in a
+# .qcow2 or .vmdk, persistent delta), then once more from the tar through
+# GRUB written into the delta (no -kernel): a unit in the guest counts boots in a
 # file on the root filesystem and prints a marker on the console; the first
 # boot must say boot=1, the second boot=2 (it read what the first wrote),
 # both must reach "login:", and the backup must hash the same afterwards.
 source "$(dirname "$0")/lib.sh"
 
 require_root
-for t in "qemu-system-x86_64 qemu-system-x86" "socat socat" "debootstrap debootstrap" "tar tar" \
+for t in "qemu-system-x86_64 qemu-system-x86" "socat socat" "grub-mkimage grub-common" "debootstrap debootstrap" "tar tar" \
          "blkid util-linux" "partx util-linux" "bc bc" "fusermount3 fuse3" "$TREETOOL treetool(build)" \
          "$VDISKFS vdiskfs(build)"; do
     require $t
@@ -27,28 +28,35 @@ echo "backup: $(du -sh "$backup" | cut -f1) directory, $(stat -c %s "$WORK/web01
 dir_before=$("$TREETOOL" hash "$backup")
 tar_before=$(sha256sum <"$WORK/web01.tar")
 
-# boot SOURCE FORMAT N: boots once; the console must show boot=N and login:.
+# boot LABEL SOURCE N [OPTIONS...]: boots once with the delta of LABEL; the
+# console must show boot=N (the guest's count of boots on that delta) and login:.
 boot() {
-    local src=$1 format=$2 n=$3 console out
-    console=$WORK/console.$(basename "$src").$n
-    out=$(VDISKFS=$VDISKFS "$recovery" --until-login --net none --timeout 500 --format "$format" \
-        --delta "$WORK/delta.$(basename "$src")" --console-log "$console" "$src" 2>&1) ||
-        die "boot $n of $src failed: $out; console tail: $(tail -c 2000 "$console" 2>/dev/null)"
+    local label=$1 src=$2 n=$3 console out
+    shift 3
+    console=$WORK/console.$label.$n
+    out=$(VDISKFS=$VDISKFS "$recovery" --until-login --net none --timeout 500 "$@" \
+        --delta "$WORK/delta.$label" --console-log "$console" "$src" 2>&1) ||
+        die "boot $n of $label failed: $out; console tail: $(tail -c 2000 "$console" 2>/dev/null)"
     echo "$out" | sed 's/^/    /'
     grep -q "login prompt after" <<<"$out" || die "no login prompt time printed"
-    grep -aq "login:" "$console" || die "boot $n of $src: no login: on the console"
+    grep -aq "login:" "$console" || die "boot $n of $label: no login: on the console"
     grep -aq "VDISKFS-MARKER boot=$n\b" "$console" ||
-        die "boot $n of $src: expected marker boot=$n; console has: $(grep -a VDISKFS-MARKER "$console" || echo none)"
-    echo "boot $n of $(basename "$src") ($format): marker boot=$n and login: seen"
+        die "boot $n of $label: expected marker boot=$n; console has: $(grep -a VDISKFS-MARKER "$console" || echo none)"
+    echo "boot $n of $label: marker boot=$n and login: seen"
 }
 
-boot "$backup" qcow2 1
-boot "$backup" qcow2 2
-boot "$WORK/web01.tar" vmdk 1
-boot "$WORK/web01.tar" vmdk 2
+boot dir-qcow2 "$backup" 1 --format qcow2
+boot dir-qcow2 "$backup" 2 --format qcow2
+boot tar-vmdk "$WORK/web01.tar" 1 --format vmdk
+boot tar-vmdk "$WORK/web01.tar" 2 --format vmdk
 for d in "$WORK"/delta.*; do
     [ -s "$d/web01.qcow2.delta" ] || [ -s "$d/web01.vmdk.delta" ] || die "no guest writes in the delta $d"
 done
+# Without -kernel: GRUB written into the delta of the .img (BIOS boot
+# partition from --bios-boot), then a BIOS boot of the raw disk.
+boot tar-grub "$WORK/web01.tar" 1 --bootloader
+grep -aq "GNU GRUB" "$WORK/console.tar-grub.1" || die "the --bootloader boot did not go through GRUB"
+echo "boot through GRUB from the disk (no -kernel): login: seen"
 
 [ "$dir_before" = "$("$TREETOOL" hash "$backup")" ] || die "the backup directory changed"
 [ "$tar_before" = "$(sha256sum <"$WORK/web01.tar")" ] || die "the backup tar changed"
