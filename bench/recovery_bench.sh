@@ -25,12 +25,12 @@ now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-# vdiskfs_way BACKUP: seconds to the login prompt.
+# vdiskfs_way BACKUP VARIANT: seconds to the login prompt (a fresh delta per variant).
 vdiskfs_way() {
     local out
     drop_caches
     out=$(VDISKFS=$VDISKFS "$REPO/examples/instant-recovery.sh" --until-login --net none --accel "$ACCEL" \
-        --delta "$WORK/delta.$(basename "$1")" "$1" 2>&1) || { echo "$out" >&2; exit 1; }
+        --delta "$WORK/delta.$2" "$1" 2>&1) || { echo "$out" >&2; exit 1; }
     sed -n 's/.*login prompt after \([0-9.]*\) s/\1/p' <<<"$out"
 }
 
@@ -42,7 +42,7 @@ copy_way() {
     kb=$(du -sk "$b" | cut -f1)
     size=$(((kb * 12 / 10 + 262144) / 1024))M  # data + 20% + 256 MiB, as vdiskfs sizes it
     uuid=$(awk '$2 == "/" { sub("UUID=", "", $1); print $1 }' "$b/etc/fstab")
-    mke2fs -q -t ext4 -U "$uuid" -d "$b" -F "$WORK/copy.raw" "$size"
+    mke2fs -q -t ext4 -U "$uuid" -d "$b" -F "$WORK/copy.raw" "$size" >/dev/null
     t1=$(now)
     qemu-img convert -O qcow2 "$WORK/copy.raw" "$WORK/copy.qcow2"
     rm "$WORK/copy.raw"
@@ -80,10 +80,11 @@ for variant in plain srv; do
     fi
     data_gib=$(echo "scale=2; $(du -sk "$backup" | cut -f1) / 1048576" | bc)
     entries=$(find "$backup" | wc -l)
-    v=$(vdiskfs_way "$backup")
+    v=$(vdiskfs_way "$backup" $variant)
     read -r c_mkfs c_conv c_boot c_total <<<"$(copy_way "$backup")"
     ratio=$(echo "scale=2; $c_total / $v" | bc)
-    rows+="| $variant | $data_gib | $entries | $v | $c_mkfs | $c_conv | $c_boot | $c_total | $ratio |"$'\n'
+    rows+=$(printf '| %s | %.2f | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f |' "$variant" "$data_gib" "$entries" \
+        "$v" "$c_mkfs" "$c_conv" "$c_boot" "$c_total" "$ratio")$'\n'
     echo "$variant: vdiskfs $v s, copy-restore $c_total s (mke2fs $c_mkfs, convert $c_conv, boot $c_boot)"
 done
 
