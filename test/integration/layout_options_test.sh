@@ -69,4 +69,21 @@ CLEANUP_MOUNTS+=("$WORK/kernel")
 umount "$WORK/kernel"
 detach "$dev"
 unmount_fg "$WORK/mnt"
+# --bios-boot: a valid GPT with the ext4 still entry 1 at 1 MiB, and a
+# 1 MiB BIOS boot partition (EF02) as entry 2 that reads as zeros.
+mount_fg "$WORK/tree" "$WORK/mnt" --bios-boot --read-only
+img=$WORK/mnt/tree.img
+out=$(sgdisk -v "$img") && grep -q "No problems found" <<<"$out" || die "sgdisk -v with --bios-boot: $out"
+[ "$(sgdisk -i 1 "$img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')" = 2048 ] || die "--bios-boot moved the ext4 partition"
+info=$(sgdisk -i 2 "$img")
+grep -q "21686148-6449-6E6F-744E-656564454649" <<<"$info" || die "entry 2 is not a BIOS boot partition: $info"
+grep -q "Partition size: 2048 sectors" <<<"$info" || die "the BIOS boot partition is not 1 MiB: $info"
+bb_start=$(sgdisk -i 2 "$img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+[ "$(dd if="$img" bs=512 skip="$bb_start" count=2048 status=none | tr -d '\0' | wc -c)" = 0 ] ||
+    die "the BIOS boot partition does not read as zeros"
+dev=$(attach_partition "$img")
+expect_clean_fsck "$dev"
+detach "$dev"
+unmount_fg "$WORK/mnt"
+echo "ok: --bios-boot adds an empty 1 MiB BIOS boot partition as GPT entry 2"
 echo "PASS layout_options_test"
