@@ -36,6 +36,9 @@ class Source {
   // inside the scanned size. A file that changed since the scan gives
   // Status::source_changed and a log line naming it; never other bytes.
   virtual Status read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const = 0;
+  // The regular files in the order their data is best read (a tar: archive
+  // order), for filesystems to lay data out in; empty = tree order.
+  virtual void data_order(std::vector<uint32_t>& files) const { files.clear(); }
 };
 
 }  // namespace vdiskfs

@@ -51,6 +51,11 @@ TreeBuilder::TreeBuilder(const Node& implied_dir) : implied_dir_(implied_dir) {
 
 TreeBuilder::~TreeBuilder() = default;
 
+void TreeBuilder::reserve(size_t entries) {
+  pending_.reserve(entries);
+  by_name_.reserve(entries);
+}
+
 uint32_t TreeBuilder::find_child(uint32_t dir, std::string_view name) const {
   auto it = by_name_.find(child_key(dir, name));
   return it == by_name_.end() ? kNoIndex : it->second;

@@ -37,6 +37,9 @@ class TreeBuilder {
   explicit TreeBuilder(const Node& implied_dir);
   ~TreeBuilder();
 
+  // Room for about `entries` entries (a hint; avoids rehashing).
+  void reserve(size_t entries);
+
   // Adds or replaces the entry at `path`; an empty path (".", "./") sets the
   // root's attributes. Returns "" or why the entry was refused.
   std::string add(std::string_view path, EntrySpec spec);

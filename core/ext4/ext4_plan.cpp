@@ -105,8 +105,12 @@ class LayoutPass {
     plan_.data_blocks = 0;
     place_directories();
     place_symlinks();
-    for (uint32_t n = 0; n < tree.nodes.size(); ++n)
-      if (tree.nodes[n].is_regular()) place_file(n);
+    if (plan_.data_order.empty()) {
+      for (uint32_t n = 0; n < tree.nodes.size(); ++n)
+        if (tree.nodes[n].is_regular()) place_file(n);
+    } else {
+      for (uint32_t n : plan_.data_order) place_file(n);
+    }
     return alloc_.cursor();
   }
 

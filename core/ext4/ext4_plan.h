@@ -107,6 +107,10 @@ class Plan {
 
   const Tree& tree;
   Options options;
+  // Regular files in the order their data is laid out: the source's own
+  // order (Source::data_order), so that reading the disk front to back
+  // reads the source front to back.
+  std::vector<uint32_t> data_order;
   Geometry geo;
   InodeNumbers inodes;
   std::vector<Placement> placement;  // per node; unused for devices etc.

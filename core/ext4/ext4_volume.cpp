@@ -28,6 +28,7 @@ void add_superblock_copy(Plan& plan, uint32_t g, const std::vector<uint8_t>& gdt
 std::shared_ptr<const Image> build_volume(const Source& source, const Options& options,
                                           VolumeInfo* info) {
   auto plan = std::make_shared<Plan>(source.tree(), options);
+  source.data_order(plan->data_order);
   layout(*plan);
   const Geometry& geo = plan->geo;
   const std::vector<uint8_t> gdt = make_group_descriptors(*plan);

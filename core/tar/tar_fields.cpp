@@ -35,13 +35,15 @@ std::optional<int64_t> parse_number(const uint8_t* field, size_t len) {
 bool checksum_ok(const uint8_t* header) {
   const auto stored = parse_number(header + 148, 8);
   if (!stored) return false;
-  int64_t unsigned_sum = 0, signed_sum = 0;
-  for (size_t i = 0; i < kBlock; ++i) {
-    const uint8_t c = (i >= 148 && i < 156) ? uint8_t(' ') : header[i];
-    unsigned_sum += c;
-    signed_sum += int8_t(c);
-  }
-  return *stored == unsigned_sum || *stored == signed_sum;
+  // The sum counts the checksum field as eight spaces.
+  int64_t unsigned_sum = 8 * ' ';
+  for (size_t i = 0; i < 148; ++i) unsigned_sum += header[i];
+  for (size_t i = 156; i < kBlock; ++i) unsigned_sum += header[i];
+  if (*stored == unsigned_sum) return true;
+  int64_t signed_sum = 8 * ' ';  // historic archivers summed signed chars
+  for (size_t i = 0; i < kBlock; ++i)
+    if (i < 148 || i >= 156) signed_sum += int8_t(header[i]);
+  return *stored == signed_sum;
 }
 
 bool is_zero_block(const uint8_t* block) {

@@ -45,6 +45,8 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
   implied.mode = S_IFDIR | 0755;
   implied.atime_ns = implied.mtime_ns = implied.ctime_ns = src->archive_mtime_ns_;
   TreeBuilder builder(implied);
+  // Most archives hold entries of a few KiB: room for one per 4 KiB, at most 16 M.
+  builder.reserve(size_t(std::min<uint64_t>(src->archive_size_ / 4096, 16u << 20)));
   uint64_t members = 0;
   auto skip = [&](const std::string& member, const std::string& why) {
     report.skipped.push_back(member + ": " + why);
@@ -92,6 +94,14 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
     }
   }
   return src;
+}
+
+void TarSource::data_order(std::vector<uint32_t>& files) const {
+  files.clear();
+  for (uint32_t n = 0; n < tree_.nodes.size(); ++n)
+    if (tree_.nodes[n].is_regular()) files.push_back(n);
+  std::stable_sort(files.begin(), files.end(),
+                   [this](uint32_t a, uint32_t b) { return data_offset_[a] < data_offset_[b]; });
 }
 
 bool TarSource::archive_unchanged() const {

@@ -23,6 +23,9 @@ class TarSource final : public Source {
   std::string describe() const override { return "tar archive " + path_; }
   const Tree& tree() const override { return tree_; }
   Status read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const override;
+  // Files by their data's offset in the archive: a disk read front to back
+  // then reads the archive front to back.
+  void data_order(std::vector<uint32_t>& files) const override;
 
  private:
   TarSource(std::string path, int fd);
