@@ -188,7 +188,7 @@ Tree TreeBuilder::finish(std::vector<uint64_t>& payloads) {
     } else if (!S_ISCHR(n.mode) && !S_ISBLK(n.mode)) {
       n.aux = 0;
     }
-    if (!n.is_regular()) n.size = n.is_symlink() ? n.size : 0;
+    if (!n.is_regular() && !n.is_symlink()) n.size = 0;
     for (const auto& [key, value] : spec.xattrs) {
       const uint32_t name_off = tree.add_string(key);
       const uint32_t value_off = tree.add_string(value);

@@ -276,21 +276,18 @@ class Walker {
     return *seconds * 1000000000;
   }
 
-  std::optional<uint64_t> pax_uint(const char* key) {
+  // A pax record parsed with `parse`: nullopt when absent, an error when
+  // present but malformed.
+  template <typename Parse>
+  auto pax_field(const char* key, Parse parse, const char* what) -> decltype(parse(std::string_view())) {
     const std::string* v = pax_.find(key);
     if (!v) return std::nullopt;
-    auto n = tar::parse_decimal(*v);
-    if (!n) fail("tar archive {} is corrupt: pax {}={} is not a number", name_, key, *v);
-    return n;
+    auto value = parse(*v);
+    if (!value) fail("tar archive {} is corrupt: pax {}={} is not {}", name_, key, *v, what);
+    return value;
   }
-
-  std::optional<int64_t> pax_time(const char* key) {
-    const std::string* v = pax_.find(key);
-    if (!v) return std::nullopt;
-    auto t = tar::parse_pax_time(*v);
-    if (!t) fail("tar archive {} is corrupt: pax {}={} is not a time", name_, key, *v);
-    return t;
-  }
+  std::optional<uint64_t> pax_uint(const char* key) { return pax_field(key, tar::parse_decimal, "a number"); }
+  std::optional<int64_t> pax_time(const char* key) { return pax_field(key, tar::parse_pax_time, "a time"); }
 
   void gnu_sparse(const uint8_t* h, uint64_t pos, TarMember& m) {
     bool bad = false;

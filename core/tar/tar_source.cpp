@@ -130,7 +130,14 @@ Status TarSource::read_archive(uint64_t at, uint8_t* buf, size_t len) const {
 }
 
 Status TarSource::read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const {
-  if (!archive_unchanged()) return Status::source_changed;
+  const Status s = read_member(node, offset, buf, len);
+  // Checked after the read: an archive rewritten before or during it
+  // never passes its bytes off as the scanned file's.
+  if (s == Status::ok && !archive_unchanged()) return Status::source_changed;
+  return s;
+}
+
+Status TarSource::read_member(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const {
   const Node& n = tree_.nodes[node];
   if (!(n.flags & Node::kSparse)) return read_archive(data_offset_[node] + offset, buf, len);
   // Sparse: holes read as zeros, data from the segment's stored bytes.

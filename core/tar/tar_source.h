@@ -29,6 +29,7 @@ class TarSource final : public Source {
 
  private:
   TarSource(std::string path, int fd);
+  Status read_member(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const;
   Status read_archive(uint64_t at, uint8_t* buf, size_t len) const;
   bool archive_unchanged() const;
 
