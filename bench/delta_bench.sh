@@ -11,28 +11,10 @@ if [ "${1:-}" = --no-record ]; then record=0; shift; fi
 MIB=${1:-512}
 WORK=$(mktemp -d "$BENCH_CACHE/delta-bench.XXXXXX")
 MP=$WORK/mnt
-PID=""
+BENCH_TEMP+=("$WORK")
 
-cleanup() {
-    fusermount3 -u "$MP" 2>/dev/null || true
-    [ -n "$PID" ] && wait "$PID" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# Mounts the source with extra options; waits until ready.
-mount_src() {
-    "$VDISKFS" mount -f -q "$WORK/src" "$MP" --name x --formats img "$@" &
-    PID=$!
-    for ((i = 0; i < 600; i++)); do [ -e "$MP/x.img" ] && return 0; sleep 0.05; done
-    exit 1
-}
-
-unmount_src() {
-    fusermount3 -u "$MP"
-    wait "$PID"
-    PID=""
-}
+mount_src() { bench_mount "$MP" "$WORK/src" x --formats img "$@"; }
+unmount_src() { bench_unmount; }
 
 # seconds CMD...: wall time of CMD.
 seconds() {

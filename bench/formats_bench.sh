@@ -19,15 +19,7 @@ source "$(dirname "$0")/common.sh"
 if [ "${1:-}" = --no-record ]; then record=0; shift; fi
 tree=${1:-}
 MP=$(mktemp -d /tmp/vdiskfs-fbench.XXXXXX)
-PID=""
-
-# Unmounts and stops the daemon by pid.
-cleanup() {
-    fusermount3 -u "$MP" 2>/dev/null || true
-    [ -n "$PID" ] && wait "$PID" 2>/dev/null || true
-    rmdir "$MP" 2>/dev/null || true
-}
-trap cleanup EXIT
+BENCH_TEMP+=("$MP")
 
 # Creates the default tree once.
 ensure_tree() {
@@ -42,20 +34,8 @@ ensure_tree() {
 }
 
 # Mounts the tree (fresh: an empty page cache for the exposed files).
-mount_tree() {
-    # shellcheck disable=SC2086
-    "$VDISKFS" mount -f -q "$tree" "$MP" --name bench $MOUNT_OPTS &
-    PID=$!
-    for ((i = 0; i < 600; i++)); do [ -e "$MP/bench.img" ] && return 0; sleep 0.05; done
-    echo "mount did not come up" >&2
-    exit 1
-}
-
-unmount_tree() {
-    fusermount3 -u "$MP"
-    wait "$PID"
-    PID=""
-}
+mount_tree() { bench_mount "$MP" "$tree" bench; }
+unmount_tree() { bench_unmount; }
 
 # seconds CMD...: best of three wall times of CMD, each on a fresh mount
 # (so every byte goes through vdiskfs, the source being warm).

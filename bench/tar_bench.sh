@@ -16,13 +16,7 @@ if [ "${1:-}" = --no-record ]; then record=0; shift; fi
 COUNTS=("$@")
 [ ${#COUNTS[@]} -gt 0 ] || COUNTS=(100000 1000000)
 MP=$(mktemp -d /tmp/vdiskfs-tbench.XXXXXX)
-PID=""
-cleanup() {
-    fusermount3 -u "$MP" 2>/dev/null || true
-    [ -n "$PID" ] && wait "$PID" 2>/dev/null || true
-    rmdir "$MP" 2>/dev/null || true
-}
-trap cleanup EXIT
+BENCH_TEMP+=("$MP")
 now() { date +%s.%N; }
 
 # ensure_tree N: the directory and its tar, made once.
@@ -42,21 +36,10 @@ ensure_tree() {
 ready() {
     local t0 t1
     t0=$(now)
-    "$VDISKFS" mount -f -q --read-only --name bench "$1" "$MP" >/dev/null &
-    PID=$!
-    until [ -e "$MP/bench.img" ]; do
-        kill -0 "$PID" 2>/dev/null || { echo "vdiskfs failed on $1" >&2; exit 1; }
-        sleep 0.01
-    done
+    bench_mount "$MP" "$1" bench --read-only
     t1=$(now)
     READY_S=$(echo "$t1 - $t0" | bc)
-    READY_KIB=$(awk '/VmHWM/ { print $2 }' "/proc/$PID/status")
-}
-
-unmount() {
-    fusermount3 -u "$MP"
-    wait "$PID"
-    PID=""
+    READY_KIB=$(awk '/VmHWM/ { print $2 }' "/proc/$BENCH_PID/status")
 }
 
 rows=""
@@ -68,11 +51,11 @@ for n in "${COUNTS[@]}"; do
     "$REPO/build/test/treetool" hash "$dir" >/dev/null
     ready "$dir"
     dir_s=$READY_S dir_kib=$READY_KIB
-    unmount
+    bench_unmount
     ready "$tarfile"
     tar_s=$READY_S tar_kib=$READY_KIB
     img_bytes=$(stat -c %s "$MP/bench.img")
-    unmount
+    bench_unmount
     tar_bytes=$(stat -c %s "$tarfile")
     # read_rates: sets DD_MIBS (image through vdiskfs) and CAT_MIBS (archive).
     read_rates() {
@@ -82,7 +65,7 @@ for n in "${COUNTS[@]}"; do
         t0=$(now)
         dd if="$MP/bench.img" of=/dev/null bs=1M status=none
         t1=$(now)
-        unmount
+        bench_unmount
         DD_MIBS=$(echo "$img_bytes / 1048576 / ($t1 - $t0)" | bc -l)
         [ "$cold" = 1 ] && { sync; echo 3 >/proc/sys/vm/drop_caches; } || cat "$tarfile" >/dev/null
         t0=$(now)
