@@ -163,28 +163,23 @@ qemu=(qemu-system-x86_64 -machine q35 "${accel[@]}" -m "$memory" -smp "$cpus" -d
     "${boot_args[@]}" -drive "file=$disk,format=$format,if=virtio,cache=writeback,discard=unmap" "${nic[@]}")
 
 elapsed() { echo "$(date +%s.%N) - $start" | bc; }
-wait_for_login() {  # prints the time once the console shows a login prompt
-    while kill -0 "$1" 2>/dev/null; do
-        if grep -q "login:" "$log"; then
-            say "login prompt after $(elapsed) s"
-            return 0
-        fi
+# wait_for_login PID SECONDS: prints the time once the console shows a login
+# prompt; fails when QEMU stops first or SECONDS pass.
+wait_for_login() {
+    local deadline=$((SECONDS + $2))
+    until grep -q "login:" "$log"; do
+        kill -0 "$1" 2>/dev/null || { say "QEMU stopped before the login prompt; console: $(tail -20 "$log")"; return 1; }
+        [ $SECONDS -lt $deadline ] || { say "no login prompt within $2 s; console: $(tail -20 "$log")"; return 1; }
         sleep 0.1
     done
-    return 1
+    say "login prompt after $(elapsed) s"
 }
 
 if [ "$until_login" = 1 ]; then
     monitor=$run/monitor.sock
     "${qemu[@]}" -no-reboot -serial "file:$log" -monitor "unix:$monitor,server,nowait" </dev/null &
     qemu_pid=$!
-    deadline=$((SECONDS + timeout))
-    until grep -q "login:" "$log"; do
-        kill -0 "$qemu_pid" 2>/dev/null || die "QEMU stopped before the login prompt; console: $(tail -20 "$log")"
-        [ $SECONDS -lt $deadline ] || die "no login prompt within $timeout s; console: $(tail -20 "$log")"
-        sleep 0.1
-    done
-    say "login prompt after $(elapsed) s"
+    wait_for_login "$qemu_pid" "$timeout" || exit 1
     # A clean shutdown: the ACPI power button (needs logind, hence dbus, in
     # the guest), else Ctrl-Alt-Del, which systemd and sysvinit turn into a
     # reboot that -no-reboot makes QEMU's exit.
@@ -206,7 +201,7 @@ else
     # The console is the terminal; a watcher reads QEMU's copy of it.
     "${qemu[@]}" -chardev "stdio,id=con,mux=on,signal=off,logfile=$log" -serial chardev:con -mon chardev=con &
     qemu_pid=$!
-    wait_for_login "$qemu_pid" &
+    wait_for_login "$qemu_pid" 86400 &
     wait "$qemu_pid" || true
     qemu_pid=""
 fi
