@@ -1,120 +1,175 @@
 #!/bin/bash
 # formats_bench.sh [--no-record] [TREE] — sequential read throughput of each
-# container file against the raw .img of the same mount, in the same run.
+# container file against the raw .img, in the same run.
 #
-# TREE defaults to the `full` test tree (generated once into the bench
-# cache): large and small files, sparse files, 10,000-entry directory.
-# For each exposed file, two measures, each run twice (the second counts):
-#   dd:      `dd if=FILE of=/dev/null bs=1M` over the container file's bytes;
-#   convert: `qemu-img convert -n -f FMT FILE` into QEMU's null-co driver, reading the
-#            guest disk through the format (sparse formats skip what is not
-#            allocated, as a real consumer does).
-# Ratio = raw .img time / format time for convert (>= 0.95 is the aim), and
-# MiB/s of container bytes for dd. For reference, the same files copied to
-# local disk are converted too (warm page cache, no FUSE): "local ratio" is
-# what QEMU's own reader of each format achieves against raw, and "vs local"
-# = local time / vdiskfs time, how close serving through vdiskfs comes to a
-# real file. Run as root after building (build/).
+# TREE defaults to the bench tree "formats" (made once in the bench cache):
+# the `full` test tree (small and large files, sparse files, a 10,000-entry
+# directory) plus 3 GiB of 64 MiB random files, so that one measure takes
+# seconds and the machine's noise matters less.
+# ROUNDS rounds (default 4); in each, every format is measured right next
+# to the raw image (the pair's order swapped every round, so that the
+# machine's drift over minutes cancels out of the ratios), each measure on
+# a fresh mount (so every byte goes through vdiskfs):
+#   dd:      `dd if=FILE of=/dev/null bs=1M`, the container file's own bytes;
+#            ratio = the file's MiB/s / the raw .img's MiB/s of its pair;
+#   convert: `qemu-img convert -n -f FMT FILE` into QEMU's null-co driver,
+#            i.e. the guest disk read through QEMU's reader of the format
+#            (sparse formats skip what is not allocated, as a real consumer
+#            does); ratio = raw .img seconds / the format's seconds, per pair.
+# The table gives medians over the rounds, and the lowest and highest ratio.
+# -flat.vmdk serves the very bytes of the raw image: its ratios show how
+# much of a difference this machine's noise alone makes.
+# The source is read again right before each measure, so that it is warm
+# in the page cache every time (see warm_source).
+# For reference, each file is also copied to local disk, alone, and
+# converted there ROUNDS times, read just before each: "local ratio" is what
+# QEMU's own reader of each format achieves against raw on a plain file, and
+# "vs local" = local s / vdiskfs s. Run as root after building (build/).
 source "$(dirname "$0")/common.sh"
 if [ "${1:-}" = --no-record ]; then record=0; shift; fi
 tree=${1:-}
+: "${ROUNDS:=4}"
 MP=$(mktemp -d /tmp/vdiskfs-fbench.XXXXXX)
 BENCH_TEMP+=("$MP")
+FILES=(bench.img bench.vmdk bench-esx.vmdk bench-flat.vmdk bench.vhd bench-fixed.vhd bench.vdi bench.qcow2)
 
 # Creates the default tree once.
 ensure_tree() {
-    if [ -z "$tree" ]; then
-        tree=$BENCH_CACHE/full
-        if [ ! -d "$tree" ]; then
-            mkdir -p "$BENCH_CACHE"
-            PATH=$REPO/build/test:$PATH bash "$REPO/test/integration/gen_tree.sh" full "$tree.partial" >&2
-            mv "$tree.partial" "$tree"
-        fi
-    fi
-}
-
-# Mounts the tree (fresh: an empty page cache for the exposed files).
-mount_tree() { bench_mount "$MP" "$tree" bench; }
-unmount_tree() { bench_unmount; }
-
-# seconds CMD...: best of three wall times of CMD, each on a fresh mount
-# (so every byte goes through vdiskfs, the source being warm).
-seconds() {
-    local t0 t1 t best=""
-    for _ in 1 2 3; do
-        mount_tree
-        t0=$(date +%s.%N)
-        "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-        t1=$(date +%s.%N)
-        unmount_tree
-        t=$(echo "$t1 - $t0" | bc -l)
-        if [ -z "$best" ] || (($(echo "$t < $best" | bc -l))); then best=$t; fi
+    [ -n "$tree" ] && return 0
+    tree=$BENCH_CACHE/formats
+    [ -d "$tree" ] && return 0
+    mkdir -p "$BENCH_CACHE"
+    rm -rf "$tree.partial"
+    PATH=$REPO/build/test:$PATH bash "$REPO/test/integration/gen_tree.sh" full "$tree.partial" >&2
+    mkdir "$tree.partial/large"
+    for i in $(seq -w 1 48); do
+        head -c $((64 << 20)) /dev/urandom >"$tree.partial/large/random-$i.bin"
     done
-    echo "$best"
-}
-
-# best_of_three CMD...: best wall time of three runs (no mount).
-best_of_three() {
-    local t0 t1 t best=""
-    for _ in 1 2 3; do
-        t0=$(date +%s.%N)
-        "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-        t1=$(date +%s.%N)
-        t=$(echo "$t1 - $t0" | bc -l)
-        if [ -z "$best" ] || (($(echo "$t < $best" | bc -l))); then best=$t; fi
-    done
-    echo "$best"
+    mv "$tree.partial" "$tree"
 }
 
 fmt_of() {
     case $1 in
-    *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *.vmdk) echo vmdk ;; *) echo raw ;;
+    *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *-esx.vmdk) echo vmdk ;;
+    *-flat.vmdk) echo raw ;; *.vmdk) echo vmdk ;; *) echo raw ;;
     esac
 }
 
+# seconds CMD...: wall seconds of one run of CMD.
+seconds() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+    t1=$(date +%s.%N)
+    echo "$t1 - $t0" | bc -l
+}
+
+# This machine's kernel pages out memory left idle for 30 s (DAMON
+# "pageout"), page cache included: warm_source reads the tree's data again
+# (holes skipped) right before each measure, so every measure finds it warm.
+warm_source() { "$REPO/build/test/treetool" hash "$tree" >/dev/null; }
+
+# on_fresh_mount CMD...: seconds of CMD run on a mount made just for it.
+on_fresh_mount() {
+    local t
+    warm_source
+    bench_mount "$MP" "$tree" bench
+    t=$(seconds "$@")
+    bench_unmount
+    echo "$t"
+}
+
+# measure FILE: sets M_CONV (qemu-img convert s) and M_DD (dd s; empty for
+# the -esx.vmdk descriptor), each on its own fresh mount.
+measure() {
+    # shellcheck disable=SC2046
+    M_CONV=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk"))
+    M_DD=""
+    [ "$1" = bench-esx.vmdk ] || M_DD=$(on_fresh_mount dd if="$MP/$1" of=/dev/null bs=1M)
+}
+
+convert_cmd() { echo qemu-img convert -n -f "$(fmt_of "$1")" --target-image-opts "$1" "driver=null-co,size=$2"; }
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+lowest() { tr ' ' '\n' | grep . | sort -g | head -1; }
+highest() { tr ' ' '\n' | grep . | sort -g | tail -1; }
+
 main() {
     ensure_tree
-    "$REPO/build/test/treetool" hash "$tree" >/dev/null  # warm the source (holes skipped)
-    local table="" raw_mib disk
-    mount_tree
+    local disk f r t
+    bench_mount "$MP" "$tree" bench
     disk=$(stat -c %s "$MP/bench.img")
-    declare -A sizes
-    for f in bench.img bench.vmdk bench-esx.vmdk bench.vhd bench-fixed.vhd bench.vdi bench.qcow2; do
-        sizes[$f]=$(stat -c %s "$MP/$f")
+    declare -A size
+    for f in "${FILES[@]}"; do size[$f]=$(stat -c %s "$MP/$f"); done
+    bench_unmount
+
+    # Each format is measured right next to the raw image (pairs), the
+    # order swapped every round, so that the machine's drift over minutes
+    # cancels out of the ratios. conv[f]/ddt[f] collect the times of f.
+    declare -A conv ddt conv_ratio dd_ratio
+    local raw=bench.img c_raw c_f d_raw="" d_f=""
+    for ((r = 1; r <= ROUNDS; r++)); do
+        for f in "${FILES[@]}"; do
+            [ "$f" = "$raw" ] && continue
+            if ((r % 2)); then
+                measure "$raw"; c_raw=$M_CONV d_raw=$M_DD
+                measure "$f"; c_f=$M_CONV d_f=$M_DD
+            else
+                measure "$f"; c_f=$M_CONV d_f=$M_DD
+                measure "$raw"; c_raw=$M_CONV d_raw=$M_DD
+            fi
+            conv[$raw]+=" $c_raw" conv[$f]+=" $c_f"
+            conv_ratio[$f]+=" $(echo "$c_raw / $c_f" | bc -l)"
+            [ -n "$d_f" ] || continue
+            ddt[$raw]+=" $d_raw" ddt[$f]+=" $d_f"
+            dd_ratio[$f]+=" $(echo "(${size[$f]} / $d_f) / (${size[$raw]} / $d_raw)" | bc -l)"
+        done
+        echo "round $r of $ROUNDS done" >&2
     done
-    unmount_tree
-    raw_mib=$((disk / 1048576))
-    local files=(bench.img bench.vmdk bench-esx.vmdk bench.vhd bench-fixed.vhd bench.vdi bench.qcow2)
-    declare -A conv ddt
-    for f in "${files[@]}"; do
-        conv[$f]=$(seconds qemu-img convert -n -f "$(fmt_of "$f")" --target-image-opts "$MP/$f" "driver=null-co,size=$disk")
-        if [ "$f" != bench-esx.vmdk ]; then ddt[$f]=$(seconds dd if="$MP/$f" of=/dev/null bs=1M); fi
-    done
-    # The local reference: plain copies of the same files.
-    local ref=$BENCH_CACHE/formats-local
-    rm -rf "$ref" && mkdir -p "$ref"
-    mount_tree
-    for f in "${files[@]}" bench-flat.vmdk; do cp --sparse=always "$MP/$f" "$ref/$f"; done
-    unmount_tree
+    conv_ratio[$raw]=1 dd_ratio[$raw]=1
+
+    # The local reference: one plain copy at a time.
+    # A -esx.vmdk needs its -flat.vmdk beside it.
     declare -A local_conv
-    for f in "${files[@]}"; do
-        local_conv[$f]=$(best_of_three qemu-img convert -n -f "$(fmt_of "$f")" --target-image-opts "$ref/$f" "driver=null-co,size=$disk")
+    local ref=$BENCH_CACHE/formats-local
+    BENCH_TEMP+=("$ref")
+    for f in "${FILES[@]}"; do
+        rm -rf "$ref" && mkdir -p "$ref"
+        bench_mount "$MP" "$tree" bench
+        cp --sparse=always "$MP/$f" "$ref/$f"
+        [ "$f" = bench-esx.vmdk ] && cp --sparse=always "$MP/bench-flat.vmdk" "$ref/"
+        bench_unmount
+        for ((r = 1; r <= ROUNDS; r++)); do
+            cat "$ref"/* >/dev/null
+            # shellcheck disable=SC2046
+            local_conv[$f]+=" $(seconds $(convert_cmd "$ref/$f" "$disk"))"
+        done
     done
     rm -rf "$ref"
-    for f in "${files[@]}"; do
-        local size=${sizes[$f]} dd=${ddt[$f]:-}
-        table+=$(printf '| %s | %s | %.1f | %.3f | %.2f | %.3f | %.2f | %.2f | %s | %s |' "$f" "$(fmt_of "$f")" "$(echo "$size / 1048576" | bc -l)" \
-            "${conv[$f]}" "$(echo "${conv[bench.img]} / ${conv[$f]}" | bc -l)" \
-            "${local_conv[$f]}" "$(echo "${local_conv[bench.img]} / ${local_conv[$f]}" | bc -l)" \
-            "$(echo "${local_conv[$f]} / ${conv[$f]}" | bc -l)" \
-            "${dd:+$(printf '%.3f' "$dd")}" "${dd:+$(printf '%.0f' "$(echo "$size / 1048576 / $dd" | bc -l)")}")
+
+    local table="" c lc d
+    for f in "${FILES[@]}"; do
+        c=$(median <<<"${conv[$f]}")
+        lc=$(median <<<"${local_conv[$f]}")
+        table+=$(printf '| %s | %s | %.1f | %.3f | %.2f (%.2f–%.2f) | %.3f | %.2f | %.2f |' \
+            "$f" "$(fmt_of "$f")" "$(echo "${size[$f]} / 1048576" | bc -l)" \
+            "$c" "$(median <<<"${conv_ratio[$f]}")" "$(lowest <<<"${conv_ratio[$f]}")" "$(highest <<<"${conv_ratio[$f]}")" \
+            "$lc" "$(echo "$(median <<<"${local_conv[bench.img]}") / $lc" | bc -l)" "$(echo "$lc / $c" | bc -l)")
+        if [ -n "${ddt[$f]:-}" ]; then
+            d=$(median <<<"${ddt[$f]}")
+            table+=$(printf ' %.3f | %.0f | %.2f (%.2f–%.2f) |' "$d" "$(echo "${size[$f]} / 1048576 / $d" | bc -l)" \
+                "$(median <<<"${dd_ratio[$f]}")" "$(lowest <<<"${dd_ratio[$f]}")" "$(highest <<<"${dd_ratio[$f]}")")
+        else
+            table+=' | | (a descriptor: its data is bench-flat.vmdk) |'
+        fi
         table+=$'\n'
     done
     local out
-    out=$(printf '## %s — formats_bench.sh\n\n- command: `bash bench/formats_bench.sh%s`\n- machine: %s\n- tree: %s (%s entries), warm page cache; raw image %s MiB; each measure on a fresh mount\n\n' \
-        "$(date -u '+%Y-%m-%d %H:%M UTC')" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" "$(machine_line)" "$tree" \
-        "$(find "$tree" | wc -l)" "$raw_mib")
-    out+=$'\n| file | qemu format | file MiB | convert s | ratio vs raw (raw s / s) | local convert s | local ratio vs raw | vs local (local s / s) | dd s | dd MiB/s |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+    out=$(printf '## %s — formats_bench.sh\n\n- command: `%sbash bench/formats_bench.sh%s`\n- machine: %s, load average at start %s\n- tree: %s (%s entries, %s MiB on disk), warm page cache; raw image %s MiB; %s rounds, each measure on a fresh mount; medians, (lowest–highest ratio)\n' \
+        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$([ "$ROUNDS" = 4 ] || echo "ROUNDS=$ROUNDS ")" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" \
+        "$(machine_line)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$tree" "$(find "$tree" | wc -l)" \
+        "$(du -sm "$tree" | cut -f1)" "$((disk / 1048576))" "$ROUNDS")
+    out+=$'\n\n| file | qemu format | file MiB | convert s | convert ratio vs raw | local convert s | local ratio vs raw | vs local | dd s | dd MiB/s | dd ratio vs raw (MiB/s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     out+=$table
     record_block "$out"
 }
