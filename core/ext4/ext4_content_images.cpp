@@ -4,6 +4,7 @@
 
 #include "core/ext4/ext4_bitmaps.h"
 #include "core/ext4/ext4_directory.h"
+#include "core/ext4/ext4_xattr.h"
 
 namespace vdiskfs::ext4 {
 
@@ -20,13 +21,20 @@ Status DirectoryBlocksImage::read(uint64_t offset, uint8_t* buf, size_t len) con
                                [this](uint64_t index, uint8_t* block) { write_block(index, block); });
 }
 
-Status SymlinkBlocksImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
+Status NodeBlocksImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
   return read_generated_blocks(offset, buf, len, [this](uint64_t index, uint8_t* block) {
-    std::memset(block, 0, kBlockSize);
-    const Node& n = plan_->tree.nodes[plan_->symlink_blocks[index]];
-    const auto target = plan_->tree.link_target(n);
-    std::memcpy(block, target.data(), std::min<size_t>(target.size(), kBlockSize));
+    write_(*plan_, ((*plan_).*nodes_)[index], block);
   });
+}
+
+void write_symlink_block(const Plan& plan, uint32_t node, uint8_t* block) {
+  std::memset(block, 0, kBlockSize);
+  const auto target = plan.tree.link_target(plan.tree.nodes[node]);
+  std::memcpy(block, target.data(), std::min<size_t>(target.size(), kBlockSize));
+}
+
+void write_node_xattr_block(const Plan& plan, uint32_t node, uint8_t* block) {
+  write_xattr_block(plan.tree, node, block);
 }
 
 }  // namespace vdiskfs::ext4

@@ -67,7 +67,7 @@ inline constexpr uint32_t block_bitmap_lo = 0x00, inode_bitmap_lo = 0x04, inode_
 namespace ino {
 inline constexpr uint32_t mode = 0x00, uid = 0x02, size_lo = 0x04, atime = 0x08, ctime = 0x0C,
     mtime = 0x10, dtime = 0x14, gid = 0x18, links_count = 0x1A, blocks_lo = 0x1C,
-    flags = 0x20, block = 0x28, generation = 0x64, size_high = 0x6C,
+    flags = 0x20, block = 0x28, generation = 0x64, file_acl_lo = 0x68, size_high = 0x6C,
     blocks_high = 0x74, uid_high = 0x78, gid_high = 0x7A, extra_isize = 0x80,
     ctime_extra = 0x84, mtime_extra = 0x88, atime_extra = 0x8C, crtime = 0x90,
     crtime_extra = 0x94;

@@ -138,6 +138,12 @@ void InodeTableImage::write_inode(uint64_t ino_nr, uint8_t* p) const {
       put_le16(p + ino::links_count, uint16_t(std::min(n.nlink, kMaxLinks)));
       break;
   }
+  if (const uint32_t xattr_block = (n.flags & Node::kXattrs) ? plan.xattr_block_of(node_id) : 0) {
+    put_le32(p + ino::file_acl_lo, xattr_block);
+    // i_blocks counts the xattr block too.
+    const uint64_t sectors = get_le32(p + ino::blocks_lo) | uint64_t(get_le16(p + ino::blocks_high)) << 32;
+    put_blocks(p, sectors / (kBlockSize / 512) + 1);
+  }
 }
 
 Status InodeTableImage::read(uint64_t offset, uint8_t* buf, size_t len) const {

@@ -46,6 +46,12 @@ uint32_t Plan::dir_links(uint32_t node) const {
   return links > kMaxLinks ? 1 : links;
 }
 
+uint32_t Plan::xattr_block_of(uint32_t node) const {
+  const auto it = std::lower_bound(xattr_block_nodes.begin(), xattr_block_nodes.end(), node);
+  if (it == xattr_block_nodes.end() || *it != node) return 0;
+  return xattr_block_at[size_t(it - xattr_block_nodes.begin())];
+}
+
 namespace {
 
 // Geometry for `groups` groups of `ipg` inodes; places the GDT, bitmaps and
@@ -105,6 +111,7 @@ class LayoutPass {
     plan_.data_blocks = 0;
     place_directories();
     place_symlinks();
+    place_xattr_blocks();
     if (plan_.data_order.empty()) {
       for (uint32_t n = 0; n < tree.nodes.size(); ++n)
         if (tree.nodes[n].is_regular()) place_file(n);
@@ -196,6 +203,17 @@ class LayoutPass {
     }
   }
 
+  void place_xattr_blocks() {
+    plan_.xattr_block_at.clear();
+    for (size_t i = 0; i < plan_.xattr_block_nodes.size(); ++i) {
+      runs_.clear();
+      alloc_.take(1, runs_);
+      emit_extent({uint64_t(runs_[0].start) * kBlockSize, kBlockSize, uint64_t(i) * kBlockSize,
+                   kChildXattrBlocks, ExtentKind::image});
+      plan_.xattr_block_at.push_back(runs_[0].start);
+    }
+  }
+
   void place_file(uint32_t n) {
     const Node& node = plan_.tree.nodes[n];
     file_block_ranges(plan_.tree, n, segs_, ranges_);
@@ -277,19 +295,23 @@ void compute_usage(Plan& plan) {
   if (plan.inodes.synth_lost_found) ++plan.group_used_dirs[(plan.inodes.lost_found_ino() - 1) / ipg];
 }
 
-// Warns about extended attributes that do not fit inside their inode.
-void report_unfit_xattrs(const Tree& tree) {
-  uint8_t inode[kInodeSize];
+// Lists the nodes whose xattrs need a block; warns about those that fit
+// nowhere.
+void plan_xattrs(Plan& plan) {
+  const Tree& tree = plan.tree;
+  plan.xattr_block_nodes.clear();
   size_t unfit = 0;
   for (size_t i = 0; i < tree.xattrs.size();) {
     const uint32_t node = tree.xattrs[i].node;
-    const size_t dropped = write_inode_xattrs(tree, node, inode);
-    if (dropped && ++unfit <= 20)
-      log_warning("{} extended attribute(s) of {} do not fit in the inode and are left out", dropped,
-                  tree.relative_path(node));
+    const XattrFit fit = fit_xattrs(tree, node);
+    if (fit.needs_block) plan.xattr_block_nodes.push_back(node);
+    if (fit.left_out && ++unfit <= 20)
+      log_warning("{} extended attribute(s) of {} do not fit in ext4 (inode and one 4 KiB block) and are left out",
+                  fit.left_out, tree.relative_path(node));
     while (i < tree.xattrs.size() && tree.xattrs[i].node == node) ++i;
   }
   if (unfit > 20) log_warning("... and those of {} more entries", unfit - 20);
+  std::sort(plan.xattr_block_nodes.begin(), plan.xattr_block_nodes.end());
 }
 
 }  // namespace
@@ -305,7 +327,7 @@ void layout(Plan& plan) {
     if (tree.name(d) == "lost+found") has_lost_found = true;
   }
   plan.inodes.synth_lost_found = !has_lost_found;
-  report_unfit_xattrs(tree);
+  plan_xattrs(plan);
   plan.inodes.node_count = uint32_t(tree.nodes.size());
   plan.inodes.first_node_ino = has_lost_found ? 11 : 12;
   const uint64_t used_inodes = plan.inodes.last_used();

@@ -6,7 +6,7 @@
 //
 // Layout, in 4 KiB blocks (flex_bg puts all group metadata up front):
 //   0: boot sector + superblock | GDT | block bitmaps | inode bitmaps |
-//   inode tables | directory blocks | slow-symlink blocks |
+//   inode tables | directory blocks | slow-symlink blocks | xattr blocks |
 //   file data (+ extent tree blocks of fragmented files) | free space.
 // Sparse-super backups (superblock + GDT) sit at the start of groups 1 and
 // powers of 3, 5, 7; allocation steps around them.
@@ -118,6 +118,8 @@ class Plan {
   std::unordered_map<uint32_t, ComplexInode> complex;
   std::vector<DirBlockRef> dir_blocks;     // directory-block space, in order
   std::vector<uint32_t> symlink_blocks;    // node per slow-symlink block
+  std::vector<uint32_t> xattr_block_nodes; // node per xattr block, in node order
+  std::vector<uint32_t> xattr_block_at;    // the physical block of each
   std::vector<BlockRun> used;              // sorted, merged used blocks (with backups)
   uint64_t free_blocks = 0;
   std::vector<uint32_t> group_free_blocks;
@@ -130,6 +132,8 @@ class Plan {
 
   uint64_t free_inodes() const { return geo.inodes_count() - inodes.last_used(); }
   uint32_t dir_links(uint32_t node) const;
+  // The xattr block of a node (its i_file_acl), or 0 for none.
+  uint32_t xattr_block_of(uint32_t node) const;
   // Number of directory entries (with "." and "..") of a directory.
   uint32_t dir_entry_count(uint32_t dir) const;
 };
@@ -145,6 +149,8 @@ enum VolumeChild : uint32_t {
   kChildInodeBitmaps = 2,
   kChildDirBlocks = 3,
   kChildSymlinkBlocks = 4,
+  kChildXattrBlocks = 5,
+  kVolumeChildCount = 6,
 };
 
 }  // namespace vdiskfs::ext4

@@ -55,12 +55,14 @@ std::shared_ptr<const Image> build_volume(const Source& source, const Options& o
          a.start, a.length, int(a.kind), a.id, b.start, b.length, int(b.kind), b.id);
   }
 
-  std::vector<std::shared_ptr<const Image>> children(5);
+  std::vector<std::shared_ptr<const Image>> children(kVolumeChildCount);
   children[kChildInodeTable] = std::make_shared<InodeTableImage>(plan);
   children[kChildBlockBitmaps] = std::make_shared<BlockBitmapsImage>(plan);
   children[kChildInodeBitmaps] = std::make_shared<InodeBitmapsImage>(plan);
   children[kChildDirBlocks] = std::make_shared<DirectoryBlocksImage>(plan);
-  children[kChildSymlinkBlocks] = std::make_shared<SymlinkBlocksImage>(plan);
+  children[kChildSymlinkBlocks] = std::make_shared<NodeBlocksImage>(plan, &Plan::symlink_blocks, write_symlink_block);
+  children[kChildXattrBlocks] =
+      std::make_shared<NodeBlocksImage>(plan, &Plan::xattr_block_nodes, write_node_xattr_block);
 
   if (info) {
     info->blocks = geo.blocks;

@@ -1,5 +1,6 @@
 #include "core/ext4/ext4_xattr.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@ namespace {
 constexpr uint32_t kIbodyStart = 128 + kExtraIsize;  // after i_extra_isize bytes
 constexpr uint32_t kXattrMagic = 0xEA020000;
 constexpr uint32_t kEntryHeader = 16;
+constexpr uint32_t kBlockHeader = 32;  // struct ext4_xattr_header
 
 uint32_t round4(uint32_t n) { return (n + 3) & ~3u; }
 
@@ -31,48 +33,123 @@ bool split_name(std::string_view full, uint8_t& index, std::string_view& rest) {
   return false;
 }
 
-}  // namespace
+// A named xattr and its ext4 name (prefix index + rest).
+struct Entry {
+  const Xattr* x;
+  uint8_t index;
+  std::string_view rest;
+  uint32_t entry_len() const { return round4(kEntryHeader + uint32_t(rest.size())); }
+};
 
-size_t write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode) {
+// Fills an area of entries (growing up from `entry`) and values (growing
+// down from `value`) while they fit, with room for the 4-byte end marker.
+struct Area {
+  uint32_t entry, value;
+  bool take(const Entry& e) {
+    const uint32_t v = round4(e.x->value_len);
+    if (entry + e.entry_len() + 4 > value || value - entry - e.entry_len() - 4 < v) return false;
+    entry += e.entry_len();
+    value -= v;
+    return true;
+  }
+};
+
+// Which xattrs of `node` go into the inode body and which into its block,
+// in the order each area stores them.
+struct Split {
+  std::vector<Entry> ibody, block;
+  size_t left_out = 0;
+};
+
+Split split_xattrs(const Tree& tree, uint32_t node) {
+  Split out;
   const auto [first, last] = tree.xattrs_of(node);
-  if (first == last) return 0;
+  std::vector<Entry> order;
   // security.capability first (binaries like ping need it), then the rest in
-  // order, each only if it still fits.
-  std::vector<const Xattr*> order;
-  for (const Xattr* x = first; x != last; ++x)
-    if (tree.xattr_name(*x) == "security.capability") order.push_back(x);
-  for (const Xattr* x = first; x != last; ++x)
-    if (tree.xattr_name(*x) != "security.capability") order.push_back(x);
-  // Entries grow up from after the magic; values grow down from the end.
-  uint8_t area[kInodeSize] = {};
-  const uint32_t first_entry = kIbodyStart + 4;
-  uint32_t entry = first_entry, value = kInodeSize;
-  size_t dropped = 0;
-  for (const Xattr* x : order) {
-    uint8_t index;
-    std::string_view rest;
-    const uint32_t entry_len = split_name(tree.xattr_name(*x), index, rest) ? round4(kEntryHeader + uint32_t(rest.size())) : 0;
-    if (entry_len == 0 || entry + entry_len + 4 > value - round4(x->value_len)) {  // + the end marker
-      ++dropped;
-      continue;
+  // order; the inode body takes each that still fits, the block the others.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const Xattr* x = first; x != last; ++x) {
+      const std::string_view name = tree.xattr_name(*x);
+      if ((name == "security.capability") != (pass == 0)) continue;
+      Entry e{x, 0, {}};
+      if (split_name(name, e.index, e.rest)) order.push_back(e);
+      else ++out.left_out;
     }
-    value -= round4(x->value_len);
-    const std::string_view bytes = tree.xattr_value(*x);
+  }
+  Area ibody{kIbodyStart + 4, kInodeSize};
+  Area block{kBlockHeader, kBlockSize};
+  for (const Entry& e : order) {
+    if (ibody.take(e)) out.ibody.push_back(e);
+    else if (block.take(e)) out.block.push_back(e);
+    else ++out.left_out;
+  }
+  // The kernel searches a block's entries in this order and stops early.
+  std::sort(out.block.begin(), out.block.end(), [](const Entry& a, const Entry& b) {
+    if (a.index != b.index) return a.index < b.index;
+    if (a.rest.size() != b.rest.size()) return a.rest.size() < b.rest.size();
+    return a.rest < b.rest;
+  });
+  return out;
+}
+
+// ext4_xattr_hash_entry: over the name bytes, then the value as le32 words.
+uint32_t entry_hash(std::string_view name, const uint8_t* value, uint32_t value_len) {
+  uint32_t hash = 0;
+  for (unsigned char c : name) hash = (hash << 5) ^ (hash >> 27) ^ c;
+  for (uint32_t i = 0; i < round4(value_len); i += 4) hash = (hash << 16) ^ (hash >> 16) ^ get_le32(value + i);
+  return hash;
+}
+
+// Writes `entries` into `area` (its first entry at `first_entry`, values
+// down from `end`); value offsets count from `offs_base`. Returns the
+// combined block hash (ext4_xattr_rehash) when `hashes` is set.
+uint32_t write_entries(const Tree& tree, const std::vector<Entry>& entries, uint8_t* area,
+                       uint32_t first_entry, uint32_t end, uint32_t offs_base, bool hashes) {
+  uint32_t entry = first_entry, value = end, block_hash = 0;
+  for (const Entry& en : entries) {
+    value -= round4(en.x->value_len);
+    const std::string_view bytes = tree.xattr_value(*en.x);
     std::memcpy(area + value, bytes.data(), bytes.size());
     uint8_t* e = area + entry;
-    e[0] = uint8_t(rest.size());                     // e_name_len
-    e[1] = index;                                    // e_name_index
-    put_le16(e + 2, uint16_t(value - first_entry));  // e_value_offs
-    put_le32(e + 4, 0);                              // e_value_inum
-    put_le32(e + 8, x->value_len);                   // e_value_size
-    put_le32(e + 12, 0);                             // e_hash: 0 is allowed in the inode body
-    std::memcpy(e + kEntryHeader, rest.data(), rest.size());
-    entry += entry_len;
+    e[0] = uint8_t(en.rest.size());                // e_name_len
+    e[1] = en.index;                               // e_name_index
+    put_le16(e + 2, uint16_t(value - offs_base));  // e_value_offs
+    put_le32(e + 4, 0);                            // e_value_inum
+    put_le32(e + 8, en.x->value_len);              // e_value_size
+    // e_hash: 0 is allowed in the inode body, required in a block.
+    const uint32_t hash = hashes ? entry_hash(en.rest, area + value, en.x->value_len) : 0;
+    put_le32(e + 12, hash);
+    std::memcpy(e + kEntryHeader, en.rest.data(), en.rest.size());
+    entry += en.entry_len();
+    block_hash = (block_hash << 16) ^ (block_hash >> 16) ^ hash;
   }
-  if (entry == first_entry) return dropped;  // nothing fits: no xattr area at all
+  return block_hash;
+}
+
+}  // namespace
+
+XattrFit fit_xattrs(const Tree& tree, uint32_t node) {
+  const Split s = split_xattrs(tree, node);
+  return {!s.block.empty(), s.left_out};
+}
+
+void write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode) {
+  const Split s = split_xattrs(tree, node);
+  if (s.ibody.empty()) return;  // no xattr area at all
+  uint8_t area[kInodeSize] = {};
+  write_entries(tree, s.ibody, area, kIbodyStart + 4, kInodeSize, kIbodyStart + 4, false);
   put_le32(area + kIbodyStart, kXattrMagic);
   std::memcpy(inode + kIbodyStart, area + kIbodyStart, kInodeSize - kIbodyStart);
-  return dropped;
+}
+
+void write_xattr_block(const Tree& tree, uint32_t node, uint8_t* block) {
+  std::memset(block, 0, kBlockSize);
+  const Split s = split_xattrs(tree, node);
+  const uint32_t hash = write_entries(tree, s.block, block, kBlockHeader, kBlockSize, 0, true);
+  put_le32(block + 0, kXattrMagic);  // h_magic
+  put_le32(block + 4, 1);            // h_refcount: one inode
+  put_le32(block + 8, 1);            // h_blocks
+  put_le32(block + 12, hash);        // h_hash (h_checksum stays 0: no metadata_csum)
 }
 
 }  // namespace vdiskfs::ext4

@@ -1,8 +1,8 @@
 #pragma once
-// Extended attributes stored inside the 256-byte inode (ext4's "ibody"
-// xattrs, after the 32 extra bytes): enough for security.capability and
-// other small sets. Sets that do not fit would need an xattr block, which
-// is not written yet; the layout reports them.
+// Extended attributes: first inside the 256-byte inode (ext4's "ibody"
+// xattrs, after the 32 extra bytes), security.capability first; what does
+// not fit there goes to one xattr block of the inode (i_file_acl), as ext4
+// itself does. Only what fits in neither is left out (and reported).
 #include <cstddef>
 #include <cstdint>
 
@@ -10,9 +10,18 @@
 
 namespace vdiskfs::ext4 {
 
-// Writes the xattrs of `node` into the inode bytes, security.capability
-// first, each that still fits; returns how many were left out (too large,
-// or a name without an ext4 prefix index).
-size_t write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode);
+// Where the xattrs of a node go.
+struct XattrFit {
+  bool needs_block = false;  // some go to an xattr block
+  size_t left_out = 0;       // fit in neither, or a name without an ext4 prefix
+};
+XattrFit fit_xattrs(const Tree& tree, uint32_t node);
+
+// Writes the inode-body xattrs of `node` into the inode bytes.
+void write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode);
+
+// Writes the xattr block of `node` (kBlockSize bytes): header, sorted
+// entries with their hashes, values.
+void write_xattr_block(const Tree& tree, uint32_t node, uint8_t* block);
 
 }  // namespace vdiskfs::ext4

@@ -2,6 +2,7 @@
 // a real directory and judged by e2fsck and debugfs.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -13,8 +14,10 @@
 
 #include "core/directory_source.h"
 #include "core/disk_builder.h"
+#include "core/tree_builder.h"
 #include "core/ext4/ext4_extent_tree.h"
 #include "core/ext4/ext4_format.h"
+#include "core/ext4/ext4_xattr.h"
 #include "test_images.h"
 
 using namespace vdiskfs;
@@ -73,6 +76,18 @@ void dump_range(const Image& img, uint64_t offset, uint64_t size, const std::str
   }
   REQUIRE(ftruncate(fd, off_t(size)) == 0);
   close(fd);
+}
+
+// Writes the ext4 partition of `disk` to WORK/part.img and requires e2fsck
+// to find it clean; returns the file's path.
+std::string fsck_clean_partition(const Disk& disk, const TempDir& work) {
+  const std::string image = (work / "part.img").string();
+  dump_range(*disk.image, disk.partition_offset, disk.partition_size, image);
+  int rc = -1;
+  const std::string fsck = run("e2fsck -fn " + image + " 2>&1", &rc);
+  INFO(fsck);
+  REQUIRE(rc == 0);
+  return image;
 }
 
 }  // namespace
@@ -240,13 +255,7 @@ TEST_CASE("ext4 volume from a directory passes e2fsck and keeps names, links and
   CHECK(disk.volume.inodes >= source->tree().nodes.size() + 10);
   CHECK(std::memcmp(sbuf + sb::uuid, disk.fs_uuid.data(), 16) == 0);
 
-  const std::string image = (work / "part.img").string();
-  dump_range(*disk.image, disk.partition_offset, disk.partition_size, image);
-
-  int rc = -1;
-  const std::string fsck = run("e2fsck -fn " + image + " 2>&1", &rc);
-  INFO(fsck);
-  CHECK(rc == 0);
+  const std::string image = fsck_clean_partition(disk, work);
 
   auto stat_of = [&](const std::string& path) {
     return run("TZ=UTC debugfs -R 'stat " + path + "' " + image + " 2>/dev/null");
@@ -300,4 +309,100 @@ TEST_CASE("ext4 volume from a directory passes e2fsck and keeps names, links and
     CHECK(past.find("0xed300880:eb79a2c4") != std::string::npos);
     CHECK(past.find("Jan  1 00:00:00 1960") != std::string::npos);
   }
+}
+
+TEST_CASE("ext4 xattrs beyond the inode go to an xattr block that e2fsck and debugfs read",
+          "[ext4][tools]") {
+  TempDir src;
+  TempDir work;
+  namespace fs = std::filesystem;
+  auto set = [&](const std::string& file, const std::string& name, const std::string& value) {
+    REQUIRE(::setxattr((src / file).c_str(), name.c_str(), value.data(), value.size(), 0) == 0);
+  };
+  std::string description;
+  for (int i = 0; i < 60; ++i) description += "line " + std::to_string(1000 + i) + " of a long description. ";
+  std::string binary(40, '\0');
+  for (size_t i = 0; i < binary.size(); ++i) binary[i] = char(i * 37);
+  write_file(src / "big", {'b'});
+  set("big", "user.description", description);  // ~1.7 KiB: only a block holds it
+  set("big", "user.a", "1");
+  set("big", "user.binary", binary);
+  set("big", "user.empty", "");
+  write_file(src / "small", {'s'});
+  set("small", "user.x", "y");
+  fs::create_directory(src / "dir");
+  set("dir", "user.notes", std::string(900, 'n'));
+
+  ScanReport report;
+  auto source = DirectorySource::open(src.path().string(), ScanOptions{}, report);
+  const Tree& tree = source->tree();
+  auto node_of = [&](const std::string& name) {
+    const uint32_t n = tree.lookup(name);
+    REQUIRE(n != kNoIndex);
+    return n;
+  };
+  CHECK(fit_xattrs(tree, node_of("big")).needs_block);
+  CHECK(fit_xattrs(tree, node_of("big")).left_out == 0);
+  CHECK_FALSE(fit_xattrs(tree, node_of("small")).needs_block);
+  CHECK(fit_xattrs(tree, node_of("dir")).needs_block);
+
+  DiskOptions opts;
+  opts.free_space = SizeSpec{0, 0, false};
+  opts.min_free_bytes = 4 << 20;
+  const Disk disk = build_disk(*source, opts);
+  const std::string image = fsck_clean_partition(disk, work);
+
+  auto file_acl = [&](const std::string& path) {
+    return line_with(run("debugfs -R 'stat " + path + "' " + image + " 2>/dev/null"), "File ACL:");
+  };
+  CHECK(file_acl("/big").find("File ACL: 0") == std::string::npos);
+  CHECK(file_acl("/dir").find("File ACL: 0") == std::string::npos);
+  CHECK(file_acl("/small").find("File ACL: 0") != std::string::npos);
+  // Each value read back through debugfs, byte for byte.
+  auto ea_get = [&](const std::string& path, const std::string& name) {
+    const std::string out = (work / "value").string();
+    fs::remove(out);
+    run("debugfs -R 'ea_get -f " + out + " " + path + " " + name + "' " + image + " 2>&1");
+    std::ifstream in(out, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK(ea_get("/big", "user.description") == description);
+  CHECK(ea_get("/big", "user.a") == "1");
+  CHECK(ea_get("/big", "user.binary") == binary);
+  CHECK(ea_get("/dir", "user.notes") == std::string(900, 'n'));
+  CHECK(ea_get("/small", "user.x") == "y");
+}
+
+TEST_CASE("ext4 xattrs that fit neither the inode nor one block are counted as left out", "[ext4]") {
+  // A tar can carry more than one ext4 inode holds (a local ext4 cannot).
+  Node implied{};
+  implied.mode = S_IFDIR | 0755;
+  TreeBuilder b(implied);
+  EntrySpec f;
+  f.attrs.mode = S_IFREG | 0644;
+  f.attrs.nlink = 1;
+  f.xattrs = {{"user.h1", std::string(3000, '1')}, {"user.h2", std::string(3000, '2')},
+              {"user.small", "s"}, {"nonsense.prefix", "x"}};
+  REQUIRE(b.add("f", f) == "");
+  std::vector<uint64_t> payloads;
+  const Tree t = b.finish(payloads);
+  const uint32_t node = t.lookup("f");
+  REQUIRE(node != kNoIndex);
+  const XattrFit fit = fit_xattrs(t, node);
+  CHECK(fit.needs_block);
+  CHECK(fit.left_out == 2);  // one 3000-byte value, and the name ext4 has no prefix for
+  // The block holds h1, sorted entries with a non-zero hash; user.small is in the inode.
+  uint8_t block[kBlockSize];
+  write_xattr_block(t, node, block);
+  CHECK(le(block, 4) == 0xEA020000);
+  CHECK(le(block + 4, 4) == 1);
+  CHECK(le(block + 8, 4) == 1);
+  CHECK(block[32] == 2);  // e_name_len of "h1"
+  CHECK(block[33] == 1);  // user.
+  CHECK(le(block + 32 + 12, 4) != 0);
+  CHECK(std::memcmp(block + 32 + 16, "h1", 2) == 0);
+  CHECK(le(block + 32 + 20, 4) == 0);  // the end marker after the one entry
+  const uint32_t offs = uint32_t(le(block + 32 + 2, 2));
+  CHECK(offs == kBlockSize - 3000);
+  CHECK(std::string(reinterpret_cast<const char*>(block) + offs, 3000) == std::string(3000, '1'));
 }
