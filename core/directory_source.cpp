@@ -133,12 +133,11 @@ bool list_data_segments(int fd, uint64_t size, std::vector<DataSegment>& out) {
 }
 
 // Reads the extended attributes of `name` in directory `dfd` (never
-// following a symlink) into the tree. POSIX ACLs are left out: ext4 stores
-// them in its own encoding; the report says so.
+// following a symlink) into the tree, POSIX ACLs (system.posix_acl_*) among
+// them.
 // The working directory is the entry's directory (see scan): a one-component
 // name cannot lead out of the source, and l*xattr do not follow it.
-void read_xattrs(Tree& tree, uint32_t node, const std::string& name, const std::string& path,
-                 ScanReport& report) {
+void read_xattrs(Tree& tree, uint32_t node, const std::string& name) {
   const std::string& at = name;
   ssize_t len = llistxattr(at.c_str(), nullptr, 0);
   if (len <= 0) return;
@@ -149,10 +148,6 @@ void read_xattrs(Tree& tree, uint32_t node, const std::string& name, const std::
   for (size_t pos = 0; pos < names.size();) {
     const std::string key = names.c_str() + pos;
     pos += key.size() + 1;
-    if (key.rfind("system.posix_acl", 0) == 0) {
-      report.skipped.push_back(path + ": POSIX ACL " + key + " not carried (ext4 ACL encoding not written yet)");
-      continue;
-    }
     ssize_t vlen = lgetxattr(at.c_str(), key.c_str(), nullptr, 0);
     if (vlen < 0) continue;
     std::string value(size_t(vlen), '\0');
@@ -282,7 +277,7 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
           n.first_link = uint32_t(tree_.dirents.size());
           if (is_dir) n.nlink = 2;  // "." and the name in the parent
           tree_.nodes.push_back(n);
-          if (in_dir) read_xattrs(tree_, node, name, child_path, report);
+          if (in_dir) read_xattrs(tree_, node, name);
           if (!is_dir && st.stx_nlink > 1) state.hard_links.emplace(ScanState::InodeKey{dev, st.stx_ino}, node);
           if (is_dir) subdirs.emplace_back(node, child_path);
         }

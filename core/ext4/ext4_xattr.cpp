@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/endian.h"
+#include "core/ext4/ext4_acl.h"
 #include "core/ext4/ext4_format.h"
 
 namespace vdiskfs::ext4 {
@@ -18,8 +19,17 @@ constexpr uint32_t kBlockHeader = 32;  // struct ext4_xattr_header
 
 uint32_t round4(uint32_t n) { return (n + 3) & ~3u; }
 
-// ext4's name prefixes and their indices (fs/ext4/xattr.h).
+constexpr std::string_view kAclAccess = "system.posix_acl_access";
+constexpr std::string_view kAclDefault = "system.posix_acl_default";
+
+// ext4's name prefixes and their indices (fs/ext4/xattr.h); the two ACLs
+// are whole names with indices of their own.
 bool split_name(std::string_view full, uint8_t& index, std::string_view& rest) {
+  if (full == kAclAccess || full == kAclDefault) {
+    index = full == kAclAccess ? 2 : 3;
+    rest = {};
+    return true;
+  }
   static const struct { const char* prefix; uint8_t index; } kPrefixes[] = {
       {"user.", 1}, {"trusted.", 4}, {"security.", 6}, {"system.", 7}};
   for (const auto& p : kPrefixes) {
@@ -33,20 +43,32 @@ bool split_name(std::string_view full, uint8_t& index, std::string_view& rest) {
   return false;
 }
 
-// A named xattr and its ext4 name (prefix index + rest).
+// A named xattr: its ext4 name (prefix index + rest) and the value ext4
+// stores (an ACL's in ext4's encoding, kept in `acl`).
 struct Entry {
-  const Xattr* x;
-  uint8_t index;
+  uint8_t index = 0;
   std::string_view rest;
+  std::string_view value;  // as the source gave it
+  std::string acl;         // an ACL in ext4's encoding (never empty then)
+  std::string_view stored() const { return acl.empty() ? value : std::string_view(acl); }
   uint32_t entry_len() const { return round4(kEntryHeader + uint32_t(rest.size())); }
+  uint32_t value_len() const { return uint32_t(stored().size()); }
 };
+
+// The Entry of `x`; false if ext4 cannot hold it (no prefix index, or an
+// ACL that is not well formed).
+bool make_entry(const Tree& tree, const Xattr& x, Entry& e) {
+  if (!split_name(tree.xattr_name(x), e.index, e.rest)) return false;
+  e.value = tree.xattr_value(x);
+  return (e.index != 2 && e.index != 3) || acl_to_ext4(e.value, e.acl);
+}
 
 // Fills an area of entries (growing up from `entry`) and values (growing
 // down from `value`) while they fit, with room for the 4-byte end marker.
 struct Area {
   uint32_t entry, value;
   bool take(const Entry& e) {
-    const uint32_t v = round4(e.x->value_len);
+    const uint32_t v = round4(e.value_len());
     if (entry + e.entry_len() + 4 > value || value - entry - e.entry_len() - 4 < v) return false;
     entry += e.entry_len();
     value -= v;
@@ -69,18 +91,17 @@ Split split_xattrs(const Tree& tree, uint32_t node) {
   // order; the inode body takes each that still fits, the block the others.
   for (int pass = 0; pass < 2; ++pass) {
     for (const Xattr* x = first; x != last; ++x) {
-      const std::string_view name = tree.xattr_name(*x);
-      if ((name == "security.capability") != (pass == 0)) continue;
-      Entry e{x, 0, {}};
-      if (split_name(name, e.index, e.rest)) order.push_back(e);
+      if ((tree.xattr_name(*x) == "security.capability") != (pass == 0)) continue;
+      Entry e;
+      if (make_entry(tree, *x, e)) order.push_back(std::move(e));
       else ++out.left_out;
     }
   }
   Area ibody{kIbodyStart + 4, kInodeSize};
   Area block{kBlockHeader, kBlockSize};
-  for (const Entry& e : order) {
-    if (ibody.take(e)) out.ibody.push_back(e);
-    else if (block.take(e)) out.block.push_back(e);
+  for (Entry& e : order) {
+    if (ibody.take(e)) out.ibody.push_back(std::move(e));
+    else if (block.take(e)) out.block.push_back(std::move(e));
     else ++out.left_out;
   }
   // The kernel searches a block's entries in this order and stops early.
@@ -103,21 +124,20 @@ uint32_t entry_hash(std::string_view name, const uint8_t* value, uint32_t value_
 // Writes `entries` into `area` (its first entry at `first_entry`, values
 // down from `end`); value offsets count from `offs_base`. Returns the
 // combined block hash (ext4_xattr_rehash) when `hashes` is set.
-uint32_t write_entries(const Tree& tree, const std::vector<Entry>& entries, uint8_t* area,
+uint32_t write_entries(const std::vector<Entry>& entries, uint8_t* area,
                        uint32_t first_entry, uint32_t end, uint32_t offs_base, bool hashes) {
   uint32_t entry = first_entry, value = end, block_hash = 0;
   for (const Entry& en : entries) {
-    value -= round4(en.x->value_len);
-    const std::string_view bytes = tree.xattr_value(*en.x);
-    std::memcpy(area + value, bytes.data(), bytes.size());
+    value -= round4(en.value_len());
+    std::memcpy(area + value, en.stored().data(), en.value_len());
     uint8_t* e = area + entry;
     e[0] = uint8_t(en.rest.size());                // e_name_len
     e[1] = en.index;                               // e_name_index
     put_le16(e + 2, uint16_t(value - offs_base));  // e_value_offs
     put_le32(e + 4, 0);                            // e_value_inum
-    put_le32(e + 8, en.x->value_len);              // e_value_size
+    put_le32(e + 8, en.value_len());               // e_value_size
     // e_hash: 0 is allowed in the inode body, required in a block.
-    const uint32_t hash = hashes ? entry_hash(en.rest, area + value, en.x->value_len) : 0;
+    const uint32_t hash = hashes ? entry_hash(en.rest, area + value, en.value_len()) : 0;
     put_le32(e + 12, hash);
     std::memcpy(e + kEntryHeader, en.rest.data(), en.rest.size());
     entry += en.entry_len();
@@ -137,7 +157,7 @@ void write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode) {
   const Split s = split_xattrs(tree, node);
   if (s.ibody.empty()) return;  // no xattr area at all
   uint8_t area[kInodeSize] = {};
-  write_entries(tree, s.ibody, area, kIbodyStart + 4, kInodeSize, kIbodyStart + 4, false);
+  write_entries(s.ibody, area, kIbodyStart + 4, kInodeSize, kIbodyStart + 4, false);
   put_le32(area + kIbodyStart, kXattrMagic);
   std::memcpy(inode + kIbodyStart, area + kIbodyStart, kInodeSize - kIbodyStart);
 }
@@ -145,7 +165,7 @@ void write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode) {
 void write_xattr_block(const Tree& tree, uint32_t node, uint8_t* block) {
   std::memset(block, 0, kBlockSize);
   const Split s = split_xattrs(tree, node);
-  const uint32_t hash = write_entries(tree, s.block, block, kBlockHeader, kBlockSize, 0, true);
+  const uint32_t hash = write_entries(s.block, block, kBlockHeader, kBlockSize, 0, true);
   put_le32(block + 0, kXattrMagic);  // h_magic
   put_le32(block + 4, 1);            // h_refcount: one inode
   put_le32(block + 8, 1);            // h_blocks

@@ -66,10 +66,6 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
       spec.sparse = m.sparse;
       spec.segments = std::move(m.segments);
       for (auto& [key, value] : m.xattrs) {
-        if (key.rfind("system.posix_acl", 0) == 0) {
-          report.skipped.push_back(m.path + ": POSIX ACL " + key + " not carried (ext4 ACL encoding not written yet)");
-          continue;
-        }
         if (options.xattrs) spec.xattrs.emplace_back(std::move(key), std::move(value));
       }
       spec.payload = m.data_offset;

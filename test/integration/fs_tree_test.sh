@@ -57,7 +57,7 @@ CLEANUP_MOUNTS+=("$WORK/kernel")
 # Extended attributes, as the kernel's ext4 reports them.
 [ "$src_xattrs" = "$(xattrs_of "$WORK/kernel")" ] ||
     die "xattrs differ: $(diff <(echo "$src_xattrs") <(xattrs_of "$WORK/kernel"))"
-echo "xattrs: equal (security.capability, user.*, sets that need an xattr block)"
+echo "xattrs: equal (security.capability, user.*, sets that need an xattr block, POSIX ACLs)"
 umount "$WORK/kernel"
 detach "$dev"
 

@@ -207,8 +207,8 @@ stamp_dirs() {
 }
 
 # Extended attributes: a file capability (what ping needs on a restored
-# system), user attributes small enough for the inode, and sets that need
-# ext4's xattr block.
+# system), user attributes small enough for the inode, sets that need
+# ext4's xattr block, and POSIX ACLs.
 make_xattrs() {
     local d=$1/xattrs
     command -v setcap >/dev/null || die "setcap is missing: install libcap2-bin"
@@ -227,6 +227,12 @@ make_xattrs() {
     setfattr -n user.binary -v 0x00ff10e2000000407f80c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a7b8c9dae0f1 "$d/large-attrs"
     setfattr -n user.sha256 -v "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" "$d/large-attrs"
     setfattr -n user.notes -v "$(printf 'note %03d; ' $(seq 1 80))" "$d/dir-with-attr"
+    # POSIX ACLs: a file's access ACL, a directory's default ACL.
+    command -v setfacl >/dev/null || die "setfacl is missing: install acl"
+    echo "shared" >"$d/acl-file"
+    setfacl -m u:1000:r--,g:2000:rw- "$d/acl-file"
+    mkdir "$d/acl-dir"
+    setfacl -m u:1001:rwx -d -m u:1000:rwx,g:2000:r-x "$d/acl-dir"
     stamp "$d/cap-binary" '2019-05-06 07:08:09.101112131'
 }
 

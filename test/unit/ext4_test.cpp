@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "core/disk_builder.h"
 #include "core/tree_builder.h"
 #include "core/ext4/ext4_extent_tree.h"
+#include "core/ext4/ext4_acl.h"
 #include "core/ext4/ext4_format.h"
 #include "core/ext4/ext4_xattr.h"
 #include "test_images.h"
@@ -76,6 +78,17 @@ void dump_range(const Image& img, uint64_t offset, uint64_t size, const std::str
   }
   REQUIRE(ftruncate(fd, off_t(size)) == 0);
   close(fd);
+}
+
+// An ACL in Linux's generic xattr encoding: {tag, perm, id} entries.
+std::string generic_acl(const std::vector<std::array<uint32_t, 3>>& entries) {
+  std::string out;
+  auto le_bytes = [&](uint32_t v, int n) {
+    for (int i = 0; i < n; ++i) out += char((v >> (8 * i)) & 0xff);
+  };
+  le_bytes(2, 4);
+  for (const auto& e : entries) le_bytes(e[0], 2), le_bytes(e[1], 2), le_bytes(e[2], 4);
+  return out;
 }
 
 // Writes the ext4 partition of `disk` to WORK/part.img and requires e2fsck
@@ -319,6 +332,7 @@ TEST_CASE("ext4 xattrs beyond the inode go to an xattr block that e2fsck and deb
   auto set = [&](const std::string& file, const std::string& name, const std::string& value) {
     REQUIRE(::setxattr((src / file).c_str(), name.c_str(), value.data(), value.size(), 0) == 0);
   };
+  fs::create_directory(src / "dir");
   std::string description;
   for (int i = 0; i < 60; ++i) description += "line " + std::to_string(1000 + i) + " of a long description. ";
   std::string binary(40, '\0');
@@ -330,7 +344,11 @@ TEST_CASE("ext4 xattrs beyond the inode go to an xattr block that e2fsck and deb
   set("big", "user.empty", "");
   write_file(src / "small", {'s'});
   set("small", "user.x", "y");
-  fs::create_directory(src / "dir");
+  // u::rw-, u:1000:r--, g::r--, g:2000:rw-, m::rw-, o::---, generic encoding.
+  const std::string acl = generic_acl({{1, 6, 0xffffffff}, {2, 4, 1000}, {4, 4, 0xffffffff},
+                                       {8, 6, 2000}, {0x10, 6, 0xffffffff}, {0x20, 0, 0xffffffff}});
+  set("small", "system.posix_acl_access", acl);
+  set("dir", "system.posix_acl_default", acl);
   set("dir", "user.notes", std::string(900, 'n'));
 
   ScanReport report;
@@ -371,6 +389,12 @@ TEST_CASE("ext4 xattrs beyond the inode go to an xattr block that e2fsck and deb
   CHECK(ea_get("/big", "user.binary") == binary);
   CHECK(ea_get("/dir", "user.notes") == std::string(900, 'n'));
   CHECK(ea_get("/small", "user.x") == "y");
+  // debugfs turns ext4's ACL encoding back into the generic one (with id 0
+  // where the entry has none; the kernel says 0xffffffff there, as the
+  // fs_tree integration test checks through a real mount).
+  const std::string acl_as_debugfs = generic_acl({{1, 6, 0}, {2, 4, 1000}, {4, 4, 0}, {8, 6, 2000}, {0x10, 6, 0}, {0x20, 0, 0}});
+  CHECK(ea_get("/small", "system.posix_acl_access") == acl_as_debugfs);
+  CHECK(ea_get("/dir", "system.posix_acl_default") == acl_as_debugfs);
 }
 
 TEST_CASE("ext4 xattrs that fit neither the inode nor one block are counted as left out", "[ext4]") {
@@ -405,4 +429,23 @@ TEST_CASE("ext4 xattrs that fit neither the inode nor one block are counted as l
   const uint32_t offs = uint32_t(le(block + 32 + 2, 2));
   CHECK(offs == kBlockSize - 3000);
   CHECK(std::string(reinterpret_cast<const char*>(block) + offs, 3000) == std::string(3000, '1'));
+}
+
+TEST_CASE("POSIX ACLs in ext4's encoding: short entries without ids, version 1") {
+  const std::string generic =
+      generic_acl({{1, 7, 0xffffffff}, {2, 5, 1000}, {4, 5, 0xffffffff}, {0x10, 5, 0xffffffff}, {0x20, 4, 0xffffffff}});
+  std::string ext4;
+  REQUIRE(acl_to_ext4(generic, ext4));
+  const std::string expected("\x01\0\0\0"           // version 1
+                             "\x01\0\x07\0"         // user::rwx
+                             "\x02\0\x05\0\xe8\x03\0\0"  // user:1000:r-x
+                             "\x04\0\x05\0"         // group::r-x
+                             "\x10\0\x05\0"         // mask::r-x
+                             "\x20\0\x04\0",        // other::r--
+                             28);
+  CHECK(ext4 == expected);
+  CHECK_FALSE(acl_to_ext4(generic.substr(0, 10), ext4));            // a cut entry
+  CHECK_FALSE(acl_to_ext4(std::string("\x01\0\0\0", 4), ext4));    // not version 2
+  CHECK_FALSE(acl_to_ext4(generic_acl({{0x40, 7, 0}}), ext4));       // no such tag
+  CHECK_FALSE(acl_to_ext4(generic_acl({{1, 9, 0}}), ext4));          // no such permission
 }
