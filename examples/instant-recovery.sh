@@ -159,8 +159,11 @@ esac
 accel=(-accel "$accel")
 nic=(-nic none)
 [ "$net" = user ] && nic=(-nic user,model=virtio-net-pci)
+# virtio-rng: an entropy source, so the guest's getrandom() does not wait
+# for the kernel's jitter entropy, which under TCG can take minutes.
 qemu=(qemu-system-x86_64 -machine q35 "${accel[@]}" -m "$memory" -smp "$cpus" -display none
-    "${boot_args[@]}" -drive "file=$disk,format=$format,if=virtio,cache=writeback,discard=unmap" "${nic[@]}")
+    "${boot_args[@]}" -drive "file=$disk,format=$format,if=virtio,cache=writeback,discard=unmap" "${nic[@]}"
+    -device virtio-rng-pci)
 
 elapsed() { echo "$(date +%s.%N) - $start" | bc; }
 # wait_for_login PID SECONDS: prints the time once the console shows a login
