@@ -129,7 +129,8 @@ uint32_t write_entries(const std::vector<Entry>& entries, uint8_t* area,
   uint32_t entry = first_entry, value = end, block_hash = 0;
   for (const Entry& en : entries) {
     value -= round4(en.value_len());
-    std::memcpy(area + value, en.stored().data(), en.value_len());
+    // (memcpy with an empty view's null pointer is undefined: skip those)
+    if (en.value_len()) std::memcpy(area + value, en.stored().data(), en.value_len());
     uint8_t* e = area + entry;
     e[0] = uint8_t(en.rest.size());                // e_name_len
     e[1] = en.index;                               // e_name_index
@@ -139,7 +140,7 @@ uint32_t write_entries(const std::vector<Entry>& entries, uint8_t* area,
     // e_hash: 0 is allowed in the inode body, required in a block.
     const uint32_t hash = hashes ? entry_hash(en.rest, area + value, en.value_len()) : 0;
     put_le32(e + 12, hash);
-    std::memcpy(e + kEntryHeader, en.rest.data(), en.rest.size());
+    if (!en.rest.empty()) std::memcpy(e + kEntryHeader, en.rest.data(), en.rest.size());
     entry += en.entry_len();
     block_hash = (block_hash << 16) ^ (block_hash >> 16) ^ hash;
   }
