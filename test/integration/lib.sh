@@ -34,10 +34,27 @@ cleanup() {
     local rc=$?
     set +e
     local i
-    for ((i = ${#CLEANUP_MOUNTS[@]} - 1; i >= 0; i--)); do
-        umount "${CLEANUP_MOUNTS[i]}" 2>/dev/null || fusermount3 -u "${CLEANUP_MOUNTS[i]}" 2>/dev/null
-    done
+    unmount_all() {
+        for ((i = ${#CLEANUP_MOUNTS[@]} - 1; i >= 0; i--)); do
+            mountpoint -q "${CLEANUP_MOUNTS[i]}" || continue
+            umount "${CLEANUP_MOUNTS[i]}" 2>/dev/null || fusermount3 -u "${CLEANUP_MOUNTS[i]}" 2>/dev/null
+        done
+    }
+    # A loop device on a FUSE file keeps that mount busy: unmount what can
+    # be, detach the loops, then unmount the rest (lazily as a last resort).
+    unmount_all
     for l in "${CLEANUP_LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done
+    # Loops attached in a $(...) subshell never reach CLEANUP_LOOPS: find
+    # them by their backing file inside the work folder.
+    if [ -n "$WORK" ]; then
+        losetup -nO NAME,BACK-FILE 2>/dev/null | while read -r dev file; do
+            case $file in "$WORK"/*) losetup -d "$dev" 2>/dev/null ;; esac
+        done
+    fi
+    unmount_all
+    for m in "${CLEANUP_MOUNTS[@]}"; do
+        mountpoint -q "$m" && { echo "cleanup: $m still busy, detached lazily" >&2; umount -l "$m"; }
+    done
     for p in "${CLEANUP_PIDS[@]}"; do
         kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
     done
