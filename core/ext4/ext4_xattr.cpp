@@ -69,7 +69,7 @@ struct Area {
   uint32_t entry, value;
   bool take(const Entry& e) {
     const uint32_t v = round4(e.value_len());
-    if (entry + e.entry_len() + 4 > value || value - entry - e.entry_len() - 4 < v) return false;
+    if (entry + e.entry_len() + 4 + v > value) return false;
     entry += e.entry_len();
     value -= v;
     return true;
@@ -127,6 +127,7 @@ uint32_t entry_hash(std::string_view name, const uint8_t* value, uint32_t value_
 uint32_t write_entries(const std::vector<Entry>& entries, uint8_t* area,
                        uint32_t first_entry, uint32_t end, uint32_t offs_base, bool hashes) {
   uint32_t entry = first_entry, value = end, block_hash = 0;
+  bool any_zero = false;
   for (const Entry& en : entries) {
     value -= round4(en.value_len());
     // (memcpy with an empty view's null pointer is undefined: skip those)
@@ -143,8 +144,9 @@ uint32_t write_entries(const std::vector<Entry>& entries, uint8_t* area,
     if (!en.rest.empty()) std::memcpy(e + kEntryHeader, en.rest.data(), en.rest.size());
     entry += en.entry_len();
     block_hash = (block_hash << 16) ^ (block_hash >> 16) ^ hash;
+    any_zero |= hash == 0;
   }
-  return block_hash;
+  return any_zero ? 0 : block_hash;  // as ext4_xattr_rehash: one unhashed entry, no block hash
 }
 
 }  // namespace
