@@ -12,10 +12,12 @@
 # a fresh mount (so every byte goes through vdiskfs):
 #   dd:      `dd if=FILE of=/dev/null bs=1M`, the container file's own bytes;
 #            ratio = the file's MiB/s / the raw .img's MiB/s of its pair;
-#   convert: `qemu-img convert -n -f FMT FILE` into QEMU's null-co driver,
+#   convert: `qemu-img convert -n` of FILE into QEMU's null-co driver,
 #            i.e. the guest disk read through QEMU's reader of the format
 #            (sparse formats skip what is not allocated, as a real consumer
 #            does); ratio = raw .img seconds / the format's seconds, per pair.
+#            Twice: with QEMU's default file I/O (aio=threads: every read a
+#            round trip through QEMU's thread pool) and with aio=io_uring.
 # The table gives medians over the rounds, and the lowest and highest ratio.
 # -flat.vmdk serves the very bytes of the raw image: its ratios show how
 # much of a difference this machine's noise alone makes.
@@ -28,7 +30,7 @@
 source "$(dirname "$0")/common.sh"
 if [ "${1:-}" = --no-record ]; then record=0; shift; fi
 tree=${1:-}
-: "${ROUNDS:=4}"
+: "${ROUNDS:=5}"
 MP=$(mktemp -d /tmp/vdiskfs-fbench.XXXXXX)
 BENCH_TEMP+=("$MP")
 FILES=(bench.img bench.vmdk bench-esx.vmdk bench-flat.vmdk bench.vhd bench-fixed.vhd bench.vdi bench.qcow2)
@@ -79,24 +81,50 @@ on_fresh_mount() {
     echo "$t"
 }
 
-# measure FILE: sets M_CONV (qemu-img convert s) and M_DD (dd s; empty for
-# the -esx.vmdk descriptor), each on its own fresh mount.
+# measure FILE: sets M_CONV and M_URING (qemu-img convert s with aio=threads
+# and aio=io_uring; M_URING empty where io_uring is unavailable) and M_DD
+# (dd s; empty for the -esx.vmdk descriptor), each on its own fresh mount.
 measure() {
     # shellcheck disable=SC2046
-    M_CONV=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk"))
+    M_CONV=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" threads))
+    M_URING=""
+    # shellcheck disable=SC2046
+    if [ "$uring" = 1 ]; then M_URING=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" io_uring)); fi
     M_DD=""
     [ "$1" = bench-esx.vmdk ] || M_DD=$(on_fresh_mount dd if="$MP/$1" of=/dev/null bs=1M)
 }
 
-convert_cmd() { echo qemu-img convert -n -f "$(fmt_of "$1")" --target-image-opts "$1" "driver=null-co,size=$2"; }
+# convert_cmd FILE DISK_BYTES AIO: QEMU reads FILE with its file driver in
+# mode AIO (the extent of a -esx.vmdk descriptor too).
+convert_cmd() {
+    local opts="driver=$(fmt_of "$1"),file.driver=file,file.filename=$1,file.aio=$3"
+    case $1 in *-esx.vmdk) opts+=",extents.0.driver=file,extents.0.aio=$3" ;; esac
+    echo qemu-img convert -n --image-opts "$opts" --target-image-opts "driver=null-co,size=$2"
+}
+
+# Whether this kernel and QEMU let qemu-img read with io_uring.
+uring_works() {
+    local f
+    f=$(mktemp /tmp/vdiskfs-uring.XXXXXX)
+    head -c 1048576 /dev/zero >"$f"
+    # shellcheck disable=SC2046
+    local rc=0
+    $(convert_cmd "$f" 1048576 io_uring) >/dev/null 2>&1 || rc=1
+    rm -f "$f"
+    return $rc
+}
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 lowest() { tr ' ' '\n' | grep . | sort -g | head -1; }
 highest() { tr ' ' '\n' | grep . | sort -g | tail -1; }
 
+# ratio_cell VALUES: "median (lowest–highest)" of the ratios in VALUES.
+ratio_cell() { printf '%.2f (%.2f–%.2f)' "$(median <<<"$1")" "$(lowest <<<"$1")" "$(highest <<<"$1")"; }
+
 main() {
     ensure_tree
-    local disk f r t
+    local disk f r uring=0
+    uring_works && uring=1
     bench_mount "$MP" "$tree" bench
     disk=$(stat -c %s "$MP/bench.img")
     declare -A size
@@ -105,32 +133,38 @@ main() {
 
     # Each format is measured right next to the raw image (pairs), the
     # order swapped every round, so that the machine's drift over minutes
-    # cancels out of the ratios. conv[f]/ddt[f] collect the times of f.
-    declare -A conv ddt conv_ratio dd_ratio
-    local raw=bench.img c_raw c_f d_raw="" d_f=""
+    # cancels out of the ratios. conv/uring/ddt collect the times of each
+    # file, *_ratio the ratios of each pair.
+    declare -A conv uring_t ddt conv_ratio uring_ratio dd_ratio
+    local raw=bench.img c_raw c_f u_raw u_f d_raw d_f
     for ((r = 1; r <= ROUNDS; r++)); do
         for f in "${FILES[@]}"; do
             [ "$f" = "$raw" ] && continue
             if ((r % 2)); then
-                measure "$raw"; c_raw=$M_CONV d_raw=$M_DD
-                measure "$f"; c_f=$M_CONV d_f=$M_DD
+                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING d_raw=$M_DD
+                measure "$f"; c_f=$M_CONV u_f=$M_URING d_f=$M_DD
             else
-                measure "$f"; c_f=$M_CONV d_f=$M_DD
-                measure "$raw"; c_raw=$M_CONV d_raw=$M_DD
+                measure "$f"; c_f=$M_CONV u_f=$M_URING d_f=$M_DD
+                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING d_raw=$M_DD
             fi
             conv[$raw]+=" $c_raw" conv[$f]+=" $c_f"
             conv_ratio[$f]+=" $(echo "$c_raw / $c_f" | bc -l)"
-            [ -n "$d_f" ] || continue
-            ddt[$raw]+=" $d_raw" ddt[$f]+=" $d_f"
-            dd_ratio[$f]+=" $(echo "(${size[$f]} / $d_f) / (${size[$raw]} / $d_raw)" | bc -l)"
+            if [ -n "$u_f" ]; then
+                uring_t[$raw]+=" $u_raw" uring_t[$f]+=" $u_f"
+                uring_ratio[$f]+=" $(echo "$u_raw / $u_f" | bc -l)"
+            fi
+            if [ -n "$d_f" ]; then
+                ddt[$raw]+=" $d_raw" ddt[$f]+=" $d_f"
+                dd_ratio[$f]+=" $(echo "(${size[$f]} / $d_f) / (${size[$raw]} / $d_raw)" | bc -l)"
+            fi
         done
         echo "round $r of $ROUNDS done" >&2
     done
-    conv_ratio[$raw]=1 dd_ratio[$raw]=1
+    conv_ratio[$raw]=1 uring_ratio[$raw]=1 dd_ratio[$raw]=1
 
-    # The local reference: one plain copy at a time.
-    # A -esx.vmdk needs its -flat.vmdk beside it.
-    declare -A local_conv
+    # The local reference: one plain copy at a time, converted by QEMU in
+    # both I/O modes. A -esx.vmdk needs its -flat.vmdk beside it.
+    declare -A local_conv local_uring
     local ref=$BENCH_CACHE/formats-local
     BENCH_TEMP+=("$ref")
     for f in "${FILES[@]}"; do
@@ -142,34 +176,38 @@ main() {
         for ((r = 1; r <= ROUNDS; r++)); do
             cat "$ref"/* >/dev/null
             # shellcheck disable=SC2046
-            local_conv[$f]+=" $(seconds $(convert_cmd "$ref/$f" "$disk"))"
+            local_conv[$f]+=" $(seconds $(convert_cmd "$ref/$f" "$disk" threads))"
+            # shellcheck disable=SC2046
+            if [ "$uring" = 1 ]; then local_uring[$f]+=" $(seconds $(convert_cmd "$ref/$f" "$disk" io_uring))"; fi
         done
     done
     rm -rf "$ref"
 
-    local table="" c lc d
+    local table="" cell
     for f in "${FILES[@]}"; do
-        c=$(median <<<"${conv[$f]}")
-        lc=$(median <<<"${local_conv[$f]}")
-        table+=$(printf '| %s | %s | %.1f | %.3f | %.2f (%.2f–%.2f) | %.3f | %.2f | %.2f |' \
+        table+=$(printf '| %s | %s | %.1f | %.3f | %s | %.2f |' \
             "$f" "$(fmt_of "$f")" "$(echo "${size[$f]} / 1048576" | bc -l)" \
-            "$c" "$(median <<<"${conv_ratio[$f]}")" "$(lowest <<<"${conv_ratio[$f]}")" "$(highest <<<"${conv_ratio[$f]}")" \
-            "$lc" "$(echo "$(median <<<"${local_conv[bench.img]}") / $lc" | bc -l)" "$(echo "$lc / $c" | bc -l)")
+            "$(median <<<"${conv[$f]}")" "$(ratio_cell "${conv_ratio[$f]}")" \
+            "$(echo "$(median <<<"${local_conv[bench.img]}") / $(median <<<"${local_conv[$f]}")" | bc -l)")
+        cell=' n/a | n/a | n/a |'
+        if [ "$uring" = 1 ]; then cell=$(printf ' %.3f | %s | %.2f |' "$(median <<<"${uring_t[$f]}")" \
+            "$(ratio_cell "${uring_ratio[$f]}")" \
+            "$(echo "$(median <<<"${local_uring[bench.img]}") / $(median <<<"${local_uring[$f]}")" | bc -l)"); fi
+        table+=$cell
         if [ -n "${ddt[$f]:-}" ]; then
-            d=$(median <<<"${ddt[$f]}")
-            table+=$(printf ' %.3f | %.0f | %.2f (%.2f–%.2f) |' "$d" "$(echo "${size[$f]} / 1048576 / $d" | bc -l)" \
-                "$(median <<<"${dd_ratio[$f]}")" "$(lowest <<<"${dd_ratio[$f]}")" "$(highest <<<"${dd_ratio[$f]}")")
+            table+=$(printf ' %.0f | %s |' "$(echo "${size[$f]} / 1048576 / $(median <<<"${ddt[$f]}")" | bc -l)" \
+                "$(ratio_cell "${dd_ratio[$f]}")")
         else
-            table+=' | | (a descriptor: its data is bench-flat.vmdk) |'
+            table+=' | (a descriptor: its data is bench-flat.vmdk) |'
         fi
         table+=$'\n'
     done
     local out
     out=$(printf '## %s — formats_bench.sh\n\n- command: `%sbash bench/formats_bench.sh%s`\n- machine: %s, load average at start %s\n- tree: %s (%s entries, %s MiB on disk), warm page cache; raw image %s MiB; %s rounds, each measure on a fresh mount; medians, (lowest–highest ratio)\n' \
-        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$([ "$ROUNDS" = 4 ] || echo "ROUNDS=$ROUNDS ")" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" \
+        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$([ "$ROUNDS" = 5 ] || echo "ROUNDS=$ROUNDS ")" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" \
         "$(machine_line)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$tree" "$(find "$tree" | wc -l)" \
         "$(du -sm "$tree" | cut -f1)" "$((disk / 1048576))" "$ROUNDS")
-    out+=$'\n\n| file | qemu format | file MiB | convert s | convert ratio vs raw | local convert s | local ratio vs raw | vs local | dd s | dd MiB/s | dd ratio vs raw (MiB/s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+    out+=$'\n\n| file | qemu format | file MiB | convert s (aio=threads) | ratio vs raw | local ratio vs raw | convert s (aio=io_uring) | ratio vs raw | local ratio vs raw | dd MiB/s | dd ratio vs raw (MiB/s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     out+=$table
     record_block "$out"
 }

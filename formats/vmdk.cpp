@@ -132,8 +132,11 @@ ContainerFile build_vmdk_sparse(const ContainerInput& in) {
 
 ContainerFile build_vmdk_esx_descriptor(const ContainerInput& in) {
   const uint64_t sectors = in.disk->size() / kSector;
-  const std::string text = descriptor(in, "vmfs", fmt::format("RW {} VMFS \"{}-flat.vmdk\"", sectors, in.name),
-                                      "lsilogic", 255);
+  std::string text = descriptor(in, "vmfs", fmt::format("RW {} VMFS \"{}-flat.vmdk\"", sectors, in.name),
+                                "lsilogic", 255);
+  // Padded with blank lines to whole sectors: QEMU 7.2 with aio=io_uring
+  // hangs on the short read at the end of a descriptor that is not.
+  text.resize(align_up(text.size(), kSector), '\n');
   std::vector<uint8_t> skeleton(text.begin(), text.end());
   ExtentMap map;
   map.add({0, skeleton.size(), 0, 0, ExtentKind::skeleton});

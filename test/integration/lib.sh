@@ -126,6 +126,6 @@ expect_clean_fsck() {
 # header to probe, so tests always name the format).
 fmt_of() {
     case $1 in
-    *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *.vmdk) echo vmdk ;; *) echo raw ;;
+    *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *-flat.vmdk) echo raw ;; *.vmdk) echo vmdk ;; *) echo raw ;;
     esac
 }
