@@ -81,17 +81,38 @@ on_fresh_mount() {
     echo "$t"
 }
 
+# daemon_cpu: CPU seconds (user + system) the mounted vdiskfs has used.
+daemon_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$BENCH_PID/stat"; }
+
+# dd_on_fresh_mount FILE: "seconds daemon-CPU-seconds" of a dd of FILE on a
+# mount made just for it. The daemon's CPU per GiB is what vdiskfs itself
+# spends serving the bytes: unlike seconds, steal and neighbours barely move it.
+dd_on_fresh_mount() {
+    local t c0 c1
+    warm_source
+    bench_mount "$MP" "$tree" bench
+    c0=$(daemon_cpu)
+    t=$(seconds dd if="$MP/$1" of=/dev/null bs=1M)
+    c1=$(daemon_cpu)
+    bench_unmount
+    echo "$t $(echo "$c1 - $c0" | bc -l)"
+}
+
 # measure FILE: sets M_CONV and M_URING (qemu-img convert s with aio=threads
-# and aio=io_uring; M_URING empty where io_uring is unavailable) and M_DD
-# (dd s; empty for the -esx.vmdk descriptor), each on its own fresh mount.
+# and aio=io_uring; M_URING empty where io_uring is unavailable), M_DD (dd s)
+# and M_CPU (the daemon's CPU s during that dd; both empty for the -esx.vmdk
+# descriptor), each on its own fresh mount.
 measure() {
     # shellcheck disable=SC2046
     M_CONV=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" threads))
     M_URING=""
     # shellcheck disable=SC2046
     if [ "$uring" = 1 ]; then M_URING=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" io_uring)); fi
-    M_DD=""
-    [ "$1" = bench-esx.vmdk ] || M_DD=$(on_fresh_mount dd if="$MP/$1" of=/dev/null bs=1M)
+    M_DD="" M_CPU=""
+    [ "$1" = bench-esx.vmdk ] && return 0
+    local out
+    out=$(dd_on_fresh_mount "$1")
+    M_DD=${out% *} M_CPU=${out#* }
 }
 
 # convert_cmd FILE DISK_BYTES AIO: QEMU reads FILE with its file driver in
@@ -135,17 +156,17 @@ main() {
     # order swapped every round, so that the machine's drift over minutes
     # cancels out of the ratios. conv/uring/ddt collect the times of each
     # file, *_ratio the ratios of each pair.
-    declare -A conv uring_t ddt conv_ratio uring_ratio dd_ratio
-    local raw=bench.img c_raw c_f u_raw u_f d_raw d_f
+    declare -A conv uring_t ddt cpu_gib conv_ratio uring_ratio dd_ratio
+    local raw=bench.img c_raw c_f u_raw u_f d_raw d_f p_raw p_f
     for ((r = 1; r <= ROUNDS; r++)); do
         for f in "${FILES[@]}"; do
             [ "$f" = "$raw" ] && continue
             if ((r % 2)); then
-                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING d_raw=$M_DD
-                measure "$f"; c_f=$M_CONV u_f=$M_URING d_f=$M_DD
+                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING d_raw=$M_DD p_raw=$M_CPU
+                measure "$f"; c_f=$M_CONV u_f=$M_URING d_f=$M_DD p_f=$M_CPU
             else
-                measure "$f"; c_f=$M_CONV u_f=$M_URING d_f=$M_DD
-                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING d_raw=$M_DD
+                measure "$f"; c_f=$M_CONV u_f=$M_URING d_f=$M_DD p_f=$M_CPU
+                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING d_raw=$M_DD p_raw=$M_CPU
             fi
             conv[$raw]+=" $c_raw" conv[$f]+=" $c_f"
             conv_ratio[$f]+=" $(echo "$c_raw / $c_f" | bc -l)"
@@ -155,6 +176,8 @@ main() {
             fi
             if [ -n "$d_f" ]; then
                 ddt[$raw]+=" $d_raw" ddt[$f]+=" $d_f"
+                cpu_gib[$raw]+=" $(echo "$p_raw * 1073741824 / ${size[$raw]}" | bc -l)"
+                cpu_gib[$f]+=" $(echo "$p_f * 1073741824 / ${size[$f]}" | bc -l)"
                 dd_ratio[$f]+=" $(echo "(${size[$f]} / $d_f) / (${size[$raw]} / $d_raw)" | bc -l)"
             fi
         done
@@ -195,10 +218,10 @@ main() {
             "$(echo "$(median <<<"${local_uring[bench.img]}") / $(median <<<"${local_uring[$f]}")" | bc -l)"); fi
         table+=$cell
         if [ -n "${ddt[$f]:-}" ]; then
-            table+=$(printf ' %.0f | %s |' "$(echo "${size[$f]} / 1048576 / $(median <<<"${ddt[$f]}")" | bc -l)" \
-                "$(ratio_cell "${dd_ratio[$f]}")")
+            table+=$(printf ' %.0f | %s | %.2f |' "$(echo "${size[$f]} / 1048576 / $(median <<<"${ddt[$f]}")" | bc -l)" \
+                "$(ratio_cell "${dd_ratio[$f]}")" "$(median <<<"${cpu_gib[$f]}")")
         else
-            table+=' | (a descriptor: its data is bench-flat.vmdk) |'
+            table+=' | (a descriptor: its data is bench-flat.vmdk) | |'
         fi
         table+=$'\n'
     done
@@ -207,7 +230,7 @@ main() {
         "$(date -u '+%Y-%m-%d %H:%M UTC')" "$([ "$ROUNDS" = 5 ] || echo "ROUNDS=$ROUNDS ")" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" \
         "$(machine_line)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$tree" "$(find "$tree" | wc -l)" \
         "$(du -sm "$tree" | cut -f1)" "$((disk / 1048576))" "$ROUNDS")
-    out+=$'\n\n| file | qemu format | file MiB | convert s (aio=threads) | ratio vs raw | local ratio vs raw | convert s (aio=io_uring) | ratio vs raw | local ratio vs raw | dd MiB/s | dd ratio vs raw (MiB/s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+    out+=$'\n\n| file | qemu format | file MiB | convert s (aio=threads) | ratio vs raw | local ratio vs raw | convert s (aio=io_uring) | ratio vs raw | local ratio vs raw | dd MiB/s | dd ratio vs raw (MiB/s) | vdiskfs CPU s per GiB (dd) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     out+=$table
     record_block "$out"
 }
