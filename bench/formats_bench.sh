@@ -71,28 +71,18 @@ seconds() {
 # (holes skipped) right before each measure, so every measure finds it warm.
 warm_source() { "$REPO/build/test/treetool" hash "$tree" >/dev/null; }
 
-# on_fresh_mount CMD...: seconds of CMD run on a mount made just for it.
-on_fresh_mount() {
-    local t
-    warm_source
-    bench_mount "$MP" "$tree" bench
-    t=$(seconds "$@")
-    bench_unmount
-    echo "$t"
-}
-
 # daemon_cpu: CPU seconds (user + system) the mounted vdiskfs has used.
 daemon_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$BENCH_PID/stat"; }
 
-# dd_on_fresh_mount FILE: "seconds daemon-CPU-seconds" of a dd of FILE on a
-# mount made just for it. The daemon's CPU per GiB is what vdiskfs itself
-# spends serving the bytes: unlike seconds, steal and neighbours barely move it.
-dd_on_fresh_mount() {
+# on_fresh_mount CMD...: "seconds daemon-CPU-seconds" of CMD run on a mount
+# made just for it. The daemon's CPU is what vdiskfs itself spends serving
+# the bytes: unlike seconds, steal and busy neighbours barely move it.
+on_fresh_mount() {
     local t c0 c1
     warm_source
     bench_mount "$MP" "$tree" bench
     c0=$(daemon_cpu)
-    t=$(seconds dd if="$MP/$1" of=/dev/null bs=1M)
+    t=$(seconds "$@")
     c1=$(daemon_cpu)
     bench_unmount
     echo "$t $(echo "$c1 - $c0" | bc -l)"
@@ -103,15 +93,17 @@ dd_on_fresh_mount() {
 # and M_CPU (the daemon's CPU s during that dd; both empty for the -esx.vmdk
 # descriptor), each on its own fresh mount.
 measure() {
-    # shellcheck disable=SC2046
-    M_CONV=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" threads))
-    M_URING=""
-    # shellcheck disable=SC2046
-    if [ "$uring" = 1 ]; then M_URING=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" io_uring)); fi
-    M_DD="" M_CPU=""
-    [ "$1" = bench-esx.vmdk ] && return 0
     local out
-    out=$(dd_on_fresh_mount "$1")
+    # shellcheck disable=SC2046
+    out=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" threads))
+    M_CONV=${out% *} M_URING="" M_DD="" M_CPU=""
+    if [ "$uring" = 1 ]; then
+        # shellcheck disable=SC2046
+        out=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" io_uring))
+        M_URING=${out% *}
+    fi
+    [ "$1" = bench-esx.vmdk ] && return 0
+    out=$(on_fresh_mount dd if="$MP/$1" of=/dev/null bs=1M)
     M_DD=${out% *} M_CPU=${out#* }
 }
 
@@ -128,8 +120,8 @@ uring_works() {
     local f
     f=$(mktemp /tmp/vdiskfs-uring.XXXXXX)
     head -c 1048576 /dev/zero >"$f"
-    # shellcheck disable=SC2046
     local rc=0
+    # shellcheck disable=SC2046
     $(convert_cmd "$f" 1048576 io_uring) >/dev/null 2>&1 || rc=1
     rm -f "$f"
     return $rc
@@ -138,6 +130,9 @@ uring_works() {
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 lowest() { tr ' ' '\n' | grep . | sort -g | head -1; }
 highest() { tr ' ' '\n' | grep . | sort -g | tail -1; }
+
+# local_ratio TIMES_RAW TIMES_FILE: median raw seconds / median file seconds.
+local_ratio() { echo "$(median <<<"$1") / $(median <<<"$2")" | bc -l; }
 
 # ratio_cell VALUES: "median (lowest–highest)" of the ratios in VALUES.
 ratio_cell() { printf '%.2f (%.2f–%.2f)' "$(median <<<"$1")" "$(lowest <<<"$1")" "$(highest <<<"$1")"; }
@@ -211,11 +206,11 @@ main() {
         table+=$(printf '| %s | %s | %.1f | %.3f | %s | %.2f |' \
             "$f" "$(fmt_of "$f")" "$(echo "${size[$f]} / 1048576" | bc -l)" \
             "$(median <<<"${conv[$f]}")" "$(ratio_cell "${conv_ratio[$f]}")" \
-            "$(echo "$(median <<<"${local_conv[bench.img]}") / $(median <<<"${local_conv[$f]}")" | bc -l)")
+            "$(local_ratio "${local_conv[bench.img]}" "${local_conv[$f]}")")
         cell=' n/a | n/a | n/a |'
         if [ "$uring" = 1 ]; then cell=$(printf ' %.3f | %s | %.2f |' "$(median <<<"${uring_t[$f]}")" \
             "$(ratio_cell "${uring_ratio[$f]}")" \
-            "$(echo "$(median <<<"${local_uring[bench.img]}") / $(median <<<"${local_uring[$f]}")" | bc -l)"); fi
+            "$(local_ratio "${local_uring[bench.img]}" "${local_uring[$f]}")"); fi
         table+=$cell
         if [ -n "${ddt[$f]:-}" ]; then
             table+=$(printf ' %.0f | %s | %.2f |' "$(echo "${size[$f]} / 1048576 / $(median <<<"${ddt[$f]}")" | bc -l)" \
