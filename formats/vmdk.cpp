@@ -134,8 +134,8 @@ ContainerFile build_vmdk_esx_descriptor(const ContainerInput& in) {
   const uint64_t sectors = in.disk->size() / kSector;
   std::string text = descriptor(in, "vmfs", fmt::format("RW {} VMFS \"{}-flat.vmdk\"", sectors, in.name),
                                 "lsilogic", 255);
-  // Padded with blank lines to whole sectors: QEMU 7.2 with aio=io_uring
-  // hangs on the short read at the end of a descriptor that is not.
+  // Padded with blank lines to whole sectors, as every container file is
+  // (see make_container_image).
   text.resize(align_up(text.size(), kSector), '\n');
   std::vector<uint8_t> skeleton(text.begin(), text.end());
   ExtentMap map;
