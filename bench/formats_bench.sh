@@ -6,18 +6,23 @@
 # the `full` test tree (small and large files, sparse files, a 10,000-entry
 # directory) plus 3 GiB of 64 MiB random files, so that one measure takes
 # seconds and the machine's noise matters less.
-# ROUNDS rounds (default 4); in each, every format is measured right next
-# to the raw image (the pair's order swapped every round, so that the
-# machine's drift over minutes cancels out of the ratios), each measure on
-# a fresh mount (so every byte goes through vdiskfs):
-#   dd:      `dd if=FILE of=/dev/null bs=1M`, the container file's own bytes;
-#            ratio = the file's MiB/s / the raw .img's MiB/s of its pair;
+# ROUNDS rounds (default 5); in each, every format is measured right next
+# to the raw image, each measure on a fresh mount (so every byte goes
+# through vdiskfs):
+#   read:    build/interleaved_read of the raw .img and FILE side by side:
+#            each read from start to end with 1 MiB read()s (as `dd bs=1M`),
+#            in 64 steps that alternate between the two files, so that the
+#            machine's drift (steal, busy neighbours: ±30% from one dd to
+#            the next here) lands on both alike; ratio = the file's MiB/s /
+#            the raw .img's MiB/s. It also sums the daemon's CPU seconds
+#            during each file's steps, per GiB served;
 #   convert: `qemu-img convert -n` of FILE into QEMU's null-co driver,
 #            i.e. the guest disk read through QEMU's reader of the format
 #            (sparse formats skip what is not allocated, as a real consumer
-#            does); ratio = raw .img seconds / the format's seconds, per pair.
-#            Twice: with QEMU's default file I/O (aio=threads: every read a
-#            round trip through QEMU's thread pool) and with aio=io_uring.
+#            does); ratio = raw .img seconds / the format's seconds, per pair
+#            (the pair's order swapped every round). Twice: with QEMU's
+#            default file I/O (aio=threads: every read a round trip through
+#            QEMU's thread pool) and with aio=io_uring.
 # The table gives medians over the rounds, and the lowest and highest ratio.
 # -flat.vmdk serves the very bytes of the raw image: its ratios show how
 # much of a difference this machine's noise alone makes.
@@ -71,40 +76,41 @@ seconds() {
 # (holes skipped) right before each measure, so every measure finds it warm.
 warm_source() { "$REPO/build/test/treetool" hash "$tree" >/dev/null; }
 
-# daemon_cpu: CPU seconds (user + system) the mounted vdiskfs has used.
-daemon_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$BENCH_PID/stat"; }
-
-# on_fresh_mount CMD...: "seconds daemon-CPU-seconds" of CMD run on a mount
-# made just for it. The daemon's CPU is what vdiskfs itself spends serving
-# the bytes: unlike seconds, steal and busy neighbours barely move it.
+# on_fresh_mount CMD...: seconds of CMD run on a mount made just for it.
 on_fresh_mount() {
-    local t c0 c1
+    local t
     warm_source
     bench_mount "$MP" "$tree" bench
-    c0=$(daemon_cpu)
     t=$(seconds "$@")
-    c1=$(daemon_cpu)
     bench_unmount
-    echo "$t $(echo "$c1 - $c0" | bc -l)"
+    echo "$t"
 }
 
 # measure FILE: sets M_CONV and M_URING (qemu-img convert s with aio=threads
-# and aio=io_uring; M_URING empty where io_uring is unavailable), M_DD (dd s)
-# and M_CPU (the daemon's CPU s during that dd; both empty for the -esx.vmdk
-# descriptor), each on its own fresh mount.
+# and aio=io_uring; M_URING empty where io_uring is unavailable), each on its
+# own fresh mount.
 measure() {
     local out
     # shellcheck disable=SC2046
     out=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" threads))
-    M_CONV=${out% *} M_URING="" M_DD="" M_CPU=""
+    M_CONV=$out M_URING=""
     if [ "$uring" = 1 ]; then
         # shellcheck disable=SC2046
         out=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" io_uring))
-        M_URING=${out% *}
+        M_URING=$out
     fi
-    [ "$1" = bench-esx.vmdk ] && return 0
-    out=$(on_fresh_mount dd if="$MP/$1" of=/dev/null bs=1M)
-    M_DD=${out% *} M_CPU=${out#* }
+}
+
+# read_pair FILE: on a fresh mount, reads the raw image and FILE side by
+# side; sets R_RAW and R_F ("bytes seconds cpu-seconds" of each).
+read_pair() {
+    local out
+    warm_source
+    bench_mount "$MP" "$tree" bench
+    out=$("$REPO/build/interleaved_read" --cpu-pid "$BENCH_PID" "$MP/bench.img" "$MP/$1") ||
+        { echo "interleaved_read failed" >&2; exit 1; }
+    bench_unmount
+    R_RAW=$(sed -n 1p <<<"$out" | cut -d' ' -f2-) R_F=$(sed -n 2p <<<"$out" | cut -d' ' -f2-)
 }
 
 # convert_cmd FILE DISK_BYTES AIO: QEMU reads FILE with its file driver in
@@ -131,6 +137,10 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? 
 lowest() { tr ' ' '\n' | grep . | sort -g | head -1; }
 highest() { tr ' ' '\n' | grep . | sort -g | tail -1; }
 
+# mibs BYTES SECONDS CPU: MiB/s; cpu_per_gib BYTES SECONDS CPU: CPU s per GiB.
+mibs() { echo "$1 / 1048576 / $2" | bc -l; }
+cpu_per_gib() { echo "$3 * 1073741824 / $1" | bc -l; }
+
 # local_ratio TIMES_RAW TIMES_FILE: median raw seconds / median file seconds.
 local_ratio() { echo "$(median <<<"$1") / $(median <<<"$2")" | bc -l; }
 
@@ -147,21 +157,21 @@ main() {
     for f in "${FILES[@]}"; do size[$f]=$(stat -c %s "$MP/$f"); done
     bench_unmount
 
-    # Each format is measured right next to the raw image (pairs), the
-    # order swapped every round, so that the machine's drift over minutes
-    # cancels out of the ratios. conv/uring/ddt collect the times of each
-    # file, *_ratio the ratios of each pair.
-    declare -A conv uring_t ddt cpu_gib conv_ratio uring_ratio dd_ratio
-    local raw=bench.img c_raw c_f u_raw u_f d_raw d_f p_raw p_f
+    # Each format is measured right next to the raw image: convert in
+    # pairs whose order swaps every round, reads side by side. conv/uring_t/
+    # read_mibs/cpu_gib collect the figures of each file, *_ratio the ratios
+    # of each pair.
+    declare -A conv uring_t read_mibs cpu_gib conv_ratio uring_ratio read_ratio
+    local raw=bench.img c_raw c_f u_raw u_f mibs_raw mibs_f
     for ((r = 1; r <= ROUNDS; r++)); do
         for f in "${FILES[@]}"; do
             [ "$f" = "$raw" ] && continue
             if ((r % 2)); then
-                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING d_raw=$M_DD p_raw=$M_CPU
-                measure "$f"; c_f=$M_CONV u_f=$M_URING d_f=$M_DD p_f=$M_CPU
+                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING
+                measure "$f"; c_f=$M_CONV u_f=$M_URING
             else
-                measure "$f"; c_f=$M_CONV u_f=$M_URING d_f=$M_DD p_f=$M_CPU
-                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING d_raw=$M_DD p_raw=$M_CPU
+                measure "$f"; c_f=$M_CONV u_f=$M_URING
+                measure "$raw"; c_raw=$M_CONV u_raw=$M_URING
             fi
             conv[$raw]+=" $c_raw" conv[$f]+=" $c_f"
             conv_ratio[$f]+=" $(echo "$c_raw / $c_f" | bc -l)"
@@ -169,16 +179,16 @@ main() {
                 uring_t[$raw]+=" $u_raw" uring_t[$f]+=" $u_f"
                 uring_ratio[$f]+=" $(echo "$u_raw / $u_f" | bc -l)"
             fi
-            if [ -n "$d_f" ]; then
-                ddt[$raw]+=" $d_raw" ddt[$f]+=" $d_f"
-                cpu_gib[$raw]+=" $(echo "$p_raw * 1073741824 / ${size[$raw]}" | bc -l)"
-                cpu_gib[$f]+=" $(echo "$p_f * 1073741824 / ${size[$f]}" | bc -l)"
-                dd_ratio[$f]+=" $(echo "(${size[$f]} / $d_f) / (${size[$raw]} / $d_raw)" | bc -l)"
-            fi
+            [ "$f" = bench-esx.vmdk ] && continue  # a descriptor: its data is -flat.vmdk
+            read_pair "$f"
+            mibs_raw=$(mibs $R_RAW) mibs_f=$(mibs $R_F)
+            read_mibs[$raw]+=" $mibs_raw" read_mibs[$f]+=" $mibs_f"
+            cpu_gib[$raw]+=" $(cpu_per_gib $R_RAW)" cpu_gib[$f]+=" $(cpu_per_gib $R_F)"
+            read_ratio[$f]+=" $(echo "$mibs_f / $mibs_raw" | bc -l)"
         done
         echo "round $r of $ROUNDS done" >&2
     done
-    conv_ratio[$raw]=1 uring_ratio[$raw]=1 dd_ratio[$raw]=1
+    conv_ratio[$raw]=1 uring_ratio[$raw]=1 read_ratio[$raw]=1
 
     # The local reference: one plain copy at a time, converted by QEMU in
     # both I/O modes. A -esx.vmdk needs its -flat.vmdk beside it.
@@ -212,9 +222,9 @@ main() {
             "$(ratio_cell "${uring_ratio[$f]}")" \
             "$(local_ratio "${local_uring[bench.img]}" "${local_uring[$f]}")"); fi
         table+=$cell
-        if [ -n "${ddt[$f]:-}" ]; then
-            table+=$(printf ' %.0f | %s | %.2f |' "$(echo "${size[$f]} / 1048576 / $(median <<<"${ddt[$f]}")" | bc -l)" \
-                "$(ratio_cell "${dd_ratio[$f]}")" "$(median <<<"${cpu_gib[$f]}")")
+        if [ -n "${read_mibs[$f]:-}" ]; then
+            table+=$(printf ' %.0f | %s | %.2f |' "$(median <<<"${read_mibs[$f]}")" \
+                "$(ratio_cell "${read_ratio[$f]}")" "$(median <<<"${cpu_gib[$f]}")")
         else
             table+=' | (a descriptor: its data is bench-flat.vmdk) | |'
         fi
@@ -225,7 +235,7 @@ main() {
         "$(date -u '+%Y-%m-%d %H:%M UTC')" "$([ "$ROUNDS" = 5 ] || echo "ROUNDS=$ROUNDS ")" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" \
         "$(machine_line)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$tree" "$(find "$tree" | wc -l)" \
         "$(du -sm "$tree" | cut -f1)" "$((disk / 1048576))" "$ROUNDS")
-    out+=$'\n\n| file | qemu format | file MiB | convert s (aio=threads) | ratio vs raw | local ratio vs raw | convert s (aio=io_uring) | ratio vs raw | local ratio vs raw | dd MiB/s | dd ratio vs raw (MiB/s) | vdiskfs CPU s per GiB (dd) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+    out+=$'\n\n| file | qemu format | file MiB | convert s (aio=threads) | ratio vs raw | local ratio vs raw | convert s (aio=io_uring) | ratio vs raw | local ratio vs raw | read MiB/s (side by side with raw) | read ratio vs raw | vdiskfs CPU s per GiB (read) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     out+=$table
     record_block "$out"
 }
