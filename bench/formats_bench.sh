@@ -30,8 +30,8 @@
 # in the page cache every time (see warm_source).
 # For reference, each file is also copied to local disk, alone, and
 # converted there ROUNDS times, read just before each: "local ratio" is what
-# QEMU's own reader of each format achieves against raw on a plain file, and
-# "vs local" = local s / vdiskfs s. Run as root after building (build/).
+# QEMU's own reader of each format achieves against raw on a plain file.
+# Run as root after building (build/, including build/interleaved_read).
 source "$(dirname "$0")/common.sh"
 if [ "${1:-}" = --no-record ]; then record=0; shift; fi
 tree=${1:-}
