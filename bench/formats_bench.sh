@@ -30,7 +30,9 @@
 # in the page cache every time (see warm_source).
 # For reference, each file is also copied to local disk, alone, and
 # converted there ROUNDS times, read just before each: "local ratio" is what
-# QEMU's own reader of each format achieves against raw on a plain file.
+# QEMU's own reader of each format achieves against raw on a plain file, and
+# "speed vs local copy" = local s / vdiskfs s of the same file (1: QEMU reads
+# it through vdiskfs as fast as from a local copy in the page cache).
 # Run as root after building (build/, including build/interleaved_read).
 source "$(dirname "$0")/common.sh"
 if [ "${1:-}" = --no-record ]; then record=0; shift; fi
@@ -141,7 +143,7 @@ highest() { tr ' ' '\n' | grep . | sort -g | tail -1; }
 mibs() { echo "$1 / 1048576 / $2" | bc -l; }
 cpu_per_gib() { echo "$3 * 1073741824 / $1" | bc -l; }
 
-# local_ratio TIMES_RAW TIMES_FILE: median raw seconds / median file seconds.
+# local_ratio TIMES_A TIMES_B: median A seconds / median B seconds.
 local_ratio() { echo "$(median <<<"$1") / $(median <<<"$2")" | bc -l; }
 
 # ratio_cell VALUES: "median (lowest–highest)" of the ratios in VALUES.
@@ -213,14 +215,16 @@ main() {
 
     local table="" cell
     for f in "${FILES[@]}"; do
-        table+=$(printf '| %s | %s | %.1f | %.3f | %s | %.2f |' \
+        table+=$(printf '| %s | %s | %.1f | %.3f | %s | %.2f | %.2f |' \
             "$f" "$(fmt_of "$f")" "$(echo "${size[$f]} / 1048576" | bc -l)" \
             "$(median <<<"${conv[$f]}")" "$(ratio_cell "${conv_ratio[$f]}")" \
-            "$(local_ratio "${local_conv[bench.img]}" "${local_conv[$f]}")")
-        cell=' n/a | n/a | n/a |'
-        if [ "$uring" = 1 ]; then cell=$(printf ' %.3f | %s | %.2f |' "$(median <<<"${uring_t[$f]}")" \
+            "$(local_ratio "${local_conv[bench.img]}" "${local_conv[$f]}")" \
+            "$(local_ratio "${local_conv[$f]}" "${conv[$f]}")")
+        cell=' n/a | n/a | n/a | n/a |'
+        if [ "$uring" = 1 ]; then cell=$(printf ' %.3f | %s | %.2f | %.2f |' "$(median <<<"${uring_t[$f]}")" \
             "$(ratio_cell "${uring_ratio[$f]}")" \
-            "$(local_ratio "${local_uring[bench.img]}" "${local_uring[$f]}")"); fi
+            "$(local_ratio "${local_uring[bench.img]}" "${local_uring[$f]}")" \
+            "$(local_ratio "${local_uring[$f]}" "${uring_t[$f]}")"); fi
         table+=$cell
         if [ -n "${read_mibs[$f]:-}" ]; then
             table+=$(printf ' %.0f | %s | %.2f |' "$(median <<<"${read_mibs[$f]}")" \
@@ -235,7 +239,7 @@ main() {
         "$(date -u '+%Y-%m-%d %H:%M UTC')" "$([ "$ROUNDS" = 5 ] || echo "ROUNDS=$ROUNDS ")" "${MOUNT_OPTS:+ (MOUNT_OPTS=$MOUNT_OPTS)}${1:+ $1}" \
         "$(machine_line)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$tree" "$(find "$tree" | wc -l)" \
         "$(du -sm "$tree" | cut -f1)" "$((disk / 1048576))" "$ROUNDS")
-    out+=$'\n\n| file | qemu format | file MiB | convert s (aio=threads) | ratio vs raw | local ratio vs raw | convert s (aio=io_uring) | ratio vs raw | local ratio vs raw | read MiB/s (side by side with raw) | read ratio vs raw | vdiskfs CPU s per GiB (read) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+    out+=$'\n\n| file | qemu format | file MiB | convert s (aio=threads) | ratio vs raw | local ratio vs raw | speed vs local copy | convert s (aio=io_uring) | ratio vs raw | local ratio vs raw | speed vs local copy | read MiB/s (side by side with raw) | read ratio vs raw | vdiskfs CPU s per GiB (read) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     out+=$table
     record_block "$out"
 }
