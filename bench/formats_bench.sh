@@ -11,7 +11,7 @@
 # through vdiskfs):
 #   read:    build/interleaved_read of the raw .img and FILE side by side:
 #            each read from start to end with 1 MiB read()s (as `dd bs=1M`),
-#            in 64 steps that alternate between the two files, so that the
+#            in 16 steps that alternate between the two files, so that the
 #            machine's drift (steal, busy neighbours: ±30% from one dd to
 #            the next here) lands on both alike; ratio = the file's MiB/s /
 #            the raw .img's MiB/s. It also sums the daemon's CPU seconds
@@ -112,7 +112,9 @@ read_pair() {
     out=$("$REPO/build/interleaved_read" --cpu-pid "$BENCH_PID" "$MP/bench.img" "$MP/$1") ||
         { echo "interleaved_read failed" >&2; exit 1; }
     bench_unmount
-    R_RAW=$(sed -n 1p <<<"$out" | cut -d' ' -f2-) R_F=$(sed -n 2p <<<"$out" | cut -d' ' -f2-)
+    # The last three fields of each line: bytes seconds cpu-seconds.
+    R_RAW=$(awk 'NR == 1 {print $(NF-2), $(NF-1), $NF}' <<<"$out")
+    R_F=$(awk 'NR == 2 {print $(NF-2), $(NF-1), $NF}' <<<"$out")
 }
 
 # convert_cmd FILE DISK_BYTES AIO: QEMU reads FILE with its file driver in
@@ -150,6 +152,8 @@ local_ratio() { echo "$(median <<<"$1") / $(median <<<"$2")" | bc -l; }
 ratio_cell() { printf '%.2f (%.2f–%.2f)' "$(median <<<"$1")" "$(lowest <<<"$1")" "$(highest <<<"$1")"; }
 
 main() {
+    [ -x "$REPO/build/interleaved_read" ] ||
+        { echo "build/interleaved_read is missing: cmake --build build -j2" >&2; exit 1; }
     ensure_tree
     local disk f r uring=0
     uring_works && uring=1
@@ -183,8 +187,10 @@ main() {
             fi
             [ "$f" = bench-esx.vmdk ] && continue  # a descriptor: its data is -flat.vmdk
             read_pair "$f"
+            # shellcheck disable=SC2086  # "bytes seconds cpu" as three arguments
             mibs_raw=$(mibs $R_RAW) mibs_f=$(mibs $R_F)
             read_mibs[$raw]+=" $mibs_raw" read_mibs[$f]+=" $mibs_f"
+            # shellcheck disable=SC2086
             cpu_gib[$raw]+=" $(cpu_per_gib $R_RAW)" cpu_gib[$f]+=" $(cpu_per_gib $R_F)"
             read_ratio[$f]+=" $(echo "$mibs_f / $mibs_raw" | bc -l)"
         done

@@ -4,9 +4,11 @@
 //   interleaved_read [--steps N] [--cpu-pid PID] FILE...
 //
 // Every file is read once from start to end with 1 MiB read()s (as
-// `dd bs=1M`), in N steps: step i reads the i-th N-th of each file, one
-// file after the other, the order rotating every step. A slow second on the
-// host (steal, a busy neighbour) therefore lands on every file alike.
+// `dd bs=1M`), in N steps (default 16): step i reads the i-th N-th of each
+// file, one file after the other, the order rotating every step. A slow
+// second on the host (steal, a busy neighbour) therefore lands on every
+// file alike. Steps stay large next to the kernel's readahead window, whose
+// last requests may still be served during the next file's step.
 // Each file's seconds are the sum of its own steps. With --cpu-pid, the CPU
 // seconds (user + system) that process used during each file's steps are
 // summed too (the vdiskfs daemon: what it spends per byte of each file).
@@ -16,6 +18,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -90,7 +93,7 @@ void read_until(File& file, uint64_t until, std::vector<char>& buf) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  unsigned steps = 64;
+  unsigned steps = 16;
   long cpu_pid = 0;
   std::vector<File> files;
   for (int i = 1; i < argc; ++i) {
@@ -115,6 +118,10 @@ int main(int argc, char** argv) {
     const off_t size = f.fd < 0 ? -1 : lseek(f.fd, 0, SEEK_END);
     if (size < 0 || lseek(f.fd, 0, SEEK_SET) != 0) {
       std::fprintf(stderr, "interleaved_read: %s: %s\n", f.path.c_str(), std::strerror(errno));
+      return 1;
+    }
+    if (size == 0) {
+      std::fprintf(stderr, "interleaved_read: %s: empty file\n", f.path.c_str());
       return 1;
     }
     f.size = uint64_t(size);
