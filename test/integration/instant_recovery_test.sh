@@ -3,7 +3,7 @@
 # per machine) is the backup, as a directory and as a tar. For each, boots it
 # twice with examples/instant-recovery.sh (QEMU, direct kernel boot from the
 # backup's /boot, root=UUID from its fstab, virtio disk from the mounted
-# .qcow2 or .vmdk, persistent delta), then once more from the tar through
+# .qcow2 with aio=threads or .vmdk with aio=io_uring, persistent delta), then once more from the tar through
 # GRUB written into the delta (no -kernel): a unit in the guest counts boots in a
 # file on the root filesystem and prints a marker on the console; the first
 # boot must say boot=1, the second boot=2 (it read what the first wrote),
@@ -29,7 +29,8 @@ dir_before=$("$TREETOOL" hash "$backup")
 tar_before=$(sha256sum <"$WORK/web01.tar")
 
 # boot LABEL SOURCE N [OPTIONS...]: boots once with the delta of LABEL; the
-# console must show boot=N (the guest's count of boots on that delta) and login:.
+# console must show boot=N (the guest's count of boots on that delta) and
+# login:. Leaves the script's output in BOOT_OUT.
 boot() {
     local label=$1 src=$2 n=$3 console out
     shift 3
@@ -43,11 +44,16 @@ boot() {
     grep -aq "VDISKFS-MARKER boot=$n\b" "$console" ||
         die "boot $n of $label: expected marker boot=$n; console has: $(grep -a VDISKFS-MARKER "$console" || echo none)"
     echo "boot $n of $label: marker boot=$n and login: seen"
+    BOOT_OUT=$out
 }
 
-boot dir-qcow2 "$backup" 1 --format qcow2
-boot dir-qcow2 "$backup" 2 --format qcow2
+# QEMU's disk I/O: threads for the directory's boots, the default (auto:
+# io_uring, which formats_test requires of this machine) for the others.
+boot dir-qcow2 "$backup" 1 --format qcow2 --aio threads
+boot dir-qcow2 "$backup" 2 --format qcow2 --aio threads
+grep -q "aio=threads" <<<"$BOOT_OUT" || die "--aio threads: the script did not say aio=threads"
 boot tar-vmdk "$WORK/web01.tar" 1 --format vmdk
+grep -q "aio=io_uring" <<<"$BOOT_OUT" || die "the default --aio auto did not choose io_uring: $BOOT_OUT"
 boot tar-vmdk "$WORK/web01.tar" 2 --format vmdk
 for d in "$WORK"/delta.*; do
     [ -s "$d/web01.qcow2.delta" ] || [ -s "$d/web01.vmdk.delta" ] || die "no guest writes in the delta $d"
