@@ -78,40 +78,36 @@ seconds() {
 # (holes skipped) right before each measure, so every measure finds it warm.
 warm_source() { "$REPO/build/test/treetool" hash "$tree" >/dev/null; }
 
-# on_fresh_mount CMD...: seconds of CMD run on a mount made just for it.
+# on_fresh_mount CMD...: runs CMD (its output passes through; it may use
+# $BENCH_PID) on a mount made just for it, the source warmed first.
 on_fresh_mount() {
-    local t
+    local rc=0
     warm_source
     bench_mount "$MP" "$tree" bench
-    t=$(seconds "$@")
+    "$@" || rc=$?
     bench_unmount
-    echo "$t"
+    return $rc
 }
 
 # measure FILE: sets M_CONV and M_URING (qemu-img convert s with aio=threads
 # and aio=io_uring; M_URING empty where io_uring is unavailable), each on its
 # own fresh mount.
 measure() {
-    local out
     # shellcheck disable=SC2046
-    out=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" threads))
-    M_CONV=$out M_URING=""
-    if [ "$uring" = 1 ]; then
-        # shellcheck disable=SC2046
-        out=$(on_fresh_mount $(convert_cmd "$MP/$1" "$disk" io_uring))
-        M_URING=$out
-    fi
+    M_CONV=$(on_fresh_mount seconds $(convert_cmd "$MP/$1" "$disk" threads)) M_URING=""
+    # shellcheck disable=SC2046
+    if [ "$uring" = 1 ]; then M_URING=$(on_fresh_mount seconds $(convert_cmd "$MP/$1" "$disk" io_uring)); fi
 }
+
+# side_by_side FILE: build/interleaved_read of the raw image and FILE on the
+# current mount, with the daemon's CPU.
+side_by_side() { "$REPO/build/interleaved_read" --cpu-pid "$BENCH_PID" "$MP/bench.img" "$MP/$1"; }
 
 # read_pair FILE: on a fresh mount, reads the raw image and FILE side by
 # side; sets R_RAW and R_F ("bytes seconds cpu-seconds" of each).
 read_pair() {
     local out
-    warm_source
-    bench_mount "$MP" "$tree" bench
-    out=$("$REPO/build/interleaved_read" --cpu-pid "$BENCH_PID" "$MP/bench.img" "$MP/$1") ||
-        { echo "interleaved_read failed" >&2; exit 1; }
-    bench_unmount
+    out=$(on_fresh_mount side_by_side "$1") || { echo "interleaved_read failed" >&2; exit 1; }
     # The last three fields of each line: bytes seconds cpu-seconds.
     R_RAW=$(awk 'NR == 1 {print $(NF-2), $(NF-1), $NF}' <<<"$out")
     R_F=$(awk 'NR == 2 {print $(NF-2), $(NF-1), $NF}' <<<"$out")
@@ -145,8 +141,8 @@ highest() { tr ' ' '\n' | grep . | sort -g | tail -1; }
 mibs() { echo "$1 / 1048576 / $2" | bc -l; }
 cpu_per_gib() { echo "$3 * 1073741824 / $1" | bc -l; }
 
-# local_ratio TIMES_A TIMES_B: median A seconds / median B seconds.
-local_ratio() { echo "$(median <<<"$1") / $(median <<<"$2")" | bc -l; }
+# median_ratio TIMES_A TIMES_B: median A seconds / median B seconds.
+median_ratio() { echo "$(median <<<"$1") / $(median <<<"$2")" | bc -l; }
 
 # ratio_cell VALUES: "median (lowest–highest)" of the ratios in VALUES.
 ratio_cell() { printf '%.2f (%.2f–%.2f)' "$(median <<<"$1")" "$(lowest <<<"$1")" "$(highest <<<"$1")"; }
@@ -224,13 +220,13 @@ main() {
         table+=$(printf '| %s | %s | %.1f | %.3f | %s | %.2f | %.2f |' \
             "$f" "$(fmt_of "$f")" "$(echo "${size[$f]} / 1048576" | bc -l)" \
             "$(median <<<"${conv[$f]}")" "$(ratio_cell "${conv_ratio[$f]}")" \
-            "$(local_ratio "${local_conv[bench.img]}" "${local_conv[$f]}")" \
-            "$(local_ratio "${local_conv[$f]}" "${conv[$f]}")")
+            "$(median_ratio "${local_conv[bench.img]}" "${local_conv[$f]}")" \
+            "$(median_ratio "${local_conv[$f]}" "${conv[$f]}")")
         cell=' n/a | n/a | n/a | n/a |'
         if [ "$uring" = 1 ]; then cell=$(printf ' %.3f | %s | %.2f | %.2f |' "$(median <<<"${uring_t[$f]}")" \
             "$(ratio_cell "${uring_ratio[$f]}")" \
-            "$(local_ratio "${local_uring[bench.img]}" "${local_uring[$f]}")" \
-            "$(local_ratio "${local_uring[$f]}" "${uring_t[$f]}")"); fi
+            "$(median_ratio "${local_uring[bench.img]}" "${local_uring[$f]}")" \
+            "$(median_ratio "${local_uring[$f]}" "${uring_t[$f]}")"); fi
         table+=$cell
         if [ -n "${read_mibs[$f]:-}" ]; then
             table+=$(printf ' %.0f | %s | %.2f |' "$(median <<<"${read_mibs[$f]}")" \

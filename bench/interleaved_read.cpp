@@ -90,6 +90,11 @@ void read_until(File& file, uint64_t until, std::vector<char>& buf) {
   }
 }
 
+int usage() {
+  std::fprintf(stderr, "usage: interleaved_read [--steps N] [--cpu-pid PID] FILE...\n");
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,15 +108,13 @@ int main(int argc, char** argv) {
     } else if (arg == "--cpu-pid" && i + 1 < argc) {
       cpu_pid = std::strtol(argv[++i], nullptr, 10);
     } else if (arg.rfind("--", 0) == 0) {
-      std::fprintf(stderr, "usage: interleaved_read [--steps N] [--cpu-pid PID] FILE...\n");
-      return 2;
+      return usage();
     } else {
       files.push_back(File{arg});
     }
   }
   if (files.empty() || steps == 0) {
-    std::fprintf(stderr, "usage: interleaved_read [--steps N] [--cpu-pid PID] FILE...\n");
-    return 2;
+    return usage();
   }
   for (File& f : files) {
     f.fd = open(f.path.c_str(), O_RDONLY);

@@ -64,7 +64,8 @@ head -c 1048576 /dev/zero >"$WORK/uring-probe"
 timeout 60 qemu-img info --image-opts "driver=raw,file.driver=file,file.filename=$WORK/uring-probe,file.aio=io_uring" \
     >/dev/null 2>&1 || die "QEMU cannot use io_uring on this machine (kernel.io_uring_disabled set? QEMU built without liburing?)"
 for f in src.vmdk src-esx.vmdk src-flat.vmdk src.vhd src-fixed.vhd src.vdi src.qcow2; do
-    (($(stat -c %s $f) % 512 == 0)) || die "$f: $(stat -c %s $f) bytes, not whole 512-byte sectors"
+    bytes=$(stat -c %s $f)
+    ((bytes % 512 == 0)) || die "$f: $bytes bytes, not whole 512-byte sectors"
     timeout 120 qemu-img compare -q --image-opts "driver=raw,file.driver=file,file.filename=$PWD/$raw" \
         "driver=$(fmt_of $f),file.driver=file,file.filename=$PWD/$f,file.aio=io_uring" ||
         die "$f: qemu-img compare with aio=io_uring failed or hung (exit $?)"

@@ -3,11 +3,12 @@
 # per machine) is the backup, as a directory and as a tar. For each, boots it
 # twice with examples/instant-recovery.sh (QEMU, direct kernel boot from the
 # backup's /boot, root=UUID from its fstab, virtio disk from the mounted
-# .qcow2 with aio=threads or .vmdk with aio=io_uring, persistent delta), then once more from the tar through
-# GRUB written into the delta (no -kernel): a unit in the guest counts boots in a
-# file on the root filesystem and prints a marker on the console; the first
-# boot must say boot=1, the second boot=2 (it read what the first wrote),
-# both must reach "login:", and the backup must hash the same afterwards.
+# .qcow2 with aio=threads or .vmdk with aio=io_uring, persistent delta),
+# then once more from the tar through GRUB written into the delta (no
+# -kernel): a unit in the guest counts boots in a file on the root
+# filesystem and prints a marker on the console; the first boot must say
+# boot=1, the second boot=2 (it read what the first wrote), both must reach
+# "login:", and the backup must hash the same afterwards.
 source "$(dirname "$0")/lib.sh"
 
 require_root
