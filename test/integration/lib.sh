@@ -98,6 +98,24 @@ unmount_fg() {
     wait "$MOUNT_PID" || die "vdiskfs exited with status $? after unmount"
 }
 
+# Exit statuses of vdiskfs (README, "Exit status"): 0 done, 1 refused or
+# failed (the message says why), 2 a usage error on the command line.
+# Anything else (134 from an ASan abort, 23 from a leak report, a signal)
+# is a defect even where a failure was expected.
+EXIT_REFUSED=1
+EXIT_USAGE=2
+
+# expect_status STATUS PATTERN CMD...: CMD must exit with exactly STATUS and
+# say PATTERN (a fixed string) on stdout or stderr; its output is in OUT.
+expect_status() {
+    local want=$1 pattern=$2 rc=0
+    shift 2
+    OUT=$("$@" 2>&1) || rc=$?
+    [ "$rc" -eq "$want" ] || die "'$*' exited $rc, expected $want (saying '$pattern'); it said: $OUT"
+    grep -qF -- "$pattern" <<<"$OUT" || die "'$*' said '$OUT'; expected '$pattern'"
+    echo "ok: '$*' -> exit $rc: $(head -c 300 <<<"$OUT")"
+}
+
 # attach_partition IMAGE: loop device (read-only) over partition 1; prints it.
 attach_partition() {
     local img=$1 start sectors dev
