@@ -1,6 +1,8 @@
 # Shared helpers of the integration tests: tool checks that name the
 # package to install, a work folder, and cleanup of every mount, loop
-# device and daemon a test started (stopped by pid).
+# device and daemon a test started (stopped by pid). Cleanup also fails
+# the test when a vdiskfs daemon exited badly or a sanitizer report was
+# written (see make_work), and prints the daemon logs when anything failed.
 set -euo pipefail
 
 : "${VDISKFS:=vdiskfs}"
@@ -28,7 +30,24 @@ require_root() {
 CLEANUP_MOUNTS=()
 CLEANUP_LOOPS=()
 CLEANUP_PIDS=()
+DAEMON_PIDS=()  # vdiskfs daemons of mount_fg: their exit status is checked
+DAEMON_LOGS=()  # --log files of mount_fg's daemons
 WORK=""
+
+# show_logs: the tail of each daemon log: $WORK/vdiskfs.log (the stderr of
+# mount_fg's daemons), the --log files given to mount_fg and any other
+# *.log at the top of the work folder (where tests put --log files).
+show_logs() {
+    local f seen=" "
+    for f in "$WORK"/*.log "${DAEMON_LOGS[@]}"; do
+        [ -n "$WORK" ] && [ -s "$f" ] || continue
+        case $seen in *" $f "*) continue ;; esac
+        seen+="$f "
+        echo "---- last 50 lines of $f:" >&2
+        tail -n 50 "$f" >&2
+        echo "---- end of $f" >&2
+    done
+}
 
 cleanup() {
     local rc=$?
@@ -55,18 +74,62 @@ cleanup() {
     for m in "${CLEANUP_MOUNTS[@]}"; do
         mountpoint -q "$m" && { echo "cleanup: $m still busy, detached lazily" >&2; umount -l "$m"; }
     done
+    # A daemon must end with 0 (unmounted, or SIGTERM, which it handles):
+    # anything else but the SIGKILL a test sends on purpose (137) is a
+    # defect, even if the test body passed. Bash keeps the status of a
+    # child it reaped, so a daemon that died unseen is found here too.
+    local bad=0 status
+    for p in "${DAEMON_PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+        status=0
+        wait "$p" 2>/dev/null || status=$?
+        case $status in 0 | 127 | 137) ;; *)
+            echo "FAIL: vdiskfs daemon $p exited with status $status" >&2
+            bad=1
+            ;;
+        esac
+    done
     for p in "${CLEANUP_PIDS[@]}"; do
+        case " ${DAEMON_PIDS[*]} " in *" $p "*) continue ;; esac
         kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
     done
-    if [ -n "$WORK" ] && [ -z "${KEEP_WORK:-}" ]; then rm -rf "$WORK"; fi
+    if [ -n "$WORK" ]; then
+        # Background daemons (not children of this shell) exit after their
+        # unmount: let them finish writing their logs and reports.
+        for ((i = 0; i < 100; i++)); do
+            pgrep -f "vdiskfs mount .*$WORK/" >/dev/null || break
+            sleep 0.1
+        done
+        if [ $rc -ne 0 ] || [ $bad -ne 0 ]; then show_logs; fi
+        # A sanitizer report from any process (make_work routes them here)
+        # fails the test, whatever its exit status was.
+        local report
+        for report in "$WORK"/sanitizer.*; do
+            [ -e "$report" ] || continue
+            echo "---- sanitizer report $report:" >&2
+            cat "$report" >&2
+            echo "FAIL: sanitizer report $report (above)" >&2
+            bad=1
+        done
+        if [ -z "${KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "work folder kept: $WORK" >&2; fi
+    fi
+    [ $rc -eq 0 ] && [ $bad -ne 0 ] && rc=1
     exit $rc
 }
 trap cleanup EXIT
 
 # Creates $WORK, a fresh folder on a real disk (not tmpfs: loop devices and
 # sparse files behave as in production).
+# ASan, LSan and UBSan reports of every process (the forked background
+# daemon's included: its stderr is /dev/null) go to $WORK/sanitizer.PID;
+# cleanup prints them and fails the test. A refusal that leaks or trips
+# UBSan on its way out therefore fails even with the expected status.
 make_work() {
     WORK=$(mktemp -d "${VDISKFS_TEST_TMP:-/var/tmp}/vdiskfs-test.XXXXXX")
+    local v
+    for v in ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS; do
+        export "$v=${!v:+${!v}:}log_path=$WORK/sanitizer"
+    done
 }
 
 # mount_fg SOURCE MOUNTPOINT [OPTIONS...]: starts vdiskfs in the foreground
@@ -79,23 +142,43 @@ mount_fg() {
     *" --delta "* | *" --delta-memory "* | *" --read-only "*) ;;
     *) set -- "$@" --delta "$WORK/delta.$(basename "$src")" ;;
     esac
+    local a prev=
+    for a in "$@"; do
+        [ "$prev" = --log ] && DAEMON_LOGS+=("$a")
+        prev=$a
+    done
     "$VDISKFS" mount -f "$src" "$mp" "$@" 2>>"$WORK/vdiskfs.log" &
     MOUNT_PID=$!
     CLEANUP_PIDS+=("$MOUNT_PID")
+    DAEMON_PIDS+=("$MOUNT_PID")
     CLEANUP_MOUNTS+=("$mp")
-    local i
+    local i status=0
     for ((i = 0; i < 600; i++)); do
         if mountpoint -q "$mp"; then return 0; fi
-        kill -0 "$MOUNT_PID" 2>/dev/null || die "vdiskfs exited before mounting: $(cat "$WORK/vdiskfs.log")"
+        if ! kill -0 "$MOUNT_PID" 2>/dev/null; then
+            wait "$MOUNT_PID" || status=$?
+            forget_daemon "$MOUNT_PID"
+            die "vdiskfs exited with status $status before mounting $mp (its log follows)"
+        fi
         sleep 0.1
     done
     die "vdiskfs did not mount $mp within 60 s"
 }
 
+# forget_daemon PID: its exit status was checked; cleanup need not.
+forget_daemon() {
+    local p keep=()
+    for p in "${DAEMON_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    DAEMON_PIDS=("${keep[@]}")
+}
+
 # unmount_fg MOUNTPOINT: fusermount3 -u, then waits for MOUNT_PID to exit 0.
 unmount_fg() {
     fusermount3 -u "$1" || die "fusermount3 -u $1 failed"
-    wait "$MOUNT_PID" || die "vdiskfs exited with status $? after unmount"
+    local status=0
+    wait "$MOUNT_PID" || status=$?
+    forget_daemon "$MOUNT_PID"
+    [ $status -eq 0 ] || die "vdiskfs (pid $MOUNT_PID) exited with status $status after unmounting $1 (its log follows)"
 }
 
 # Exit statuses of vdiskfs (README, "Exit status"): 0 done, 1 refused or
