@@ -2,7 +2,8 @@
 # Writable disks: writes through each container format and through the
 # kernel's ext4 land in per-file deltas; they survive a remount; the views
 # of one disk do not share writes; the source never changes; a delta is
-# refused against a changed source (with a message naming the change);
+# refused against a changed source or other layout options (exit status 1,
+# with a message naming the change); FUSE truncate grows and shrinks a file;
 # --read-only, --delta-memory, --discard-delta, `delta info`, and ENOSPC.
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -17,14 +18,18 @@ mkdir "$WORK/mnt" "$WORK/kernel"
 D=$WORK/delta
 M=$WORK/mnt
 
-# 1. qemu-io through every sparse format; qemu-img check stays clean.
+# 1. qemu-io through every container format, the -flat.vmdk (raw) and the
+#    -fixed.vhd (vpc) included, each with its own pattern; qemu-img check
+#    stays clean.
+WRITTEN="src.vmdk src.vhd src.vdi src.qcow2 src-flat.vmdk src-fixed.vhd"
+declare -A PAT=([src.vmdk]=0x5a [src.vhd]=0x5b [src.vdi]=0x5c [src.qcow2]=0x5d [src-flat.vmdk]=0x5e [src-fixed.vhd]=0x5f)
 mount_fg "$WORK/src" "$M" --delta "$D"
 img_sum=$(sha256sum <"$M/src.img")
-for f in src.vmdk src.vhd src.vdi src.qcow2; do
-    fmt=$(fmt_of $f)
-    out=$(qemu-io -f "$fmt" -c 'write -P 0x5a 1M 32M' -c 'read -P 0x5a 1M 32M' "$M/$f") || die "qemu-io $f: $out"
+for f in $WRITTEN; do
+    fmt=$(fmt_of $f) p=${PAT[$f]}
+    out=$(qemu-io -f "$fmt" -c "write -P $p 1M 32M" -c "read -P $p 1M 32M" "$M/$f") || die "qemu-io $f: $out"
     grep -q "Pattern verification failed" <<<"$out" && die "qemu-io $f: $out"
-    if [ "$fmt" != vpc ]; then
+    if [ "$fmt" != vpc ] && [ "$fmt" != raw ]; then
         out=$(qemu-img check -f "$fmt" --output=json "$M/$f") || die "qemu-img check $f after writes: $out"
         [ "$(jq '(.corruptions // 0) + (.leaks // 0) + (."check-errors" // 0)' <<<"$out")" = 0 ] || die "$f: $out"
     fi
@@ -53,10 +58,11 @@ unmount_fg "$M"
 
 # 3. After a remount everything is still there.
 mount_fg "$WORK/src" "$M" --delta "$D"
-for f in src.vmdk src.vhd src.vdi src.qcow2; do
-    out=$(qemu-io -f "$(fmt_of $f)" -c 'read -P 0x5a 1M 32M' "$M/$f") || die "qemu-io $f after remount: $out"
+for f in $WRITTEN; do
+    out=$(qemu-io -f "$(fmt_of $f)" -c "read -P ${PAT[$f]} 1M 32M" "$M/$f") || die "qemu-io $f after remount: $out"
     grep -q "Pattern verification failed" <<<"$out" && die "$f lost its writes: $out"
 done
+echo "ok: the writes through $WRITTEN persist"
 dev=$(attach_partition "$M/src.img")
 mount -t ext4 -o ro "$dev" "$WORK/kernel"
 [ "$(cat "$WORK/kernel/new-file.txt")" = "created by the guest" ] || die "new-file.txt lost"
@@ -78,27 +84,80 @@ after=$("$TREETOOL" hash "$WORK/src")
 [ "$before" = "$after" ] || die "the source changed: $before -> $after"
 echo "ok: source unchanged"
 
-# 4. A changed source refuses the delta and says what changed.
+# 4. FUSE truncate ("files may grow and shrink"): src.img shrinks to a size
+#    inside a 4 KiB delta page (the bytes before it stay), then grows: the
+#    new tail, and the base bytes cut off before, read as zeros. The size
+#    and the bytes are the same after a remount.
+T=$WORK/delta-truncate
+mount_fg "$WORK/src" "$M" --delta "$T" --formats img
+size0=$(stat -c %s "$M/src.img")
+tail -c 65536 "$M/src.img" >"$WORK/tail.orig"
+[ "$(tail -c 512 "$WORK/tail.orig" | tr -d '\0' | wc -c)" -gt 0 ] || die "the last sector (backup GPT header) reads as zeros"
+cut=$((size0 - 10000)) grow=$((size0 + 8 * 1024 * 1024))
+# expect_bytes WHEN SIZE: the file is SIZE bytes; up to $cut it holds the
+# original bytes, beyond it zeros.
+expect_bytes() {
+    local got
+    got=$(stat -c %s "$M/src.img")
+    [ "$got" = "$2" ] || die "$1: src.img is $got bytes, expected $2"
+    cmp <(dd if="$M/src.img" iflag=skip_bytes,count_bytes skip=$((size0 - 65536)) count=$((cut - size0 + 65536)) status=none) \
+        <(head -c $((cut - size0 + 65536)) "$WORK/tail.orig") || die "$1: the bytes before the cut changed"
+    got=$(dd if="$M/src.img" iflag=skip_bytes skip="$cut" bs=1M status=none | tr -d '\0' | wc -c)
+    [ "$got" = 0 ] || die "$1: $got non-zero bytes after the cut"
+}
+truncate -s "$cut" "$M/src.img"
+expect_bytes "shrunk" "$cut"
+truncate -s "$grow" "$M/src.img"
+expect_bytes "grown" "$grow"
+unmount_fg "$M"
+mount_fg "$WORK/src" "$M" --delta "$T" --formats img
+expect_bytes "grown, remounted" "$grow"
+unmount_fg "$M"
+echo "ok: truncate shrinks and grows src.img ($size0 -> $cut -> $grow bytes), kept after a remount"
+
+# 5. A changed source refuses the delta (exit status 1) and says what changed.
 touch "$WORK/src/sizes/empty"
 echo more >>"$WORK/src/sizes/r4096"
 : >"$WORK/src/added-later"
-"$VDISKFS" mount --delta "$D" "$WORK/src" "$M" 2>"$WORK/err" && die "mount accepted a delta of another base"
-for want in "different base" "changed size: sizes/r4096" "modified (mtime): sizes/empty" "added: added-later" "--discard-delta"; do
-    grep -qF -- "$want" "$WORK/err" || die "linkage error lacks '$want': $(cat "$WORK/err")"
+expect_status "$EXIT_REFUSED" "different base" "$VDISKFS" mount --delta "$D" "$WORK/src" "$M"
+for want in "changed size: sizes/r4096" "modified (mtime): sizes/empty" "added: added-later" "--discard-delta"; do
+    grep -qF -- "$want" <<<"$OUT" || die "linkage error lacks '$want': $OUT"
 done
-echo "ok: linkage refused: $(head -1 "$WORK/err")"
 mount_fg "$WORK/src" "$M" --delta "$D" --discard-delta
-out=$(qemu-io -f qcow2 -c 'read -P 0x5a 1M 4k' "$M/src.qcow2" 2>&1) || true  # a mismatch is expected
+out=$(qemu-io -f qcow2 -c "read -P ${PAT[src.qcow2]} 1M 4k" "$M/src.qcow2" 2>&1) || true  # a mismatch is expected
 grep -q "Pattern verification failed" <<<"$out" || die "--discard-delta kept old writes"
+# A delta that holds a write, for the refusals below (an empty one would
+# just be replaced).
+qemu-io -f qcow2 -c 'write -P 0x77 0 64k' "$M/src.qcow2" >/dev/null || die "write to the fresh delta failed"
 unmount_fg "$M"
 echo "ok: --discard-delta starts fresh"
+# Other layout options: refused, naming the option's old and new value.
+expect_status "$EXIT_REFUSED" "layout options changed:" "$VDISKFS" mount --delta "$D" --free 2G "$WORK/src" "$M"
+grep -qF -- "free=20%" <<<"$OUT" && grep -qF -- "free=2147483648B" <<<"$OUT" || die "the refusal does not name --free's values: $OUT"
+grep -qE -- "added:|removed:|changed size:|modified" <<<"$OUT" && die "only the layout differs, the refusal lists more: $OUT"
+# The same options again: accepted, with the write.
+mount_fg "$WORK/src" "$M" --delta "$D"
+out=$(qemu-io -f qcow2 -c 'read -P 0x77 0 64k' "$M/src.qcow2" 2>&1) || die "the delta lost its write: $out"
+grep -q "Pattern verification failed" <<<"$out" && die "the delta lost its write: $out"
+unmount_fg "$M"
+# A removed source file: refused, naming it.
+rm "$WORK/src/added-later"
+expect_status "$EXIT_REFUSED" "removed: added-later" "$VDISKFS" mount --delta "$D" "$WORK/src" "$M"
 
-# 5. --read-only and --delta-memory.
+# 6. --read-only and --delta-memory.
 mount_fg "$WORK/src" "$M" --read-only
 ( : >"$M/src.img" ) 2>/dev/null && die "--read-only accepted a write"
 unmount_fg "$M"
+# --delta-memory: the writes read back during the mount, through fresh
+# opens with O_DIRECT (not from the page cache: the daemon answers), with
+# qemu-io and with dd; they are gone after a remount.
 mount_fg "$WORK/src" "$M" --delta-memory
-qemu-io -f raw -c 'write -P 0x11 0 64k' "$M/src.img" >/dev/null
+qemu-io -t none -f raw -c 'write -P 0x11 0 64k' "$M/src.img" >/dev/null || die "--delta-memory write failed"
+out=$(qemu-io -t none -f raw -c 'read -P 0x11 0 64k' "$M/src.img" 2>&1) || die "qemu-io read: $out"
+grep -q "Pattern verification failed" <<<"$out" && die "--delta-memory: the write does not read back: $out"
+head -c 65536 /dev/zero | tr '\0' '\021' >"$WORK/pattern11"
+dd if="$M/src.img" bs=64k count=1 iflag=direct status=none | cmp - "$WORK/pattern11" ||
+    die "--delta-memory: dd does not read the write back"
 unmount_fg "$M"
 mount_fg "$WORK/src" "$M" --delta-memory
 out=$(qemu-io -f raw -c 'read -P 0x11 0 64k' "$M/src.img" 2>&1) || true  # a mismatch is expected
@@ -106,7 +165,7 @@ grep -q "Pattern verification failed" <<<"$out" || die "--delta-memory writes su
 unmount_fg "$M"
 echo "ok: --read-only, --delta-memory"
 
-# 6. ENOSPC on the delta's filesystem: the writer gets ENOSPC; the delta
+# 7. ENOSPC on the delta's filesystem: the writer gets ENOSPC; the delta
 #    still opens with everything written before.
 mkdir "$WORK/small"
 mount -t tmpfs -o size=8m tmpfs "$WORK/small"
