@@ -65,7 +65,7 @@ void reject_compressed(const uint8_t* p, uint64_t size, const std::string& name)
   static const Magic magics[] = {
       {"\x1f\x8b", 2, "gzip", "gunzip -k"},         {"BZh", 3, "bzip2", "bunzip2 -k"},
       {"\xfd" "7zXZ", 5, "xz", "unxz -k"},          {"\x28\xb5\x2f\xfd", 4, "zstd", "zstd -d"},
-      {"\x04\x22\x4d\x18", 4, "lz4", "lz4 -d"},
+      {"\x04\x22\x4d\x18", 4, "lz4", "lz4 -d"},      {"\x02\x21\x4c\x18", 4, "lz4", "lz4 -d"},  // lz4 -l: legacy frame
   };
   for (const Magic& m : magics)
     if (size >= m.len && std::memcmp(p, m.bytes, m.len) == 0)
