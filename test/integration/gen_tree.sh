@@ -8,6 +8,8 @@
 #   many N    N small files (0–3000 bytes) in directories of 1000 files (benchmarks)
 #
 # small/full need `treetool` on PATH and must run as root (chown, mknod).
+# Random contents are drawn from a stream seeded with $VDISKFS_TEST_SEED (a
+# fresh seed if unset; printed on stderr, so a failing tree can be remade).
 set -euo pipefail
 
 export LC_ALL=C TZ=UTC
@@ -37,15 +39,49 @@ require_treetool() {
     command -v treetool >/dev/null || die "treetool not found on PATH (add the build directory to PATH)"
 }
 
+# Random contents come from one seeded stream (Python's Mersenne Twister,
+# started by start_random_stream), read in order: the same seed and the
+# same script give the same tree. head -c reads no more than it writes.
+RANDOM_FD=
+RANDOM_PID=
+
+# Starts the stream on RANDOM_FD with the seed $VDISKFS_TEST_SEED, or a
+# fresh one, and prints the seed.
+start_random_stream() {
+    local seed=${VDISKFS_TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+    [[ $seed =~ ^[0-9]+$ ]] || die "VDISKFS_TEST_SEED=$seed is not a number"
+    command -v python3 >/dev/null || die "python3 is missing: install python3"
+    exec {RANDOM_FD}< <(python3 -c '
+import os, random, sys
+r = random.Random(int(sys.argv[1]))
+try:
+    while True:
+        sys.stdout.buffer.write(r.randbytes(1 << 20))
+except BrokenPipeError:  # gen_tree.sh is done
+    os._exit(0)
+' "$seed")
+    RANDOM_PID=$!
+    echo "gen_tree.sh: random contents from seed $seed (VDISKFS_TEST_SEED=$seed gives the same)" >&2
+}
+
+# Fails unless the stream still flows (so no random content came out
+# short), then ends it.
+end_random_stream() {
+    [[ $(head -c 1 <&"$RANDOM_FD" | wc -c) -eq 1 ]] ||
+        die "the random stream (python3) ended early: some random contents are short"
+    exec {RANDOM_FD}<&-
+    wait "$RANDOM_PID" || die "the random stream (python3) failed"
+}
+
 # Writes LEN random bytes to a new FILE.
 random_file() {
-    head -c "$2" /dev/urandom >"$1"
+    head -c "$2" <&"$RANDOM_FD" >"$1"
 }
 
 # Overwrites LEN bytes at byte offset OFF of FILE with random data (no truncation).
 random_at() {
     local file=$1 off=$2 len=$3
-    head -c "$len" /dev/urandom | dd of="$file" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
+    head -c "$len" <&"$RANDOM_FD" | dd of="$file" bs=1M seek="$off" oflag=seek_bytes conv=notrunc status=none
 }
 
 # Prints a string made of COUNT copies of STR.
@@ -319,7 +355,7 @@ fill_full() {
 fill_many() {
     local root=$1 count=$2 i len off dir=
     local blob
-    blob=$(head -c 6000 /dev/urandom | base64 -w0)  # 8000 printable bytes
+    blob=$(head -c 6000 <&"$RANDOM_FD" | base64 -w0)  # 8000 printable bytes
     RANDOM=42
     for ((i = 0; i < count; i++)); do
         if ((i % 1000 == 0)); then
@@ -352,6 +388,7 @@ main() {
     *) usage ;;
     esac
     [[ -e $dir || -L $dir ]] && die "$dir already exists"
+    start_random_stream
     mkdir -- "$dir"
     case $kind in
     small) fill_small "$dir" ;;
@@ -359,6 +396,7 @@ main() {
     many) fill_many "$dir" "$count" ;;
     esac
     [[ $kind == many ]] || stamp_dirs "$dir"
+    end_random_stream
 }
 
 main "$@"
