@@ -92,10 +92,24 @@ int main(int argc, char** argv) {
   CLI::App* delta_discard = delta_cmd->add_subcommand("discard", "Delete a delta (file or folder contents)");
   delta_discard->add_option("PATH", delta_path, "delta file or folder")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  // Exit statuses (README, "Exit status"): 0 done (also --help and
+  // --version), 1 refused or failed, 2 a usage error. CLI11 prints its
+  // message for a parse error and would return its own codes (100 and up).
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   raise_open_file_limit();
   try {
-    if (*mount_cmd) return vdiskfs::mount_command(mount);
+    if (*mount_cmd) {
+      const int rc = vdiskfs::mount_command(mount);
+      // A daemon in the background has no one to return its status to:
+      // the log (--log FILE or syslog) says why it ends.
+      if (rc != 0 && !mount.foreground)
+        vdiskfs::log_error("the mount on {} ends with exit status {}", mount.mount_point, rc);
+      return rc;
+    }
     if (*export_cmd) return vdiskfs::export_command(exp);
     if (*info_cmd) return vdiskfs::info_command(info, info_json);
     if (*delta_info) return vdiskfs::delta_info_command(delta_path, delta_json);
