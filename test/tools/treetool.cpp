@@ -1,6 +1,7 @@
 // treetool: test helper for vdiskfs.
 //
-//   treetool hash DIR                          digest of a whole tree (metadata + content)
+//   treetool hash DIR                          digest of a whole tree (metadata + content;
+//                                              no atimes of directories and symlinks)
 //   treetool compare SRC DST [--ignore NAME]... report every difference between two trees
 //   treetool mksock PATH                       create a unix domain socket file
 //   treetool settime PATH SEC NSEC             set atime+mtime without following symlinks
@@ -370,10 +371,13 @@ private:
 
     // Hashes the stat fields of one entry plus its hard-link group.
     // A symlink's atime is left out: readlink(2) updates it (O_NOATIME cannot be
-    // used on symlinks), so it is not a stable property of the tree.
+    // used on symlinks), so it is not a stable property of the tree. A
+    // directory's is left out too: any other reader of the machine that lists
+    // it (a backup, updatedb, a shell's completion) moves it. File atimes stay:
+    // the source must be read with O_NOATIME, and this checks that it is.
     void hashMetadata(const std::string& rel, const struct stat& st, uint64_t index) {
         const bool sized = S_ISREG(st.st_mode) || S_ISLNK(st.st_mode);
-        const bool atime = !S_ISLNK(st.st_mode);
+        const bool atime = !S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode);
         tree_.str(rel);
         tree_.u64(st.st_mode & S_IFMT);
         tree_.u64(st.st_mode);
