@@ -40,7 +40,7 @@ WORK=""
 show_logs() {
     local f seen=" "
     for f in "$WORK"/*.log "${DAEMON_LOGS[@]}"; do
-        [ -n "$WORK" ] && [ -s "$f" ] || continue
+        [ -s "$f" ] || continue
         case $seen in *" $f "*) continue ;; esac
         seen+="$f "
         echo "---- last 50 lines of $f:" >&2
