@@ -208,8 +208,14 @@ attach_partition() {
     echo "$dev"
 }
 
+# detach DEVICE: detaches a loop device and forgets it, so that cleanup never
+# detaches a number the kernel has since given to another user's loop.
 detach() {
     losetup -d "$1"
+    local i
+    for i in "${!CLEANUP_LOOPS[@]}"; do
+        [ "${CLEANUP_LOOPS[i]}" != "$1" ] || unset 'CLEANUP_LOOPS[i]'
+    done
 }
 
 # expect_clean_fsck DEVICE: e2fsck -fn must find nothing at all.
