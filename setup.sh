@@ -10,7 +10,7 @@ PACKAGES="
   libcli11-dev zlib1g-dev
   e2fsprogs gdisk fdisk util-linux qemu-utils mount kmod coreutils attr acl
   procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
-  tar gzip bzip2 xz-utils zstd lz4 python3
+  tar libarchive-tools gzip bzip2 xz-utils zstd lz4 python3
   qemu-system-x86 debootstrap ca-certificates socat grub-pc-bin grub-common
 "
 export DEBIAN_FRONTEND=noninteractive
