@@ -132,11 +132,11 @@ bool list_data_segments(int fd, uint64_t size, std::vector<DataSegment>& out) {
   return true;
 }
 
-// Reads the extended attributes of `name` in directory `dfd` (never
-// following a symlink) into the tree, POSIX ACLs (system.posix_acl_*) among
-// them.
-// The working directory is the entry's directory (see scan): a one-component
-// name cannot lead out of the source, and l*xattr do not follow it.
+// Reads the extended attributes of `name` (never following a symlink) into
+// the tree, POSIX ACLs (system.posix_acl_*) among them.
+// The working directory is the entry's directory (see scan; "." for the
+// root): a one-component name cannot lead out of the source, and l*xattr do
+// not follow it.
 void read_xattrs(Tree& tree, uint32_t node, const std::string& name) {
   const std::string& at = name;
   ssize_t len = llistxattr(at.c_str(), nullptr, 0);
@@ -203,24 +203,33 @@ std::string read_link_or_holes(Tree& tree, Node& n, const struct statx& st, int 
   return "";
 }
 
+// Stats `name` in the directory `dfd` without following a symlink or
+// triggering an automount; false with errno set on failure.
+bool stat_entry(int dfd, const char* name, struct statx& st) {
+  return statx(dfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS | STATX_BTIME, &st) == 0;
+}
+
+// Adds the node of an entry `name` of `dfd`, stat'ed as `st`: its
+// attributes, link target or holes, and (with `with_xattrs`: `dfd` is the
+// working directory) its extended attributes and ACLs. The one path for
+// every entry, the root included. Returns "" or why the entry is skipped.
+std::string add_entry_node(Tree& tree, const struct statx& st, int dfd, const std::string& name,
+                           uint32_t first_link, bool with_xattrs, std::vector<DataSegment>& segs) {
+  Node n = node_from_statx(st);
+  if (std::string why = read_link_or_holes(tree, n, st, dfd, name, segs); !why.empty()) return why;
+  n.first_link = first_link;
+  if (n.is_dir()) n.nlink = 2;  // "." and the name in the parent
+  const uint32_t node = uint32_t(tree.nodes.size());
+  tree.nodes.push_back(n);
+  if (with_xattrs) read_xattrs(tree, node, name);
+  return "";
+}
+
 }  // namespace
 
 void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
   ScanState state;
-  struct stat root_st;
-  if (fstat(root_fd_, &root_st) != 0) fail("cannot stat source {}: {}", root_path_, strerror(errno));
-  state.root_dev = root_st.st_dev;
-  struct statx root_stx;
-  if (statx(root_fd_, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &root_stx) != 0)
-    fail("cannot stat source {}: {}", root_path_, strerror(errno));
-  tree_.nodes.push_back(node_from_statx(root_stx));
-  tree_.nodes[0].nlink = 2;
-
-  auto skip = [&](const std::string& path, const std::string& reason) {
-    report.skipped.push_back(path + ": " + reason);
-    if (options.strict) fail("cannot read {}/{}: {} (without --strict it is skipped)", root_path_, path, reason);
-  };
-
+  std::vector<DataSegment> segs;
   // The scan changes the working directory to read xattrs; put it back.
   struct RestoreCwd {
     int fd = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -231,11 +240,24 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
       }
     }
   } restore_cwd;
+  // The root is an entry like any other, "." of itself: read the same way
+  // as each directory below it (stat, xattrs and ACLs).
+  struct statx root_st;
+  if (!stat_entry(root_fd_, ".", root_st)) fail("cannot stat source {}: {}", root_path_, strerror(errno));
+  state.root_dev = makedev(root_st.stx_dev_major, root_st.stx_dev_minor);
+  const bool in_root = options.xattrs && fchdir(root_fd_) == 0;
+  if (const std::string why = add_entry_node(tree_, root_st, root_fd_, ".", kNoIndex, in_root, segs); !why.empty())
+    fail("cannot read source {}: {}", root_path_, why);
+
+  auto skip = [&](const std::string& path, const std::string& reason) {
+    report.skipped.push_back(path + ": " + reason);
+    if (options.strict) fail("cannot read {}/{}: {} (without --strict it is skipped)", root_path_, path, reason);
+  };
+
   // Directories still to read, as (node, path); popped from the back.
   std::vector<std::pair<uint32_t, std::string>> pending;
   pending.emplace_back(0, "");
   std::vector<std::string> names;
-  std::vector<DataSegment> segs;
   while (!pending.empty()) {
     auto [dir_node, dir_path] = std::move(pending.back());
     pending.pop_back();
@@ -254,32 +276,33 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
       for (const std::string& name : names) {
         const std::string child_path = dir_path.empty() ? name : dir_path + "/" + name;
         struct statx st;
-        if (statx(dfd, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
-                  STATX_BASIC_STATS | STATX_BTIME, &st) != 0) {
+        if (!stat_entry(dfd, name.c_str(), st)) {
           skip(child_path, strerror(errno));
           continue;
         }
         const bool is_dir = S_ISDIR(st.stx_mode);
         const uint64_t dev = makedev(st.stx_dev_major, st.stx_dev_minor);
-        if (is_dir && options.one_file_system && dev != state.root_dev) continue;
+        // A directory on another filesystem (a mount point) is kept, empty,
+        // with what its stat and xattrs show: the root of the filesystem
+        // mounted there (its mode, owners, times), as GNU tar
+        // --one-file-system and rsync -x record it; the directory beneath
+        // the mount is hidden from every reader.
+        const bool other_fs = is_dir && options.one_file_system && dev != state.root_dev;
         uint32_t node = kNoIndex;
         if (!is_dir && st.stx_nlink > 1) {
           auto it = state.hard_links.find({dev, st.stx_ino});
           if (it != state.hard_links.end()) node = it->second;
         }
         if (node == kNoIndex) {
-          Node n = node_from_statx(st);
-          if (const std::string why = read_link_or_holes(tree_, n, st, dfd, name, segs); !why.empty()) {
+          node = uint32_t(tree_.nodes.size());
+          const uint32_t first_link = uint32_t(tree_.dirents.size());
+          if (const std::string why = add_entry_node(tree_, st, dfd, name, first_link, in_dir, segs); !why.empty()) {
             skip(child_path, why);
             continue;
           }
-          node = uint32_t(tree_.nodes.size());
-          n.first_link = uint32_t(tree_.dirents.size());
-          if (is_dir) n.nlink = 2;  // "." and the name in the parent
-          tree_.nodes.push_back(n);
-          if (in_dir) read_xattrs(tree_, node, name);
           if (!is_dir && st.stx_nlink > 1) state.hard_links.emplace(ScanState::InodeKey{dev, st.stx_ino}, node);
-          if (is_dir) subdirs.emplace_back(node, child_path);
+          if (other_fs) report.not_descended.push_back(child_path);
+          else if (is_dir) subdirs.emplace_back(node, child_path);
         }
         if (!is_dir) ++tree_.nodes[node].nlink;
         else ++tree_.nodes[dir_node].nlink;  // the child's ".."

@@ -23,6 +23,8 @@ struct ScanOptions {
 
 struct ScanReport {
   std::vector<std::string> skipped;  // "path: reason"
+  // Directories on other filesystems kept empty (one_file_system), by path.
+  std::vector<std::string> not_descended;
 };
 
 class Source {

@@ -70,6 +70,11 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
                 report.skipped.size(), report.skipped.size() == 1 ? "y" : "ies");
     for (const std::string& s : report.skipped) log_warning("  {}", s);
   }
+  if (!report.not_descended.empty() && !args.quiet) {
+    log_info("--one-file-system: {} director{} of {} on other filesystems kept empty, not descended into:",
+             report.not_descended.size(), report.not_descended.size() == 1 ? "y" : "ies", out.source->describe());
+    for (const std::string& s : report.not_descended) log_info("  {}", s);
+  }
   // A restored system finds its root by the UUID or label in its fstab.
   if (args.fstab_identity && args.uuid.empty() && args.label.empty()) {
     if (auto root = root_identity_from_fstab(*out.source)) {

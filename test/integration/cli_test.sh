@@ -261,32 +261,39 @@ unmount_fg "$WORK/mnt"
 fusermount3 -u "$WORK/strict/stale"
 echo "ok: -q logs warnings only"
 
-# 10. --one-file-system: a tmpfs inside the source is not descended into.
+# 10. --one-file-system: a tmpfs inside the source is not descended into;
+# its mount point stays, empty, with the mounted root's mode, owners and
+# times (what stat shows there, as GNU tar and rsync -x record), and an
+# info line names it.
 mkdir -p "$WORK/ofs/inner"
 echo outer >"$WORK/ofs/outer.txt"
-mount -t tmpfs -o size=1M tmpfs "$WORK/ofs/inner"
+mount -t tmpfs -o size=1M,mode=0750,uid=4321,gid=8765 tmpfs "$WORK/ofs/inner"
 CLEANUP_MOUNTS+=("$WORK/ofs/inner")
 echo on-tmpfs >"$WORK/ofs/inner/ontmpfs.txt"
+touch -d '2030-01-02 03:04:05.123456789' "$WORK/ofs/inner"
+inner_stat=$(stat -c '%A %u:%g %y' "$WORK/ofs/inner")
 mount_fg "$WORK/ofs" "$WORK/mnt" --read-only
 kernel_view "$WORK/mnt/ofs.img"
 [ "$(cat "$WORK/kview/inner/ontmpfs.txt" 2>&1)" = on-tmpfs ] || die "without --one-file-system the tmpfs's file is missing"
 kernel_unview
 unmount_fg "$WORK/mnt"
+log_mark
 mount_fg "$WORK/ofs" "$WORK/mnt" --read-only --one-file-system
 kernel_view "$WORK/mnt/ofs.img"
 [ "$(cat "$WORK/kview/outer.txt")" = outer ] || die "--one-file-system lost outer.txt"
 [ -e "$WORK/kview/inner/ontmpfs.txt" ] && die "--one-file-system descended into the tmpfs"
-# KNOWN BUG (issue 12): the README says "do not descend into directories on
-# other filesystems", which keeps the mount point as an empty directory (as
-# rsync -x does; a restored system needs its /proc, /sys, /dev); the scan
-# (core/directory_source.cpp) leaves the mount point out altogether. When
-# that is fixed, require: [ -d inner ] && [ -z "$(ls -A inner)" ].
-[ -e "$WORK/kview/inner" ] &&
-    die "the --one-file-system mount point is now on the disk: the known bug is fixed, make this check require an empty directory"
+[ -d "$WORK/kview/inner" ] && [ -z "$(ls -A "$WORK/kview/inner")" ] ||
+    die "--one-file-system: the mount point is not an empty directory: $(ls -la "$WORK/kview/inner" 2>&1)"
+got=$(stat -c '%A %u:%g %y' "$WORK/kview/inner")
+[ "$got" = "$inner_stat" ] || die "--one-file-system: the mount point is '$got', the mount shows '$inner_stat'"
 kernel_unview
 unmount_fg "$WORK/mnt"
+log=$(log_since)
+want="info: --one-file-system: 1 directory of directory $WORK/ofs on other filesystems kept empty, not descended into:"
+grep -qF -- "$want" <<<"$log" && grep -qx '.*info:   inner' <<<"$log" ||
+    die "--one-file-system: no info line '$want' naming inner in: $log"
 umount "$WORK/ofs/inner"
-echo "ok: --one-file-system does not descend into the tmpfs (KNOWN BUG: its mount point is left out, not kept empty)"
+echo "ok: --one-file-system does not descend into the tmpfs; its mount point stays empty ($got); $want inner"
 
 # 11. --readahead KIB sets the mount's bdi readahead; 0 leaves the kernel's.
 for ra in 2048 0; do

@@ -1,12 +1,15 @@
 // DirectorySource: what a scan records (hard links, symlinks, holes, name
-// order), reads of the scanned bytes, and refusal to serve a file that
-// changed since the scan.
+// order, the root's own xattrs, mount points kept empty), reads of the
+// scanned bytes, and refusal to serve a file that changed since the scan.
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstring>
@@ -331,5 +334,151 @@ TEST_CASE("scanning as an unprivileged user maps holes of a readable file owned 
           });
     // 1: strict scan failed, 2: skipped, 3/4: missing or not sparse, 5: bad read.
     CHECK(code == 0);
+  }
+}
+
+namespace {
+
+// The extended attributes of a node as (name, value) pairs, in tree order.
+std::vector<std::pair<std::string, std::string>> xattr_list(const Tree& t, uint32_t node) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto [first, last] = t.xattrs_of(node);
+  for (const Xattr* x = first; x != last; ++x) out.emplace_back(t.xattr_name(*x), t.xattr_value(*x));
+  return out;
+}
+
+// A POSIX access ACL in the kernel's xattr form (version 2; tag, perm, id):
+// owner rwx, user 1000 rwx, group r-x, mask rwx, other ---.
+std::string access_acl() {
+  const uint16_t entries[][2] = {{0x01, 7}, {0x02, 7}, {0x04, 5}, {0x10, 7}, {0x20, 0}};
+  const uint32_t ids[] = {0xffffffffu, 1000, 0xffffffffu, 0xffffffffu, 0xffffffffu};
+  std::string v("\x02\0\0\0", 4);
+  for (size_t i = 0; i < 5; ++i) {
+    v.append(reinterpret_cast<const char*>(entries[i]), 4);
+    v.append(reinterpret_cast<const char*>(&ids[i]), 4);
+  }
+  return v;
+}
+
+// Sets the xattr `name` of `p` to `value`; false when the filesystem refuses.
+bool set_xattr(const fs::path& p, const std::string& name, const std::string& value) {
+  return lsetxattr(p.c_str(), name.c_str(), value.data(), value.size(), 0) == 0;
+}
+
+// A tmpfs mounted for the life of the object (needs root); unmounted lazily.
+class TmpfsMount {
+ public:
+  TmpfsMount(const fs::path& at, const std::string& options) : at_(at) {
+    mounted_ = mount("tmpfs", at.c_str(), "tmpfs", 0, options.c_str()) == 0;
+  }
+  ~TmpfsMount() {
+    if (mounted_) umount2(at_.c_str(), MNT_DETACH);
+  }
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return mounted_; }
+
+ private:
+  fs::path at_;
+  bool mounted_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("the root carries its xattrs and ACLs as any directory does") {
+  TempDir parent;
+  const fs::path dir = parent / "src";
+  fs::create_directories(dir / "sub");
+  write_file(dir / "sub" / "f", pattern_bytes(10, 1));
+  REQUIRE(set_xattr(dir, "user.root", "on"));
+  REQUIRE(set_xattr(dir, "system.posix_acl_access", access_acl()));
+  REQUIRE(set_xattr(dir, "system.posix_acl_default", access_acl()));
+  REQUIRE(set_xattr(dir / "sub", "user.sub", "on"));
+  if (geteuid() == 0) REQUIRE(set_xattr(dir, "trusted.root", std::string("bin\0ary", 7)));
+
+  SECTION("scanned as the root, it has what it has as a child") {
+    auto as_root = open_source(dir);
+    auto as_child = open_source(parent.path());
+    const Tree& r = as_root->tree();
+    const Tree& c = as_child->tree();
+    const uint32_t in_parent = child(c, 0, "src");
+    REQUIRE(in_parent != kNoIndex);
+    const Node &a = r.nodes[0], &b = c.nodes[in_parent];
+    CHECK(a.mode == b.mode);
+    CHECK(a.uid == b.uid);
+    CHECK(a.gid == b.gid);
+    CHECK(a.nlink == b.nlink);
+    CHECK(a.atime_ns == b.atime_ns);
+    CHECK(a.mtime_ns == b.mtime_ns);
+    CHECK(a.ctime_ns == b.ctime_ns);
+    CHECK(a.btime_ns == b.btime_ns);
+    CHECK(a.flags == b.flags);
+    const auto root_xattrs = xattr_list(r, 0);
+    CHECK(root_xattrs == xattr_list(c, in_parent));
+    CHECK(std::count(root_xattrs.begin(), root_xattrs.end(), std::pair<std::string, std::string>("user.root", "on")) == 1);
+    CHECK(std::count(root_xattrs.begin(), root_xattrs.end(),
+                     std::pair<std::string, std::string>("system.posix_acl_access", access_acl())) == 1);
+    CHECK(std::count(root_xattrs.begin(), root_xattrs.end(),
+                     std::pair<std::string, std::string>("system.posix_acl_default", access_acl())) == 1);
+    CHECK(root_xattrs.size() == (geteuid() == 0 ? 4u : 3u));
+    // The tree's xattrs stay sorted by node: the subdirectory's are found.
+    CHECK(xattr_list(r, child(r, 0, "sub")) ==
+          std::vector<std::pair<std::string, std::string>>{{"user.sub", "on"}});
+  }
+  SECTION("without xattrs, the root has none either") {
+    ScanOptions o;
+    o.xattrs = false;
+    ScanReport rep;
+    auto src = DirectorySource::open(dir.string(), o, rep);
+    CHECK(src->tree().xattrs.empty());
+    CHECK((src->tree().nodes[0].flags & Node::kXattrs) == 0);
+  }
+}
+
+TEST_CASE("one_file_system keeps a mount point as an empty directory with the mounted root's metadata") {
+  // A skipped check would pass unseen: without root this case fails.
+  if (geteuid() != 0) FAIL("needs root to mount a tmpfs: run the unit tests as root");
+  TempDir dir;
+  fs::create_directories(dir / "a" / "mnt");
+  fs::create_directory(dir / "b");
+  write_file(dir / "b" / "kept", pattern_bytes(10, 1));
+  REQUIRE(chmod((dir / "a" / "mnt").c_str(), 0755) == 0);
+  TmpfsMount tmpfs(dir / "a" / "mnt", "size=1m,mode=0710,uid=4321,gid=8765");
+  REQUIRE(tmpfs.mounted());
+  write_file(dir / "a" / "mnt" / "elsewhere", pattern_bytes(10, 2));
+  fs::create_directory(dir / "a" / "mnt" / "deeper");
+  REQUIRE(set_xattr(dir / "a" / "mnt", "trusted.mounted", "yes"));
+  struct stat mounted_root;
+  REQUIRE(stat((dir / "a" / "mnt").c_str(), &mounted_root) == 0);
+
+  ScanOptions o;
+  o.one_file_system = GENERATE(false, true);
+  CAPTURE(o.one_file_system);
+  ScanReport rep;
+  auto src = DirectorySource::open(dir.path().string(), o, rep);
+  CHECK(rep.skipped.empty());
+  const Tree& t = src->tree();
+  const uint32_t a = child(t, 0, "a");
+  const uint32_t mnt = child(t, a, "mnt");
+  REQUIRE(mnt != kNoIndex);
+  const Node& n = t.nodes[mnt];
+  // What stat shows at the path (the mounted root), as GNU tar and rsync -x record.
+  CHECK(n.is_dir());
+  CHECK((n.mode & 07777) == 0710);
+  CHECK(n.uid == 4321);
+  CHECK(n.gid == 8765);
+  CHECK(n.mtime_ns == int64_t(mounted_root.st_mtim.tv_sec) * 1000000000 + mounted_root.st_mtim.tv_nsec);
+  CHECK(xattr_list(t, mnt) == std::vector<std::pair<std::string, std::string>>{{"trusted.mounted", "yes"}});
+  CHECK(child(t, child(t, 0, "b"), "kept") != kNoIndex);
+  if (o.one_file_system) {
+    CHECK(t.child_count(n) == 0);
+    CHECK(n.nlink == 2);
+    CHECK(t.nodes[a].nlink == 3);  // ".", its name, mnt's ".."
+    CHECK(rep.not_descended == std::vector<std::string>{"a/mnt"});
+    CHECK(t.relative_path(mnt) == "a/mnt");
+  } else {
+    CHECK(child_names(t, mnt) == std::vector<std::string>{"deeper", "elsewhere"});
+    CHECK(n.nlink == 3);
+    CHECK(rep.not_descended.empty());
   }
 }
