@@ -80,13 +80,24 @@ log=${console_log:-$run/console.log}
 : >"$log"
 vdiskfs_pid="" qemu_pid="" loop=""
 cleanup() {
+    local rc=$? status
     set +e
     if [ -n "$loop" ]; then umount "$run/root" 2>/dev/null; losetup -d "$loop"; fi
     [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
     if mountpoint -q "$mnt"; then fusermount3 -u "$mnt"; fi
-    # The daemon writes the delta's last records on unmount: wait for it.
-    [ -n "$vdiskfs_pid" ] && wait "$vdiskfs_pid" 2>/dev/null
+    # The daemon writes the delta's last records on unmount: wait for it,
+    # and report a bad exit (its log is about to go with $run).
+    if [ -n "$vdiskfs_pid" ]; then
+        status=0
+        wait "$vdiskfs_pid" 2>/dev/null || status=$?
+        if [ "$status" -ne 0 ]; then
+            echo "instant-recovery.sh: vdiskfs exited with status $status; the end of its log:" >&2
+            tail -n 50 "$run/vdiskfs.log" >&2
+            [ "$rc" -ne 0 ] || rc=1
+        fi
+    fi
     rm -rf "$run"
+    exit "$rc"
 }
 trap cleanup EXIT
 

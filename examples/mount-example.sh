@@ -8,7 +8,16 @@ source=${1:-$here/sample-tree}
 [ -x "$vdiskfs" ] || { echo "build first: cmake -S . -B build && cmake --build build -j2" >&2; exit 1; }
 
 mp=$(mktemp -d /tmp/vdiskfs-example.XXXXXX)
-cleanup() { fusermount3 -u "$mp" 2>/dev/null || true; rmdir "$mp"; }
+# Unmounts and removes the mount point; a failed unmount fails the script.
+cleanup() {
+    local rc=$?
+    if mountpoint -q "$mp" && ! fusermount3 -u "$mp"; then
+        echo "mount-example.sh: fusermount3 -u $mp failed: it is still mounted" >&2
+        rc=1
+    fi
+    rmdir "$mp" 2>/dev/null || { echo "mount-example.sh: cannot remove $mp" >&2; rc=1; }
+    exit $rc
+}
 trap cleanup EXIT
 
 echo "== vdiskfs mount --read-only $source $mp"
