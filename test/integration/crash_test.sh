@@ -31,9 +31,7 @@ source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-20}
 require_root
 for t in "fusermount3 fuse3" "$CRASHWRITER crashwriter(build)" "$VDISKFS vdiskfs(build)"; do require $t; done
-SEED=${VDISKFS_TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-[[ $SEED =~ ^[0-9]+$ ]] || die "VDISKFS_TEST_SEED must be a number, not '$SEED'"
-echo "seed: $SEED (rerun with VDISKFS_TEST_SEED=$SEED)"
+SEED=$VDISKFS_TEST_SEED  # lib.sh's, printed there
 RANDOM=$SEED
 make_work
 mkdir -p "$WORK/src/dir" "$WORK/mnt"
@@ -79,13 +77,17 @@ for ((round = 1; round <= ROUNDS; round++)); do
     fusermount3 -u "$WORK/mnt" 2>/dev/null || umount -l "$WORK/mnt"
 
     kind=${KINDS[(round - 1) % ${#KINDS[@]}]}
-    read -r end natural appended _ page < <("$CRASHWRITER" tear "$D/src.img.delta" "$J" "$kind" $((SEED + round))) ||
-        die "round $round: crashwriter tear failed"
+    rc=0
+    tear=$("$CRASHWRITER" tear "$D/src.img.delta" "$J" "$kind" $((SEED + round))) || rc=$?
+    [ $rc -eq 0 ] || die "round $round: crashwriter tear $kind exited $rc: $tear"
+    read -r end natural appended _ page <<<"$tear"
+    [[ $end =~ ^[0-9]+$ && $natural =~ ^[0-9]+$ && $appended =~ ^[0-9]+$ ]] ||
+        die "round $round: crashwriter tear printed '$tear', not END NATURAL APPENDED ..."
     ((natural == 0)) || natural_tails=$((natural_tails + 1))
     cut=$((natural + appended))
-    log_lines=$(wc -l <"$LOG")
+    log_mark
     mount_fg "$WORK/src" "$WORK/mnt" --delta "$D" --formats img
-    new_lines=$(tail -n +$((log_lines + 1)) "$LOG")
+    new_lines=$(log_since)
     torn_lines=$(grep -c 'torn tail' <<<"$new_lines" || true)
     want="delta $D/src.img.delta: cut a torn tail of $cut bytes left by an interrupted write"
     [ "$torn_lines" -eq 1 ] && grep -qF -- "$want" <<<"$new_lines" ||

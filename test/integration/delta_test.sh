@@ -18,6 +18,22 @@ mkdir "$WORK/mnt" "$WORK/kernel"
 D=$WORK/delta
 M=$WORK/mnt
 
+# expect_pattern FMT FILE PATTERN OFFSET LEN [QEMU_IO_OPTIONS...]: qemu-io
+# reads LEN bytes at OFFSET of FILE (format FMT), each PATTERN.
+expect_pattern() {
+    local fmt=$1 file=$2 p=$3 off=$4 len=$5 out
+    shift 5
+    out=$(qemu-io "$@" -f "$fmt" -c "read -P $p $off $len" "$file" 2>&1) || die "qemu-io read -P $p $off $len of $file: $out"
+    grep -q "Pattern verification failed" <<<"$out" && die "$file: not pattern $p at $off+$len: $out"
+    grep -q "^read " <<<"$out" || die "qemu-io read -P $p $off $len of $file read nothing: $out"
+}
+# expect_no_pattern FMT FILE PATTERN OFFSET LEN: the read finds other bytes.
+expect_no_pattern() {
+    local out
+    out=$(qemu-io -f "$1" -c "read -P $3 $4 $5" "$2" 2>&1) || true  # a mismatch is what is expected
+    grep -q "Pattern verification failed" <<<"$out" || die "$2: still pattern $3 at $4+$5: $out"
+}
+
 # 1. qemu-io through every container format, the -flat.vmdk (raw) and the
 #    -fixed.vhd (vpc) included, each with its own pattern; qemu-img check
 #    stays clean.
@@ -27,8 +43,8 @@ mount_fg "$WORK/src" "$M" --delta "$D"
 img_sum=$(sha256sum <"$M/src.img")
 for f in $WRITTEN; do
     fmt=$(fmt_of $f) p=${PAT[$f]}
-    out=$(qemu-io -f "$fmt" -c "write -P $p 1M 32M" -c "read -P $p 1M 32M" "$M/$f") || die "qemu-io $f: $out"
-    grep -q "Pattern verification failed" <<<"$out" && die "qemu-io $f: $out"
+    out=$(qemu-io -f "$fmt" -c "write -P $p 1M 32M" "$M/$f") || die "qemu-io write to $f: $out"
+    expect_pattern "$fmt" "$M/$f" "$p" 1M 32M
     if [ "$fmt" != vpc ] && [ "$fmt" != raw ]; then
         out=$(qemu-img check -f "$fmt" --output=json "$M/$f") || die "qemu-img check $f after writes: $out"
         [ "$(jq '(.corruptions // 0) + (.leaks // 0) + (."check-errors" // 0)' <<<"$out")" = 0 ] || die "$f: $out"
@@ -44,7 +60,7 @@ CLEANUP_LOOPS+=("$dev")
 mount -t ext4 "$dev" "$WORK/kernel"
 CLEANUP_MOUNTS+=("$WORK/kernel")
 echo "created by the guest" >"$WORK/kernel/new-file.txt"
-head -c 3000000 /dev/urandom >"$WORK/kernel/new-big.bin"
+random_bytes 3000000 >"$WORK/kernel/new-big.bin"
 cp "$WORK/kernel/new-big.bin" "$WORK/big.expected"
 echo "appended" >>"$WORK/kernel/sizes/r4096"
 mv "$WORK/kernel/sizes/r4095" "$WORK/kernel/renamed-r4095"
@@ -58,21 +74,16 @@ unmount_fg "$M"
 
 # 3. After a remount everything is still there.
 mount_fg "$WORK/src" "$M" --delta "$D"
-for f in $WRITTEN; do
-    out=$(qemu-io -f "$(fmt_of $f)" -c "read -P ${PAT[$f]} 1M 32M" "$M/$f") || die "qemu-io $f after remount: $out"
-    grep -q "Pattern verification failed" <<<"$out" && die "$f lost its writes: $out"
-done
+for f in $WRITTEN; do expect_pattern "$(fmt_of $f)" "$M/$f" "${PAT[$f]}" 1M 32M; done
 echo "ok: the writes through $WRITTEN persist"
-dev=$(attach_partition "$M/src.img")
-mount -t ext4 -o ro "$dev" "$WORK/kernel"
+kernel_mount "$M/src.img"
 [ "$(cat "$WORK/kernel/new-file.txt")" = "created by the guest" ] || die "new-file.txt lost"
 cmp "$WORK/kernel/new-big.bin" "$WORK/big.expected" || die "new-big.bin differs"
 [ "$(tail -c 9 "$WORK/kernel/sizes/r4096")" = "appended" ] || die "append lost"
 [ -f "$WORK/kernel/renamed-r4095" ] && [ ! -e "$WORK/kernel/sizes/r4095" ] || die "rename lost"
 [ ! -e "$WORK/kernel/sizes/r4097" ] || die "delete lost"
 [ -d "$WORK/kernel/new-dir" ] || die "mkdir lost"
-umount "$WORK/kernel"
-detach "$dev"
+kernel_unmount
 echo "ok: remount shows every write"
 info=$("$VDISKFS" delta info --json "$D")
 [ "$(jq length <<<"$info")" = 8 ] || die "delta info lists $(jq length <<<"$info") deltas: $info"
@@ -124,8 +135,7 @@ for want in "changed size: sizes/r4096" "modified (mtime): sizes/empty" "added: 
     grep -qF -- "$want" <<<"$OUT" || die "linkage error lacks '$want': $OUT"
 done
 mount_fg "$WORK/src" "$M" --delta "$D" --discard-delta
-out=$(qemu-io -f qcow2 -c "read -P ${PAT[src.qcow2]} 1M 4k" "$M/src.qcow2" 2>&1) || true  # a mismatch is expected
-grep -q "Pattern verification failed" <<<"$out" || die "--discard-delta kept old writes"
+expect_no_pattern qcow2 "$M/src.qcow2" "${PAT[src.qcow2]}" 1M 4k  # --discard-delta dropped the old writes
 # A delta that holds a write, for the refusals below (an empty one would
 # just be replaced).
 qemu-io -f qcow2 -c 'write -P 0x77 0 64k' "$M/src.qcow2" >/dev/null || die "write to the fresh delta failed"
@@ -137,8 +147,7 @@ grep -qF -- "free=20%" <<<"$OUT" && grep -qF -- "free=2147483648B" <<<"$OUT" || 
 grep -qE -- "added:|removed:|changed size:|modified" <<<"$OUT" && die "only the layout differs, the refusal lists more: $OUT"
 # The same options again: accepted, with the write.
 mount_fg "$WORK/src" "$M" --delta "$D"
-out=$(qemu-io -f qcow2 -c 'read -P 0x77 0 64k' "$M/src.qcow2" 2>&1) || die "the delta lost its write: $out"
-grep -q "Pattern verification failed" <<<"$out" && die "the delta lost its write: $out"
+expect_pattern qcow2 "$M/src.qcow2" 0x77 0 64k
 unmount_fg "$M"
 # A removed source file: refused, naming it.
 rm "$WORK/src/added-later"
@@ -153,15 +162,13 @@ unmount_fg "$M"
 # qemu-io and with dd; they are gone after a remount.
 mount_fg "$WORK/src" "$M" --delta-memory
 qemu-io -t none -f raw -c 'write -P 0x11 0 64k' "$M/src.img" >/dev/null || die "--delta-memory write failed"
-out=$(qemu-io -t none -f raw -c 'read -P 0x11 0 64k' "$M/src.img" 2>&1) || die "qemu-io read: $out"
-grep -q "Pattern verification failed" <<<"$out" && die "--delta-memory: the write does not read back: $out"
+expect_pattern raw "$M/src.img" 0x11 0 64k -t none
 head -c 65536 /dev/zero | tr '\0' '\021' >"$WORK/pattern11"
 dd if="$M/src.img" bs=64k count=1 iflag=direct status=none | cmp - "$WORK/pattern11" ||
     die "--delta-memory: dd does not read the write back"
 unmount_fg "$M"
 mount_fg "$WORK/src" "$M" --delta-memory
-out=$(qemu-io -f raw -c 'read -P 0x11 0 64k' "$M/src.img" 2>&1) || true  # a mismatch is expected
-grep -q "Pattern verification failed" <<<"$out" || die "--delta-memory writes survived a remount"
+expect_no_pattern raw "$M/src.img" 0x11 0 64k  # --delta-memory writes do not survive a remount
 unmount_fg "$M"
 echo "ok: --read-only, --delta-memory"
 
@@ -178,7 +185,7 @@ fi
 grep -q "No space left on device" "$WORK/dd.err" || die "dd failed otherwise: $(cat "$WORK/dd.err")"
 unmount_fg "$M"
 mount_fg "$WORK/src" "$M" --delta "$WORK/small/d" --formats img
-out=$(qemu-io -f raw -c 'read -P 0x33 0 1M' "$M/src.img" 2>&1) || die "data written before ENOSPC was lost: $out"
+expect_pattern raw "$M/src.img" 0x33 0 1M  # written before ENOSPC
 unmount_fg "$M"
 echo "ok: ENOSPC reported; the delta reopens with earlier writes"
 echo "PASS delta_test"

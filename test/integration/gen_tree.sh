@@ -8,8 +8,9 @@
 #   many N    N small files (0–3000 bytes) in directories of 1000 files (benchmarks)
 #
 # small/full need `treetool` on PATH and must run as root (chown, mknod).
-# Random contents are drawn from a stream seeded with $VDISKFS_TEST_SEED (a
-# fresh seed if unset; printed on stderr, so a failing tree can be remade).
+# Random contents are drawn from a stream seeded with $VDISKFS_TEST_SEED (the
+# tests' lib.sh exports its seed, and prints it; run alone, as by bench/,
+# a fresh seed if unset, printed on stderr, so a failing tree can be remade).
 set -euo pipefail
 
 export LC_ALL=C TZ=UTC
@@ -46,8 +47,9 @@ RANDOM_FD=
 RANDOM_PID=
 
 # Starts the stream on RANDOM_FD with the seed $VDISKFS_TEST_SEED, or a
-# fresh one, and prints the seed.
+# fresh one, which it prints (a given seed was printed by who gave it).
 start_random_stream() {
+    # /dev/urandom only for a fresh seed (a new one each run is the point).
     local seed=${VDISKFS_TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
     [[ $seed =~ ^[0-9]+$ ]] || die "VDISKFS_TEST_SEED=$seed is not a number"
     command -v python3 >/dev/null || die "python3 is missing: install python3"
@@ -61,7 +63,8 @@ except BrokenPipeError:  # gen_tree.sh is done
     os._exit(0)
 ' "$seed")
     RANDOM_PID=$!
-    echo "gen_tree.sh: random contents from seed $seed (VDISKFS_TEST_SEED=$seed gives the same)" >&2
+    [ -n "${VDISKFS_TEST_SEED:-}" ] ||
+        echo "gen_tree.sh: random contents from seed $seed (VDISKFS_TEST_SEED=$seed gives the same)" >&2
 }
 
 # Fails unless the stream still flows (so no random content came out

@@ -8,23 +8,14 @@ for t in "fusermount3 fuse3" "partx util-linux" "dumpe2fs e2fsprogs" "e2fsck e2f
          "$VDISKFS vdiskfs(build)" "$TREETOOL treetool(build)"; do require $t; done
 make_work
 mkdir -p "$WORK/a/dir" "$WORK/b" "$WORK/mnt"
-head -c 5000000 /dev/urandom >"$WORK/a/dir/data"
+random_bytes 5000000 >"$WORK/a/dir/data"
 echo other >"$WORK/b/file"
-
-# superblock_field DISK FIELD: prints a dumpe2fs -h field of partition 1.
-superblock_field() {
-    local dev value
-    dev=$(attach_partition "$1")
-    value=$(dumpe2fs -h "$dev" 2>/dev/null | sed -n "s/^$2: *//p")
-    detach "$dev"
-    echo "$value"
-}
 
 uuid=5d1b7c3e-2f4a-4c5e-9a7b-0c1d2e3f4a5b
 mount_fg "$WORK/a" "$WORK/mnt" --uuid "$uuid" --label web01-root --free 1G --min-free 0
-[ "$(superblock_field "$WORK/mnt/a.img" "Filesystem UUID")" = "$uuid" ] || die "--uuid not applied"
-[ "$(superblock_field "$WORK/mnt/a.img" "Filesystem volume name")" = "web01-root" ] || die "--label not applied"
-free_blocks=$(superblock_field "$WORK/mnt/a.img" "Free blocks")
+[ "$(image_sb_field "$WORK/mnt/a.img" "Filesystem UUID")" = "$uuid" ] || die "--uuid not applied"
+[ "$(image_sb_field "$WORK/mnt/a.img" "Filesystem volume name")" = "web01-root" ] || die "--label not applied"
+free_blocks=$(image_sb_field "$WORK/mnt/a.img" "Free blocks")
 ((free_blocks * 4096 >= 1073741824 && free_blocks * 4096 < 1073741824 + 200 * 1048576)) ||
     die "--free 1G gave $free_blocks free blocks"
 echo "ok: uuid, label, free space ($free_blocks blocks)"
@@ -32,14 +23,14 @@ unmount_fg "$WORK/mnt"
 
 mount_fg "$WORK/a" "$WORK/mnt"
 sha1=$(sha256sum <"$WORK/mnt/a.img")
-uuid_a=$(superblock_field "$WORK/mnt/a.img" "Filesystem UUID")
+uuid_a=$(image_sb_field "$WORK/mnt/a.img" "Filesystem UUID")
 unmount_fg "$WORK/mnt"
 mount_fg "$WORK/a" "$WORK/mnt"
 sha2=$(sha256sum <"$WORK/mnt/a.img")
 unmount_fg "$WORK/mnt"
 [ "$sha1" = "$sha2" ] || die "two mounts of the same source gave different disks"
 mount_fg "$WORK/b" "$WORK/mnt"
-uuid_b=$(superblock_field "$WORK/mnt/b.img" "Filesystem UUID")
+uuid_b=$(image_sb_field "$WORK/mnt/b.img" "Filesystem UUID")
 unmount_fg "$WORK/mnt"
 [ "$uuid_a" != "$uuid_b" ] || die "different sources got the same UUID $uuid_a"
 echo "ok: same source -> same bytes; other source -> other UUID ($uuid_a vs $uuid_b)"
@@ -47,11 +38,11 @@ echo "ok: same source -> same bytes; other source -> other UUID ($uuid_a vs $uui
 mkdir -p "$WORK/withfstab/etc"
 echo "UUID=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d / ext4 defaults 0 1" >"$WORK/withfstab/etc/fstab"
 mount_fg "$WORK/withfstab" "$WORK/mnt"
-[ "$(superblock_field "$WORK/mnt/withfstab.img" "Filesystem UUID")" = 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d ] ||
+[ "$(image_sb_field "$WORK/mnt/withfstab.img" "Filesystem UUID")" = 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d ] ||
     die "the UUID of etc/fstab's root entry was not used"
 unmount_fg "$WORK/mnt"
 mount_fg "$WORK/withfstab" "$WORK/mnt" --no-fstab-identity
-[ "$(superblock_field "$WORK/mnt/withfstab.img" "Filesystem UUID")" != 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d ] ||
+[ "$(image_sb_field "$WORK/mnt/withfstab.img" "Filesystem UUID")" != 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d ] ||
     die "--no-fstab-identity still used etc/fstab"
 unmount_fg "$WORK/mnt"
 echo "ok: UUID from etc/fstab, --no-fstab-identity"
@@ -61,13 +52,9 @@ echo "ok: UUID from etc/fstab, --no-fstab-identity"
 bash "$TESTS_DIR/gen_tree.sh" small "$WORK/tree"
 mkdir "$WORK/kernel"
 mount_fg "$WORK/tree" "$WORK/mnt" --free 100G
-dev=$(attach_partition "$WORK/mnt/tree.img")
-expect_clean_fsck "$dev"
-mount -t ext4 -o ro "$dev" "$WORK/kernel"
-CLEANUP_MOUNTS+=("$WORK/kernel")
+kernel_mount --fsck "$WORK/mnt/tree.img"
 "$TREETOOL" compare "$WORK/tree" "$WORK/kernel" --ignore lost+found || die "kernel view differs with --free 100G"
-umount "$WORK/kernel"
-detach "$dev"
+kernel_unmount
 unmount_fg "$WORK/mnt"
 # --bios-boot: a valid GPT with the ext4 still entry 1 at 1 MiB, and a
 # 1 MiB BIOS boot partition (EF02) as entry 2 that reads as zeros.

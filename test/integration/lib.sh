@@ -4,6 +4,8 @@
 # the test when a vdiskfs daemon exited badly or a sanitizer report was
 # written (see make_work), and prints the daemon logs when anything failed.
 set -euo pipefail
+# Tests grep the English messages of dd, bash, e2fsck and others.
+export LC_ALL=C
 
 : "${VDISKFS:=vdiskfs}"
 : "${TREETOOL:=treetool}"
@@ -16,6 +18,42 @@ case $TREETOOL in */*) PATH=$(dirname "$TREETOOL"):$PATH ;; esac
 die() {
     echo "FAIL: $*" >&2
     exit 1
+}
+
+# One seed for all random data of a test: $VDISKFS_TEST_SEED, or a fresh one,
+# printed once and exported (gen_tree.sh and crash_test.sh draw from it too).
+# /dev/urandom only for the fresh seed: a new one each run is the point.
+VDISKFS_TEST_SEED=${VDISKFS_TEST_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+[[ $VDISKFS_TEST_SEED =~ ^[0-9]+$ ]] || die "VDISKFS_TEST_SEED must be a number, not '$VDISKFS_TEST_SEED'"
+export VDISKFS_TEST_SEED
+echo "seed: $VDISKFS_TEST_SEED (rerun with VDISKFS_TEST_SEED=$VDISKFS_TEST_SEED)"
+RANDOM_BYTES_CALLS=0
+
+# random_bytes COUNT: COUNT bytes on stdout, the same for the same seed and
+# the same call number (counted in this shell: call it as
+# `random_bytes N >FILE`, not inside $(...) or a pipe, which would not
+# advance the count).
+random_bytes() {
+    RANDOM_BYTES_CALLS=$((RANDOM_BYTES_CALLS + 1))
+    python3 -c '
+import random, sys
+r, n, out = random.Random(sys.argv[1]), int(sys.argv[2]), sys.stdout.buffer
+while n > 0:
+    k = min(n, 1 << 20)
+    out.write(r.randbytes(k))
+    n -= k
+' "$VDISKFS_TEST_SEED:$RANDOM_BYTES_CALLS" "$1"
+}
+
+# wait_gone PID SECONDS: waits until process PID is gone; fails (status 1)
+# if it still runs after SECONDS.
+wait_gone() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    ! kill -0 "$1" 2>/dev/null
 }
 
 # require TOOL PACKAGE: the test cannot run without TOOL.
@@ -75,19 +113,19 @@ cleanup() {
         mountpoint -q "$m" && { echo "cleanup: $m still busy, detached lazily" >&2; umount -l "$m"; }
     done
     # A daemon must end with 0 (unmounted, or SIGTERM, which it handles):
-    # anything else but the SIGKILL a test sends on purpose (137) is a
-    # defect, even if the test body passed. Bash keeps the status of a
-    # child it reaped, so a daemon that died unseen is found here too.
+    # anything else is a defect, even if the test body passed. A test that
+    # kills a daemon on purpose checks its 137 itself and calls
+    # forget_daemon. Bash keeps the status of a child it reaped, so a daemon
+    # that died unseen is found here too.
     local bad=0 status
     for p in "${DAEMON_PIDS[@]}"; do
         kill "$p" 2>/dev/null
         status=0
         wait "$p" 2>/dev/null || status=$?
-        case $status in 0 | 127 | 137) ;; *)
+        if [ "$status" -ne 0 ]; then
             echo "FAIL: vdiskfs daemon $p exited with status $status" >&2
             bad=1
-            ;;
-        esac
+        fi
     done
     for p in "${CLEANUP_PIDS[@]}"; do
         case " ${DAEMON_PIDS[*]} " in *" $p "*) continue ;; esac
@@ -96,10 +134,7 @@ cleanup() {
     if [ -n "$WORK" ]; then
         # Background daemons (not children of this shell) exit after their
         # unmount: let them finish writing their logs and reports.
-        for ((i = 0; i < 100; i++)); do
-            pgrep -f "vdiskfs mount .*$WORK/" >/dev/null || break
-            sleep 0.1
-        done
+        for p in $(pgrep -f "vdiskfs mount .*$WORK/"); do wait_gone "$p" 10; done
         if [ $rc -ne 0 ] || [ $bad -ne 0 ]; then show_logs; fi
         # A sanitizer report from any process (make_work routes them here)
         # fails the test, whatever its exit status was.
@@ -134,15 +169,20 @@ make_work() {
 
 # mount_fg SOURCE MOUNTPOINT [OPTIONS...]: starts vdiskfs in the foreground
 # in the background of this shell, waits for the mount, sets MOUNT_PID.
+# Deltas go to the work folder unless OPTIONS say where (--delta,
+# --delta-memory, --read-only) or hold --no-test-delta (not passed on:
+# vdiskfs then uses its default state folder).
 mount_fg() {
-    local src=$1 mp=$2
+    local src=$1 mp=$2 a prev= args=()
     shift 2
-    # Deltas stay in the work folder unless the test chooses where they go.
     case " $* " in
+    *" --no-test-delta "*)
+        for a in "$@"; do [ "$a" = --no-test-delta ] || args+=("$a"); done
+        set -- "${args[@]}"
+        ;;
     *" --delta "* | *" --delta-memory "* | *" --read-only "*) ;;
     *) set -- "$@" --delta "$WORK/delta.$(basename "$src")" ;;
     esac
-    local a prev=
     for a in "$@"; do
         [ "$prev" = --log ] && DAEMON_LOGS+=("$a")
         prev=$a
@@ -235,4 +275,59 @@ fmt_of() {
     case $1 in
     *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *-flat.vmdk) echo raw ;; *.vmdk) echo vmdk ;; *) echo raw ;;
     esac
+}
+
+# kernel_mount [--fsck] IMAGE [DIR [OPTIONS]]: the kernel's ext4 of IMAGE's
+# partition 1, read-only over a loop device (KDEV), at DIR (default
+# $WORK/kernel) with mount OPTIONS added to ro; --fsck runs
+# expect_clean_fsck on it first. kernel_unmount undoes it.
+kernel_mount() {
+    local fsck=0
+    [ "$1" = --fsck ] && { fsck=1; shift; }
+    KDIR=${2:-$WORK/kernel}
+    KDEV=$(attach_partition "$1")
+    CLEANUP_LOOPS+=("$KDEV")  # attach_partition ran in a $(...) subshell
+    [ $fsck = 0 ] || expect_clean_fsck "$KDEV"
+    mount -t ext4 -o "ro${3:+,$3}" "$KDEV" "$KDIR" || die "cannot mount the ext4 of $1 ($KDEV) at $KDIR"
+    CLEANUP_MOUNTS+=("$KDIR")
+}
+kernel_unmount() {
+    umount "$KDIR"
+    detach "$KDEV"
+}
+
+# sb_field FIELD [DEVICE]: a dumpe2fs -h field of the ext4 on DEVICE (default
+# $KDEV), trailing blanks cut; fails when there is no such field.
+sb_field() {
+    local out value
+    out=$(dumpe2fs -h "${2:-$KDEV}" 2>/dev/null) || die "dumpe2fs -h ${2:-$KDEV} failed"
+    value=$(sed -n "s/^$1:[[:space:]]*//p" <<<"$out" | sed 's/[[:space:]]*$//')
+    [ -n "$value" ] || die "dumpe2fs -h ${2:-$KDEV} has no field '$1'"
+    echo "$value"
+}
+
+# image_sb_field IMAGE FIELD: sb_field of IMAGE's partition 1.
+image_sb_field() {
+    local dev value
+    dev=$(attach_partition "$1")
+    value=$(sb_field "$2" "$dev") || { detach "$dev"; exit 1; }
+    detach "$dev"
+    echo "$value"
+}
+
+# log_mark [LOG]: remembers how long LOG (default $WORK/vdiskfs.log, where
+# mount_fg's daemons write) is; log_since [LOG] prints what was written since.
+log_mark() { LOG_MARK=$(stat -c %s "${1:-$WORK/vdiskfs.log}"); }
+log_since() { tail -c +$((LOG_MARK + 1)) "${1:-$WORK/vdiskfs.log}"; }
+
+# broken_copy FILE OFFSET BYTES PATTERN CMD...: copies FILE to $WORK/copy
+# with BYTES (printf %b escapes) written at OFFSET; CMD (which names
+# $WORK/copy) must refuse it with exit 1 saying PATTERN.
+broken_copy() {
+    local file=$1 offset=$2 bytes=$3 pattern=$4
+    shift 4
+    cp --sparse=always "$file" "$WORK/copy"
+    printf '%b' "$bytes" | dd of="$WORK/copy" bs=1 seek="$offset" conv=notrunc status=none
+    expect_status "$EXIT_REFUSED" "$pattern" "$@"
+    rm -f "$WORK/copy"
 }

@@ -54,8 +54,7 @@ grep -q "Read-only file system" "$WORK/write.err" || die "write error was: $(cat
 echo "ok: writes refused with EROFS"
 
 fusermount3 -u "$WORK/mnt"
-for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$pid" 2>/dev/null && die "daemon $pid still running after unmount"
+wait_gone "$pid" 10 || die "daemon $pid still running 10 s after unmount"
 # Its exit status reaches no one: a daemon that ends badly says so in its
 # log (and a sanitizer report of it lands in the work folder, see lib.sh).
 [ -s "$WORK/daemon.log" ] || die "the background daemon wrote nothing to its --log file"
@@ -65,7 +64,10 @@ echo "ok: daemon exited after fusermount3 -u, its log without errors"
 # A daemon killed hard leaves a dead mount; the next mount names it.
 mount_fg "$WORK/src" "$WORK/mnt"
 kill -9 "$MOUNT_PID"
-wait "$MOUNT_PID" 2>/dev/null || true
+status=0
+wait "$MOUNT_PID" 2>/dev/null || status=$?
+forget_daemon "$MOUNT_PID"
+[ $status -eq 137 ] || die "the daemon killed with SIGKILL exited with status $status, not 137"
 expect_fail "daemon is gone" "$VDISKFS" mount "$WORK/src" "$WORK/mnt"
 fusermount3 -u "$WORK/mnt"
 echo "PASS mount_errors_test"

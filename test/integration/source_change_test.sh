@@ -9,7 +9,7 @@ make_work
 
 mkdir -p "$WORK/src" "$WORK/mnt" "$WORK/kernel"
 for f in shrinks touched vanishes replaced intact; do
-    head -c $((3 * 1024 * 1024 + 17)) /dev/urandom >"$WORK/src/$f"
+    random_bytes $((3 * 1024 * 1024 + 17)) >"$WORK/src/$f"
 done
 cp "$WORK/src/intact" "$WORK/intact.orig"
 
@@ -17,12 +17,10 @@ mount_fg "$WORK/src" "$WORK/mnt" --log "$WORK/daemon.log"
 truncate -s 1000 "$WORK/src/shrinks"
 touch -d '2030-01-01' "$WORK/src/touched"
 rm "$WORK/src/vanishes"
-head -c $((3 * 1024 * 1024 + 17)) /dev/urandom >"$WORK/replaced.new"
+random_bytes $((3 * 1024 * 1024 + 17)) >"$WORK/replaced.new"
 mv "$WORK/replaced.new" "$WORK/src/replaced"
 
-dev=$(attach_partition "$WORK/mnt/src.img")
-mount -t ext4 -o ro "$dev" "$WORK/kernel"
-CLEANUP_MOUNTS+=("$WORK/kernel")
+kernel_mount "$WORK/mnt/src.img"
 for f in shrinks touched vanishes replaced; do
     if cat "$WORK/kernel/$f" >/dev/null 2>"$WORK/err"; then die "reading changed file $f succeeded"; fi
     grep -q "Input/output error" "$WORK/err" || die "reading $f failed with: $(cat "$WORK/err")"
@@ -33,7 +31,6 @@ cmp "$WORK/kernel/intact" "$WORK/intact.orig" || die "untouched file reads wrong
 mountpoint -q "$WORK/mnt" || die "the daemon went away"
 kill -0 "$MOUNT_PID" || die "the daemon died"
 echo "ok: untouched file intact, daemon up"
-umount "$WORK/kernel"
-detach "$dev"
+kernel_unmount
 unmount_fg "$WORK/mnt"
 echo "PASS source_change_test"
