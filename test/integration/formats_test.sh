@@ -23,35 +23,8 @@ raw=src.img
 expected="src-esx.vmdk src-fixed.vhd src-flat.vmdk src.img src.qcow2 src.vdi src.vhd src.vmdk"
 [ "$(ls | sort | tr '\n' ' ')" = "$expected " ] || die "exposed files: $(ls)"
 
-# gpt_disk_size IMG: IMG's size by its GPT, (primary's alternate LBA + 1) * 512, both headers checked.
-gpt_disk_size() {
-    python3 - "$1" <<'EOF'
-import struct, sys, zlib
-path = sys.argv[1]
-with open(path, "rb") as f:
-    # Checks the header at LBA (whose alternate must be OTHER); returns its alternate LBA.
-    def header(lba, other):
-        f.seek(lba * 512)
-        h = f.read(512)
-        at = lba * 512
-        if h[0:8] != b"EFI PART":
-            sys.exit(f"{path}: GPT header signature at offset {at:#x}: {h[0:8]!r}, expected b'EFI PART'")
-        size = struct.unpack_from("<I", h, 0x0C)[0]
-        if not 92 <= size <= 512:
-            sys.exit(f"{path}: GPT header size at offset {at + 0x0C:#x}: {size}")
-        crc = struct.unpack_from("<I", h, 0x10)[0]
-        if zlib.crc32(h[:0x10] + bytes(4) + h[0x14:size]) != crc:
-            sys.exit(f"{path}: GPT header CRC32 at offset {at + 0x10:#x}: {crc:#010x} does not match the header")
-        my_lba, alt = struct.unpack_from("<QQ", h, 0x18)
-        if my_lba != lba or (other is not None and alt != other):
-            sys.exit(f"{path}: GPT header LBAs at offset {at + 0x18:#x}: current {my_lba}, alternate {alt}")
-        return alt
-    last = header(1, None)
-    header(last, 1)
-print((last + 1) * 512)
-EOF
-}
-size=$(gpt_disk_size $raw) || die "$raw: no valid GPT"
+GPT_CHECK=$TESTS_DIR/../tools/gpt_check.py
+size=$(python3 "$GPT_CHECK" $raw) || die "$raw: no valid GPT"
 [ "$(stat -c %s $raw)" = "$size" ] || die "$raw: st_size $(stat -c %s $raw), its GPT gives $size bytes"
 probed=$(qemu-img info --output=json $raw | jq -r .format)
 [ "$probed" = raw ] || die "$raw: qemu-img info without -f probes it as '$probed', not raw"
@@ -63,7 +36,10 @@ echo "ok: $raw is $size bytes by its GPT (primary and backup header), probed as 
 dev=$(attach_partition $raw)
 part_offset=$(($(partx -g -n 1 -o START $raw) * 512))
 dumpe2fs "$dev" >"$WORK/dumpe2fs.txt" 2>/dev/null || die "dumpe2fs $dev (partition of $raw) failed"
+ext4_blocks=$(sb_field "Block count" "$dev") ext4_block_size=$(sb_field "Block size" "$dev")
 detach "$dev"
+[[ $ext4_blocks =~ ^[0-9]+$ && $ext4_block_size =~ ^[0-9]+$ ]] ||
+    die "dumpe2fs -h of $raw: block count '$ext4_blocks', block size '$ext4_block_size'"
 # free_ranges DUMP OFFSET OUT: ext4's free blocks as disk byte ranges to OUT; prints used bytes, ranges.
 free_ranges() {
     python3 - "$@" <<'EOF'
@@ -173,7 +149,7 @@ EOF
 }
 # Sparse files are small: ext4's used blocks (dumpe2fs), what lies outside
 # the ext4, rounding to whole units and headers; not vdiskfs's st_blocks.
-ext4_bytes=$(($(sed -n 's/^Block count: *//p' "$WORK/dumpe2fs.txt") * $(sed -n 's/^Block size: *//p' "$WORK/dumpe2fs.txt")))
+ext4_bytes=$((ext4_blocks * ext4_block_size))
 outside=$((size - ext4_bytes))  # partition offset, GPTs, alignment
 for f in src.vmdk src.vhd src.vdi src.qcow2; do
     fsize=$(stat -c %s $f)
@@ -190,9 +166,38 @@ done
 
 # The VHDs, read by an independent reader of the spec (checksums, fields,
 # BAT, bitmaps, content against the .img).
+VHD_CHECK=$TESTS_DIR/../tools/vhd_check.py
 for f in src.vhd src-fixed.vhd; do
-    python3 "$TESTS_DIR/../tools/vhd_check.py" $f $raw "$size" || die "$f: vhd_check.py found a fault"
+    python3 "$VHD_CHECK" $f $raw "$size" || die "$f: vhd_check.py found a fault"
 done
+# ...and it refuses copies with one fault each, naming the field (small
+# tree only: the copies are made in the work folder).
+if [ "$KIND" = small ]; then
+    be32() { od -An -tu4 --endian=big -j "$2" -N 4 "$1" | tr -d ' '; }
+    be64() { od -An -tu8 --endian=big -j "$2" -N 8 "$1" | tr -d ' '; }
+    # flipped FILE OFFSET: BYTES for broken_copy that flip the byte at OFFSET of FILE.
+    flipped() { printf '\\x%02x' $(($(od -An -tu1 -j "$2" -N 1 "$1") ^ 0xff)); }
+    vhd_bytes=$(stat -c %s src.vhd)
+    footer=$((vhd_bytes - 512))
+    hdr=$(be64 src.vhd $((footer + 16))) bat=$(be64 src.vhd $((hdr + 16))) entries=$(be32 src.vhd $((hdr + 28)))
+    [[ $hdr =~ ^[0-9]+$ && $bat =~ ^[0-9]+$ && $entries =~ ^[0-9]+$ ]] || die "src.vhd: header $hdr, BAT $bat, entries $entries"
+    # The first allocated block: its BAT entry, and its sector bitmap's first byte.
+    first=$(python3 -c 'import struct, sys
+bat = struct.unpack(">%dI" % int(sys.argv[3]), open(sys.argv[1], "rb").read()[int(sys.argv[2]):][:4 * int(sys.argv[3])])
+print(next(i for i, s in enumerate(bat) if s != 0xFFFFFFFF))' src.vhd "$bat" "$entries") || die "src.vhd: no allocated block"
+    block_at=$(($(be32 src.vhd $((bat + 4 * first))) * 512))
+    broken_copy src.vhd $((footer + 64)) "$(flipped src.vhd $((footer + 64)))" "footer checksum at offset $(printf '%#x' $((footer + 64)))" \
+        python3 "$VHD_CHECK" "$WORK/copy" $raw "$size"
+    broken_copy src.vhd $((hdr + 24)) '\x00\x02' "dynamic header checksum at offset $(printf '%#x' $((hdr + 36)))" \
+        python3 "$VHD_CHECK" "$WORK/copy" $raw "$size"
+    broken_copy src.vhd $((bat + 4 * first)) '\x7f\xff\xff\x00' "BAT entry $first at offset $(printf '%#x' $((bat + 4 * first))): sector 0x7fffff00" \
+        python3 "$VHD_CHECK" "$WORK/copy" $raw "$size"
+    broken_copy src.vhd "$block_at" '\xfe' "sector bitmap of block $first at offset $(printf '%#x' "$block_at"): 0xfe" \
+        python3 "$VHD_CHECK" "$WORK/copy" $raw "$size"
+    broken_copy src-fixed.vhd $((size + 64)) "$(flipped src-fixed.vhd $((size + 64)))" "footer checksum at offset $(printf '%#x' $((size + 64)))" \
+        python3 "$VHD_CHECK" "$WORK/copy" $raw "$size"
+    echo "ok: vhd_check.py refuses each broken copy (footer and dynamic header checksums, a BAT entry past the end, a sector bitmap, the fixed VHD's checksum)"
+fi
 
 # expect_info TOOL FILE TEXT: TOOL reads FILE and reports TEXT. (Output is
 # captured first: `grep -q` in a pipe would cut the tool off with SIGPIPE.)
@@ -210,15 +215,23 @@ echo "ok: vmdkinfo, vhdiinfo"
 
 # reader_compare TOOL FILE NODE: mount FILE with libyal's TOOL, compare.
 reader_compare() {
-    local tool=$1 file=$2 node=$3 pid
-    "$tool" -v "$file" "$WORK/reader" >/dev/null 2>&1 &
+    local tool=$1 file=$2 node=$3 pid i status=0
+    "$tool" -v "$file" "$WORK/reader" >"$WORK/reader.log" 2>&1 &
     pid=$!
     CLEANUP_PIDS+=("$pid")
-    for ((i = 0; i < 100; i++)); do [ -e "$WORK/reader/$node" ] && break; sleep 0.1; done
+    CLEANUP_MOUNTS+=("$WORK/reader")
+    for ((i = 0; i < 300; i++)); do
+        [ -e "$WORK/reader/$node" ] && break
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" || status=$?; die "$tool $file exited ($status) before showing $node: $(tail -20 "$WORK/reader.log")"; }
+        sleep 0.1
+    done
+    [ -e "$WORK/reader/$node" ] || die "$tool $file: $node did not appear within 30 s: $(tail -20 "$WORK/reader.log")"
     cmp "$WORK/reader/$node" $raw || die "$tool $file: content differs from $raw"
-    fusermount3 -u "$WORK/reader"
-    wait "$pid" || true
-    echo "ok: $tool $file equals the raw image"
+    fusermount3 -u "$WORK/reader" || die "fusermount3 -u $WORK/reader ($tool) failed"
+    wait_gone "$pid" 30 || die "$tool $file still runs 30 s after fusermount3 -u"
+    wait "$pid" || status=$?
+    [ $status -eq 0 ] || die "$tool $file exited with status $status after the unmount: $(tail -20 "$WORK/reader.log")"
+    echo "ok: $tool $file equals the raw image (exit 0 after the unmount)"
 }
 reader_compare vmdkmount src.vmdk vmdk1
 reader_compare vhdimount src.vhd vhdi1

@@ -114,39 +114,6 @@ check_tar_format() {
     fi
 }
 
-# check_gpt IMAGE: the primary GPT header (LBA 1) must name the image's
-# last sector as its backup's, and a valid GPT header must be there that
-# names itself and points back to LBA 1 (CRCs computed here, not by sgdisk).
-check_gpt() {
-    python3 - "$1" <<'PY'
-import os, struct, sys, zlib
-path = sys.argv[1]
-size = os.stat(path).st_size
-if size % 512:
-    sys.exit(f"size {size} is not a whole number of 512-byte sectors")
-last = size // 512 - 1
-def header(f, lba, what):
-    f.seek(lba * 512)
-    sector = f.read(512)
-    if sector[:8] != b"EFI PART":
-        sys.exit(f"no 'EFI PART' signature in the {what} header at LBA {lba}: {sector[:8]!r}")
-    length, crc = struct.unpack_from("<II", sector, 12)
-    if not 92 <= length <= 512:
-        sys.exit(f"{what} header at LBA {lba}: size {length}")
-    if zlib.crc32(sector[:16] + bytes(4) + sector[20:length]) != crc:
-        sys.exit(f"{what} header at LBA {lba}: CRC mismatch")
-    return struct.unpack_from("<QQ", sector, 0x18)  # my LBA, alternate LBA
-with open(path, "rb") as f:
-    mine, alternate = header(f, 1, "primary")
-    if mine != 1 or alternate != last:
-        sys.exit(f"the primary header says it is at LBA {mine} with its backup at {alternate}; the last sector is {last}")
-    mine, alternate = header(f, last, "backup")
-    if mine != last or alternate != 1:
-        sys.exit(f"the backup header at LBA {last} says it is at {mine} with the primary at {alternate}")
-print(f"primary at LBA 1, backup at LBA {last} (the last sector of {size} bytes)")
-PY
-}
-
 # floor_mtimes DIR: rounds the mtime of every entry of DIR down to the whole
 # second (toward the past, as GNU tar does for -0.25 s), keeping atimes.
 floor_mtimes() {
@@ -212,17 +179,17 @@ img=$WORK/mnt/src.img
 out=$(sgdisk -v "$img") || die "sgdisk -v failed: $out"
 grep -q "No problems found" <<<"$out" || die "sgdisk -v: $out"
 echo "sgdisk: no problems"
-out=$(check_gpt "$img" 2>&1) || die "GPT of $img: $out"
-echo "GPT: $out"
+# The GPT's own headers (CRCs computed here, not by sgdisk): the primary
+# names the image's last sector as its backup's, which points back.
+out=$(python3 "$TESTS_DIR/../tools/gpt_check.py" "$img" 2>&1) || die "GPT of $img: $out"
+[ "$out" = "$(stat -c %s "$img")" ] || die "the GPT of $img gives $out bytes, the file has $(stat -c %s "$img")"
+echo "GPT: primary and backup headers valid, $out bytes"
 # Without -f, QEMU probes the format itself: a .img must be plain raw.
 out=$(qemu-img info --output=json "$img") || die "qemu-img info failed: $out"
 grep -q '"format": "raw"' <<<"$out" || die "qemu-img does not probe $img as raw: $out"
 echo "qemu-img info: probed as raw"
 
-dev=$(attach_partition "$img")
-expect_clean_fsck "$dev"
-mount -t ext4 -o ro "$dev" "$WORK/kernel"
-CLEANUP_MOUNTS+=("$WORK/kernel")
+kernel_mount --fsck "$img"
 "$TREETOOL" compare "$WORK/src" "$WORK/kernel" --ignore lost+found || die "kernel view differs from the source"
 [ -d "$WORK/kernel/lost+found" ] || die "lost+found missing"
 # Extended attributes, as the kernel's ext4 reports them.
@@ -236,8 +203,7 @@ else
         die "xattrs differ: $(diff <(echo "$src_xattrs") <(xattrs_of "$WORK/kernel"))"
     echo "xattrs: equal (security.capability, user.*, sets that need an xattr block, POSIX ACLs)"
 fi
-umount "$WORK/kernel"
-detach "$dev"
+kernel_unmount
 
 # Every byte of the mounted image, read with O_DIRECT (no page cache),
 # against the disk `vdiskfs export` wrote before the mount.
