@@ -20,7 +20,7 @@
 namespace vdiskfs {
 namespace {
 
-int64_t to_ns(const statx_timestamp& t) { return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec; }
+Timestamp to_time(const statx_timestamp& t) { return {int64_t(t.tv_sec), t.tv_nsec}; }
 
 // Opens one path component below dir_fd without following links; the
 // fallback for kernels without openat2.
@@ -104,10 +104,10 @@ Node node_from_statx(const struct statx& st) {
   n.mode = st.stx_mode;
   n.uid = st.stx_uid;
   n.gid = st.stx_gid;
-  n.atime_ns = to_ns(st.stx_atime);
-  n.mtime_ns = to_ns(st.stx_mtime);
-  n.ctime_ns = to_ns(st.stx_ctime);
-  n.btime_ns = (st.stx_mask & STATX_BTIME) ? to_ns(st.stx_btime) : 0;
+  n.atime = to_time(st.stx_atime);
+  n.mtime = to_time(st.stx_mtime);
+  n.ctime = to_time(st.stx_ctime);
+  n.btime = (st.stx_mask & STATX_BTIME) ? to_time(st.stx_btime) : Timestamp{};
   if (S_ISREG(n.mode)) n.size = st.stx_size;
   if (S_ISCHR(n.mode) || S_ISBLK(n.mode))
     n.aux = makedev(st.stx_rdev_major, st.stx_rdev_minor);
@@ -347,7 +347,7 @@ Status DirectorySource::read_file(uint32_t node, uint64_t offset, uint8_t* buf,
   if (!S_ISREG(st.st_mode)) return report_changed(node, "is no longer a regular file");
   if (uint64_t(st.st_size) != n.size)
     return report_changed(node, fmt::format("changed size from {} to {}", n.size, st.st_size));
-  if (int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != n.mtime_ns)
+  if (Timestamp{int64_t(st.st_mtim.tv_sec), uint32_t(st.st_mtim.tv_nsec)} != n.mtime)
     return report_changed(node, "was modified (mtime changed)");
   size_t done = 0;
   while (done < len) {

@@ -15,12 +15,12 @@ namespace vdiskfs {
 int64_t newest_past_time(const Tree& tree) {
   timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
-  const int64_t now_ns = int64_t(now.tv_sec) * 1000000000 + now.tv_nsec;
-  int64_t newest = 0;
+  const Timestamp now_ts{int64_t(now.tv_sec), uint32_t(now.tv_nsec)};
+  Timestamp newest;
   for (const Node& n : tree.nodes)
-    for (int64_t t : {n.mtime_ns, n.ctime_ns})
-      if (t <= now_ns) newest = std::max(newest, t);
-  return newest;
+    for (const Timestamp& t : {n.mtime, n.ctime})
+      if (t <= now_ts) newest = std::max(newest, t);
+  return int64_t(newest.wrapped_ns());  // 1970 .. now: a plain nanosecond count
 }
 
 std::vector<std::pair<std::string, std::string>> disk_facts(const Disk& d, const Tree& tree) {

@@ -34,7 +34,7 @@ Identity compute_identity(const Tree& tree, std::string_view layout_options) {
   XXH3_128bits_reset(st);
   XXH3_128bits_update(st, layout_options.data(), layout_options.size());
   for (const Node& n : tree.nodes) {
-    const uint64_t fields[] = {n.mode, n.uid, n.gid, n.nlink, uint64_t(n.mtime_ns), n.size,
+    const uint64_t fields[] = {n.mode, n.uid, n.gid, n.nlink, n.mtime.wrapped_ns(), n.size,
                                n.is_dir() ? 0 : n.aux, n.flags};
     XXH3_128bits_update(st, fields, sizeof fields);
     if (n.is_symlink()) {

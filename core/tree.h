@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/timestamp.h"
+
 namespace vdiskfs {
 
 inline constexpr uint32_t kNoIndex = 0xffffffffu;
@@ -28,7 +30,7 @@ struct Node {
   uint32_t mode = 0;        // S_IFMT type bits and the 12 permission bits
   uint32_t uid = 0, gid = 0;
   uint32_t nlink = 0;       // names of this node inside the tree
-  int64_t atime_ns = 0, mtime_ns = 0, ctime_ns = 0, btime_ns = 0;
+  Timestamp atime, mtime, ctime, btime;  // btime zero: unknown
   uint64_t size = 0;        // bytes (regular files, symlink target length)
   // Directory: first child dirent (lo 32) and child count (hi 32).
   // Symlink: offset of the target in the string arena.

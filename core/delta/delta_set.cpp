@@ -35,7 +35,7 @@ std::string escape(std::string_view s) {
 
 std::string entry_line(const Tree& tree, uint32_t node, const std::string& path) {
   const Node& n = tree.nodes[node];
-  std::string line = fmt::format("{:o}\t{}\t{}\t{}\t{}\t", n.mode, n.uid, n.gid, n.size, n.mtime_ns);
+  std::string line = fmt::format("{:o}\t{}\t{}\t{}\t{}\t", n.mode, n.uid, n.gid, n.size, int64_t(n.mtime.wrapped_ns()));
   if (n.is_symlink()) line += escape(tree.link_target(n));
   line += "\t" + escape(path);
   return line;

@@ -13,24 +13,25 @@
 namespace vdiskfs::ext4 {
 namespace {
 
-// Stores a time as ext4 does: low 32 bits of seconds in the base field, two
-// epoch bits and the nanoseconds in the extra field (years 1901..2446).
-void put_time(uint8_t* inode, uint32_t base_off, uint32_t extra_off, int64_t ns) {
-  int64_t sec = ns / 1000000000;
-  int64_t nsec = ns % 1000000000;
-  if (nsec < 0) {
-    nsec += 1000000000;
-    --sec;
-  }
+// Stores a time as ext4 does (kernel Documentation/filesystems/ext4,
+// "Inode Timestamps"; ext4_encode_extra_time): the low 32 bits of the
+// seconds, signed, in the base field; two epoch bits (seconds - base) >> 32
+// and the nanoseconds in the extra field: 1901-12-13 20:45:52 ..
+// 2446-05-10 22:38:55. A time outside is clamped to the end it passed with
+// 0 ns, as the kernel's timestamp_truncate() stores it when tar extracts
+// such a time onto ext4, and so is a time exactly at either end.
+void put_time(uint8_t* inode, uint32_t base_off, uint32_t extra_off, Timestamp t) {
   constexpr int64_t kMin = -(int64_t(1) << 31), kMax = (int64_t(1) << 34) - (int64_t(1) << 31) - 1;
-  if (sec < kMin) sec = kMin, nsec = 0;
-  if (sec > kMax) sec = kMax, nsec = 999999999;
+  int64_t sec = t.sec;
+  uint32_t nsec = t.nsec;
+  if (sec <= kMin) sec = kMin, nsec = 0;
+  if (sec >= kMax) sec = kMax, nsec = 0;
   const uint32_t epoch = uint32_t(((sec - int64_t(int32_t(sec))) >> 32) & 3);
   put_le32(inode + base_off, uint32_t(int32_t(sec)));
-  put_le32(inode + extra_off, epoch | uint32_t(nsec) << 2);
+  put_le32(inode + extra_off, epoch | nsec << 2);
 }
 
-void put_times(uint8_t* p, int64_t atime, int64_t mtime, int64_t ctime, int64_t crtime) {
+void put_times(uint8_t* p, Timestamp atime, Timestamp mtime, Timestamp ctime, Timestamp crtime) {
   put_time(p, ino::atime, ino::atime_extra, atime);
   put_time(p, ino::mtime, ino::mtime_extra, mtime);
   put_time(p, ino::ctime, ino::ctime_extra, ctime);
@@ -93,7 +94,7 @@ void InodeTableImage::write_inode(uint64_t ino_nr, uint8_t* p) const {
   if (node_id == kNoIndex) return;  // reserved or free: all zeros
   put_le16(p + ino::extra_isize, kExtraIsize);
   if (node_id == kLostFoundDir) {
-    const int64_t t = plan.options.timestamp_ns;
+    const Timestamp t = Timestamp::from_ns(plan.options.timestamp_ns);
     put_le16(p + ino::mode, S_IFDIR | 0700);
     put_le16(p + ino::links_count, 2);
     put_size(p, kBlockSize);
@@ -105,7 +106,7 @@ void InodeTableImage::write_inode(uint64_t ino_nr, uint8_t* p) const {
   if (n.flags & Node::kXattrs) write_inode_xattrs(plan.tree, node_id, p);  // the plan warned about misfits
   put_le16(p + ino::mode, uint16_t(n.mode));
   put_owner(p, n.uid, n.gid);
-  put_times(p, n.atime_ns, n.mtime_ns, n.ctime_ns, n.btime_ns ? n.btime_ns : n.ctime_ns);
+  put_times(p, n.atime, n.mtime, n.ctime, n.btime.is_zero() ? n.ctime : n.btime);
   const Placement& place = plan.placement[node_id];
   switch (n.mode & S_IFMT) {
     case S_IFDIR:

@@ -4,31 +4,37 @@
 
 namespace vdiskfs::tar {
 
-std::optional<int64_t> parse_number(const uint8_t* field, size_t len) {
-  if (len > 0 && (field[0] & 0x80)) {
-    // Base-256, big-endian two's complement; 0xff starts a negative number.
-    const bool negative = field[0] == 0xff;
-    uint64_t v = negative ? ~uint64_t(0) : 0;
-    for (size_t i = 0; i < len; ++i) {
-      const uint8_t b = (i == 0 && !negative) ? (field[0] & 0x7f) : field[i];
-      if (!negative && (v >> 56) != 0) return std::nullopt;  // beyond 64 bits
-      v = (v << 8) | b;
-    }
-    if (!negative && v > uint64_t(INT64_MAX)) return std::nullopt;
-    return int64_t(v);
+namespace {
+
+// Base-256: the first byte's low 7 bits extended from their sign bit (0x40),
+// then the other bytes, big-endian two's complement.
+std::optional<int64_t> parse_base256(const uint8_t* field, size_t len) {
+  const bool negative = field[0] & 0x40;
+  const uint64_t sign_fill = negative ? ~uint64_t(0) : 0;
+  uint64_t v = sign_fill << 7 | (field[0] & 0x7f);
+  for (size_t i = 1; i < len; ++i) {
+    if ((v >> 55) != (sign_fill >> 55)) return std::nullopt;  // would leave int64
+    v = v << 8 | field[i];
   }
+  if (bool(v >> 63) != negative) return std::nullopt;
+  return int64_t(v);
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_number(const uint8_t* field, size_t len) {
+  if (len > 0 && (field[0] & 0x80)) return parse_base256(field, len);
   size_t i = 0;
-  while (i < len && field[i] == ' ') ++i;
+  while (i < len && (field[i] == ' ' || field[i] == '\t')) ++i;
   int64_t v = 0;
-  bool digits = false;
   for (; i < len && field[i] >= '0' && field[i] <= '7'; ++i) {
     if (v > (INT64_MAX >> 3)) return std::nullopt;
     v = v * 8 + (field[i] - '0');
-    digits = true;
   }
-  for (; i < len; ++i)
-    if (field[i] != ' ' && field[i] != '\0') return std::nullopt;
-  if (!digits) return 0;  // an empty field means 0 (old archives leave some blank)
+  // After the digits: the field's end or a terminator; what follows a
+  // terminator is ignored by both tar programs. No digits at all is 0 (old
+  // archives leave some fields blank).
+  if (i < len && field[i] != ' ' && field[i] != '\0' && field[i] != '\t' && field[i] != '\n') return std::nullopt;
   return v;
 }
 
@@ -84,7 +90,7 @@ bool parse_pax_records(std::string_view data, std::vector<std::pair<std::string,
   return true;
 }
 
-std::optional<int64_t> parse_pax_time(std::string_view text) {
+std::optional<Timestamp> parse_pax_time(std::string_view text) {
   bool negative = false;
   if (!text.empty() && text.front() == '-') {
     negative = true;
@@ -92,19 +98,79 @@ std::optional<int64_t> parse_pax_time(std::string_view text) {
   }
   const size_t dot = text.find('.');
   const auto seconds = parse_decimal(text.substr(0, dot));
-  if (!seconds || *seconds > uint64_t(INT64_MAX / 1000000000) - 1) return std::nullopt;
-  int64_t ns = 0;
+  if (!seconds || *seconds > uint64_t(INT64_MAX) - 1) return std::nullopt;
+  uint32_t ns = 0;
   if (dot != std::string_view::npos) {
     std::string_view frac = text.substr(dot + 1);
-    int64_t scale = 100000000;
+    uint32_t scale = 100000000;
     for (char c : frac) {
       if (c < '0' || c > '9') return std::nullopt;
-      ns += (c - '0') * scale;  // digits beyond nanoseconds are dropped
+      ns += uint32_t(c - '0') * scale;  // digits beyond nanoseconds are dropped
       scale /= 10;
     }
   }
-  const int64_t total = int64_t(*seconds) * 1000000000 + ns;
-  return negative ? -total : total;
+  if (!negative) return Timestamp{int64_t(*seconds), ns};
+  // -(S + F) = (-S - 1) + (1 - F)
+  if (ns == 0) return Timestamp{-int64_t(*seconds), 0};
+  return Timestamp{-int64_t(*seconds) - 1, 1000000000 - ns};
+}
+
+bool pax_time_ambiguous(std::string_view text) {
+  const auto t = parse_pax_time(text);
+  return t && t->sec < 0 && t->nsec != 0;
+}
+
+std::optional<std::string> url_decode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    const int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += char(hi << 4 | lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else return std::nullopt;
+    bits = bits << 6 | uint32_t(v);
+    if (++count == 4) {
+      out += char(bits >> 16);
+      out += char(bits >> 8);
+      out += char(bits);
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (count == 1) return std::nullopt;
+  if (count == 2) out += char(bits >> 4);
+  if (count == 3) {
+    out += char(bits >> 10);
+    out += char(bits >> 2);
+  }
+  return out;
 }
 
 }  // namespace vdiskfs::tar

@@ -5,10 +5,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <map>
 
 #include "core/arith.h"
 #include "core/error.h"
+#include "core/tar/tar_acl.h"
 #include "core/tar/tar_fields.h"
 
 namespace vdiskfs {
@@ -83,16 +85,50 @@ struct PaxState {
   }
 };
 
-uint32_t type_bits(char type) {
+// What a member's type flag makes of it, and whether data blocks follow
+// its header. GNU tar (extract.c, prepare_to_extract; list.c) and
+// libarchive (archive_read_support_format_tar.c, header_common) agree:
+// '0', NUL and '7' are regular files, but a directory when the name ends in
+// '/' (old V7 archives) and then without data whatever the size says;
+// symlinks, devices, directories and fifos carry no data; a GNU dumpdir
+// 'D' is a directory followed by its listing; unknown types are regular
+// files with data ("extracted as normal file"). Hard links: see
+// hard_link_has_data.
+struct MemberKind {
+  uint32_t bits = 0;     // S_IFMT type; 0: not a file (volume label, ...)
+  bool data = false;     // data blocks of `size` bytes follow the header
+  bool unknown = false;  // an unknown type flag read as a regular file
+};
+
+MemberKind member_kind(char type, bool trailing_slash) {
   switch (type) {
-    case '0': case '\0': case '7': case '1': case 'S': return S_IFREG;
-    case '2': return S_IFLNK;
-    case '3': return S_IFCHR;
-    case '4': return S_IFBLK;
-    case '5': case 'D': return S_IFDIR;
-    case '6': return S_IFIFO;
-    default: return 0;
+    case '0': case '\0': case '7':
+      return trailing_slash ? MemberKind{S_IFDIR, false} : MemberKind{S_IFREG, true};
+    case 'S': return {S_IFREG, true};
+    case '1': return {S_IFREG, false};
+    case '2': return {S_IFLNK, false};
+    case '3': return {S_IFCHR, false};
+    case '4': return {S_IFBLK, false};
+    case '5': return {S_IFDIR, false};
+    case 'D': return {S_IFDIR, true};
+    case '6': return {S_IFIFO, false};
+    case 'V': case 'M': return {0, true};
+    default: return {S_IFREG, true, true};
   }
+}
+
+// The archive's dialect as libarchive tracks it header by header: pax once
+// an 'x', 'g' or 'X' header was read, as long as the headers that follow
+// carry the POSIX magic.
+enum class Dialect { v7, ustar, pax, gnu };
+
+// "1959-12-31 23:59:59.500000000 UTC", for messages.
+std::string utc_text(Timestamp t) {
+  const time_t sec = time_t(t.sec);
+  std::tm tm{};
+  if (!gmtime_r(&sec, &tm)) return fmt::format("{} s {} ns", t.sec, t.nsec);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09} UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, t.nsec);
 }
 
 // Old GNU sparse entries: (offset, numbytes) pairs of 12-byte numbers.
@@ -151,36 +187,36 @@ class Walker {
   uint64_t member(uint64_t pos) {
     const uint8_t* h = in_.at(pos, kBlock);
     const char type = char(h[156]);
-    const bool extension = type == 'L' || type == 'K' || type == 'x' || type == 'g';
-    // A pax "size" record overrides the header's field (members of 8 GiB and up).
-    const uint64_t stored = extension ? number(h, 124, 12, "size", pos)
-                                      : pax_uint("size").value_or(number(h, 124, 12, "size", pos));
+    note_dialect(h, type);
+    if (type == 'L' || type == 'K' || type == 'x' || type == 'g' || type == 'X') return extension(h, type, pos);
+    TarMember m;
+    m.header_offset = first_header_ ? first_header_ - 1 : pos;
+    first_header_ = 0;
+    const std::string path = member_path(h);
+    MemberKind kind = member_kind(type, !path.empty() && path.back() == '/');
+    // The size field, unless a pax record overrides it; read only for
+    // members whose size matters.
     const uint64_t data = pos + kBlock;
+    const bool sized = kind.data || type == '1';
+    const uint64_t size = sized ? pax_or_field("size", h, 124, 12, "size", pos) : 0;
+    if (type == '1' && size > 0) kind.data = hard_link_has_data();
+    const uint64_t stored = kind.data ? size : 0;
     uint64_t next = data + align_up(stored, kBlock);
     if (data + stored > size_ || next < data)
       fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
            data + stored, size_);
-    if (extension) {
-      if (!first_header_) first_header_ = pos + 1;
-      if (type == 'L') long_name_ = trim_nul(extension_data(data, stored, pos));
-      if (type == 'K') long_link_ = trim_nul(extension_data(data, stored, pos));
-      if (type == 'x' || type == 'g') pax_header(type, data, stored, pos);
-      return next;
-    }
-    TarMember m;
-    m.header_offset = first_header_ ? first_header_ - 1 : pos;
-    first_header_ = 0;
-    const uint32_t bits = type_bits(type);
-    const std::string path = member_path(h);
-    if (bits == 0) {
+    if (kind.bits == 0) {
       if (type == 'V') cb_.skipped(path, "tape volume label, not a file");
-      else if (type == 'M') fail("tar archive {} is a multi-volume continuation at offset {}: not supported", name_, pos);
-      else cb_.skipped(path, fmt::format("unknown tar entry type '{}'", type));
+      else fail("tar archive {} is a multi-volume continuation at offset {}: not supported", name_, pos);
       reset_extensions();
       return next;
     }
+    if (kind.unknown && cb_.warning)
+      cb_.warning(path, fmt::format("unknown tar entry type '{}' at offset {}: read as a regular file, as GNU tar and "
+                                    "bsdtar extract it",
+                                    type, pos));
     m.path = path;
-    fill_attrs(h, pos, bits, m);
+    fill_attrs(h, pos, kind.bits, m);
     m.hard_link = type == '1';
     if (type == '1' || type == '2') {
       const std::string* pax_link = pax_.find("linkpath");
@@ -195,12 +231,45 @@ class Walker {
     }
     else if (const std::string* major = pax_.find("GNU.sparse.major"); major || pax_.find("GNU.sparse.map") || !sparse00_.empty())
       pax_sparse(major, pos, m);
-    if (bits == S_IFREG && !m.sparse && !m.hard_link) m.attrs.size = stored;
+    if (kind.bits == S_IFREG && !m.sparse && !m.hard_link) m.attrs.size = stored;
     if (m.sparse) check_segments(m, pos);
     cb_.member(m);
     reset_extensions();
     return next;
   }
+
+  // An extension header (GNU long name or link, pax 'x'/'g', Solaris 'X',
+  // which GNU tar and libarchive read as 'x'); returns the next header.
+  uint64_t extension(const uint8_t* h, char type, uint64_t pos) {
+    const uint64_t data = pos + kBlock;
+    const uint64_t stored = number(h, 124, 12, "size", pos);
+    const uint64_t next = data + align_up(stored, kBlock);
+    if (data + stored > size_ || next < data)
+      fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
+           data + stored, size_);
+    if (!first_header_) first_header_ = pos + 1;
+    if (type == 'L') long_name_ = trim_nul(extension_data(data, stored, pos));
+    if (type == 'K') long_link_ = trim_nul(extension_data(data, stored, pos));
+    if (type == 'x' || type == 'g' || type == 'X') pax_header(type, data, stored, pos);
+    return next;
+  }
+
+  void note_dialect(const uint8_t* h, char type) {
+    if (type == 'x' || type == 'g' || type == 'X') dialect_ = Dialect::pax;
+    else if (std::memcmp(h + 257, "ustar  \0", 8) == 0) dialect_ = Dialect::gnu;
+    else if (std::memcmp(h + 257, "ustar", 5) == 0) dialect_ = dialect_ == Dialect::pax ? Dialect::pax : Dialect::ustar;
+    else dialect_ = Dialect::v7;
+  }
+
+  // Whether a hard link whose size is not 0 has data blocks. POSIX.1-2001
+  // lets a pax hard link carry its file's data; ustar, GNU and V7 readers
+  // ignore the size. libarchive's rule (header_common, case '1'), followed
+  // here: data in a pax archive only (its ustar heuristic bids on the link's
+  // own, valid header, so it finds none there either). GNU tar never reads
+  // data for a link: it would take such blocks for headers and skip them
+  // with an error, so it cannot be followed. The data is skipped: the link
+  // names the earlier member's file.
+  bool hard_link_has_data() const { return dialect_ == Dialect::pax; }
 
   void pax_header(char type, uint64_t data, uint64_t len, uint64_t pos) {
     std::vector<std::pair<std::string, std::string>> records;
@@ -243,37 +312,93 @@ class Walker {
     return name;
   }
 
+  // A numeric header field that a pax record (decimal) may override: the
+  // field is read, and must be valid, only when no record does (GNU tar and
+  // libarchive both extract a member whose overridden field is garbage,
+  // bsdtar's base-256 mtime among them).
+  uint64_t pax_or_field(const char* key, const uint8_t* h, size_t off, size_t len, const char* what, uint64_t pos) {
+    if (auto v = pax_uint(key)) return *v;
+    return number(h, off, len, what, pos);
+  }
+
   void fill_attrs(const uint8_t* h, uint64_t pos, uint32_t bits, TarMember& m) {
     Node& a = m.attrs;
     a.mode = bits | uint32_t(number(h, 100, 8, "mode", pos) & 07777);
-    a.uid = uint32_t(pax_uint("uid").value_or(number(h, 108, 8, "uid", pos)));
-    a.gid = uint32_t(pax_uint("gid").value_or(number(h, 116, 8, "gid", pos)));
-    const auto mtime = seconds_to_ns(parse_number(h + 136, 12));
-    if (!mtime) fail("tar archive {} is corrupt: bad mtime field in the header at offset {}", name_, pos);
-    a.mtime_ns = pax_time("mtime").value_or(*mtime);
-    int64_t atime = a.mtime_ns, ctime = a.mtime_ns;
-    if (std::memcmp(h + 257, "ustar  \0", 8) == 0) {  // GNU keeps atime and ctime with --incremental
-      if (auto v = seconds_to_ns(parse_number(h + 345, 12)); v && *v) atime = *v;
-      if (auto v = seconds_to_ns(parse_number(h + 357, 12)); v && *v) ctime = *v;
+    a.uid = uint32_t(pax_or_field("uid", h, 108, 8, "uid", pos));
+    a.gid = uint32_t(pax_or_field("gid", h, 116, 8, "gid", pos));
+    if (auto t = pax_time("mtime")) {
+      a.mtime = *t;
+      if (cb_.warning && tar::pax_time_ambiguous(*pax_.find("mtime")))
+        cb_.warning(m.path, fmt::format("pax mtime={} (header at offset {}) is read as POSIX defines it and GNU tar "
+                                        "extracts it, {}; bsdtar extracts it 1 s later",
+                                        *pax_.find("mtime"), pos, utc_text(a.mtime)));
+    } else {
+      const auto seconds = parse_number(h + 136, 12);
+      if (!seconds)
+        fail("tar archive {} is corrupt: bad mtime field (bytes 136-147) in the header of {} at offset {} and no "
+             "pax mtime record",
+             name_, m.path, pos);
+      a.mtime = {*seconds, 0};
     }
-    a.atime_ns = pax_time("atime").value_or(atime);
-    a.ctime_ns = pax_time("ctime").value_or(ctime);
+    Timestamp atime = a.mtime, ctime = a.mtime;
+    if (std::memcmp(h + 257, "ustar  \0", 8) == 0) {  // GNU keeps atime and ctime with --incremental
+      if (auto v = parse_number(h + 345, 12); v && *v) atime = {*v, 0};
+      if (auto v = parse_number(h + 357, 12); v && *v) ctime = {*v, 0};
+    }
+    a.atime = pax_time("atime").value_or(atime);
+    a.ctime = pax_time("ctime").value_or(ctime);
     if (bits == S_IFCHR || bits == S_IFBLK) {
-      const uint64_t major = pax_uint("SCHILY.devmajor").value_or(number(h, 329, 8, "devmajor", pos));
-      const uint64_t minor = pax_uint("SCHILY.devminor").value_or(number(h, 337, 8, "devminor", pos));
+      const uint64_t major = pax_or_field("SCHILY.devmajor", h, 329, 8, "devmajor", pos);
+      const uint64_t minor = pax_or_field("SCHILY.devminor", h, 337, 8, "devminor", pos);
       a.aux = makedev(unsigned(major), unsigned(minor));
     }
-    for (const auto* map : {&pax_.global, &pax_.local})
-      for (const auto& [k, v] : *map)
-        if (k.rfind("SCHILY.xattr.", 0) == 0) m.xattrs.emplace_back(k.substr(13), v);
+    collect_xattrs(m, pos);
   }
 
-  // Header seconds as nanoseconds; nullopt when malformed or beyond what
-  // int64 nanoseconds hold (base-256 fields go far past that).
-  static std::optional<int64_t> seconds_to_ns(std::optional<int64_t> seconds) {
-    constexpr int64_t kLimit = INT64_MAX / 1000000000 - 1;  // as parse_pax_time allows
-    if (!seconds || *seconds > kLimit || *seconds < -kLimit) return std::nullopt;
-    return *seconds * 1000000000;
+  // Extended attributes and ACLs of the pax records, global ones first; a
+  // later record of the same name wins, as it would on extraction.
+  // SCHILY.xattr.NAME=bytes (GNU tar --xattrs, bsdtar, star);
+  // LIBARCHIVE.xattr.NAME=base64 with NAME URL-encoded (bsdtar);
+  // SCHILY.acl.access / .default, text ACLs (tar --acls, bsdtar, star).
+  void collect_xattrs(TarMember& m, uint64_t pos) {
+    std::map<std::string, std::string> found;
+    std::string acl_access, acl_default;
+    bool has_access = false, has_default = false;
+    for (const auto* map : {&pax_.global, &pax_.local}) {
+      for (const auto& [k, v] : *map) {
+        if (k.rfind("SCHILY.xattr.", 0) == 0) {
+          found[k.substr(13)] = v;
+        } else if (k.rfind("LIBARCHIVE.xattr.", 0) == 0) {
+          auto name = tar::url_decode(std::string_view(k).substr(17));
+          auto value = tar::base64_decode(v);
+          if (name && value) found[*name] = std::move(*value);
+          else if (cb_.warning)
+            cb_.warning(m.path, fmt::format("pax record {} (header at offset {}) is not a URL-encoded name with a "
+                                            "base64 value: left out",
+                                            k, pos));
+        } else if (k == "SCHILY.acl.access" || k == "SCHILY.acl.default") {
+          const bool is_default = k == "SCHILY.acl.default";
+          std::string value;
+          const std::string why = tar::acl_text_to_xattr(v, is_default, value);
+          if (!why.empty()) {
+            if (cb_.warning)
+              cb_.warning(m.path, fmt::format("pax record {} (header at offset {}): {}; the ACL is left out, as "
+                                              "tar -x leaves it",
+                                              k, pos, why));
+            continue;
+          }
+          (is_default ? has_default : has_access) = true;
+          (is_default ? acl_default : acl_access) = std::move(value);
+        }
+      }
+    }
+    // The text ACL records are what tar --acls restores: they replace an
+    // xattr record of the same ACL (an empty value: no ACL beyond the mode).
+    if (has_access) found.erase("system.posix_acl_access");
+    if (has_default) found.erase("system.posix_acl_default");
+    if (!acl_access.empty()) found["system.posix_acl_access"] = std::move(acl_access);
+    if (!acl_default.empty()) found["system.posix_acl_default"] = std::move(acl_default);
+    for (auto& [k, v] : found) m.xattrs.emplace_back(k, std::move(v));
   }
 
   // A pax record parsed with `parse`: nullopt when absent, an error when
@@ -287,7 +412,7 @@ class Walker {
     return value;
   }
   std::optional<uint64_t> pax_uint(const char* key) { return pax_field(key, tar::parse_decimal, "a number"); }
-  std::optional<int64_t> pax_time(const char* key) { return pax_field(key, tar::parse_pax_time, "a time"); }
+  std::optional<Timestamp> pax_time(const char* key) { return pax_field(key, tar::parse_pax_time, "a time"); }
 
   void gnu_sparse(const uint8_t* h, uint64_t pos, TarMember& m) {
     bool bad = false;
@@ -379,6 +504,7 @@ class Walker {
   std::string long_name_, long_link_;
   std::vector<uint64_t> sparse00_;
   uint64_t first_header_ = 0;  // 1 + offset of the first extension header of a member
+  Dialect dialect_ = Dialect::v7;
 };
 
 }  // namespace

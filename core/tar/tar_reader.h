@@ -3,8 +3,10 @@
 // header without reading member data, and reports where each member's
 // data lies in the archive, so that files can be read in place later.
 // Understands pax extended headers (long names, nanosecond times, large
-// ids and sizes, SCHILY.xattr.*), GNU long names and links, GNU sparse
-// members (old GNU and pax 0.0, 0.1, 1.0) and base-256 numbers.
+// ids and sizes, SCHILY.xattr.*, LIBARCHIVE.xattr.*, SCHILY.acl.access and
+// .default), GNU long names and links, GNU sparse members (old GNU and pax
+// 0.0, 0.1, 1.0), base-256 numbers, and V7 archives. Where GNU tar and
+// bsdtar (libarchive) differ, the choice is said where it is made.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,8 +32,11 @@ struct TarMember {
 
 struct TarCallbacks {
   std::function<void(TarMember&)> member;
-  // A member that is kept out ("volume label", unknown type), with why.
+  // A member that is kept out ("volume label"), with why.
   std::function<void(const std::string& path, const std::string& why)> skipped;
+  // A member kept, but read in a way worth saying (an unknown type read as
+  // a regular file, an ACL record that cannot be used), with what.
+  std::function<void(const std::string& path, const std::string& what)> warning;
 };
 
 // Reads the archive open at `fd` (`size` bytes, named `name` in messages).

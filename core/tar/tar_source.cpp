@@ -16,7 +16,7 @@
 namespace vdiskfs {
 namespace {
 
-int64_t mtime_ns(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
+Timestamp mtime_of(const struct stat& st) { return {int64_t(st.st_mtim.tv_sec), uint32_t(st.st_mtim.tv_nsec)}; }
 
 }  // namespace
 
@@ -37,13 +37,13 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
   if (fstat(fd, &st) != 0) fail("cannot stat tar archive {}: {}", path, strerror(errno));
   if (!S_ISREG(st.st_mode)) fail("source {} is neither a directory nor a tar archive file", path);
   src->archive_size_ = uint64_t(st.st_size);
-  src->archive_mtime_ns_ = mtime_ns(st);
+  src->archive_mtime_ = mtime_of(st);
 
   // Directories the archive names only as parents: root-owned, 0755, the
   // archive's own time.
   Node implied;
   implied.mode = S_IFDIR | 0755;
-  implied.atime_ns = implied.mtime_ns = implied.ctime_ns = src->archive_mtime_ns_;
+  implied.atime = implied.mtime = implied.ctime = src->archive_mtime_;
   TreeBuilder builder(implied);
   // Most archives hold entries of a few KiB: room for one per 4 KiB, at most 16 M.
   builder.reserve(size_t(std::min<uint64_t>(src->archive_size_ / 4096, 16u << 20)));
@@ -54,6 +54,9 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
   };
   TarCallbacks callbacks;
   callbacks.skipped = skip;
+  callbacks.warning = [&](const std::string& member, const std::string& what) {
+    log_warning("tar archive {}: member {}: {}", path, member, what);
+  };
   callbacks.member = [&](TarMember& m) {
     if (options.progress && (++members & 0xffff) == 0) options.progress(members);
     std::string why;
@@ -102,7 +105,7 @@ void TarSource::data_order(std::vector<uint32_t>& files) const {
 
 bool TarSource::archive_unchanged() const {
   struct stat st;
-  if (fstat(fd_, &st) == 0 && uint64_t(st.st_size) == archive_size_ && mtime_ns(st) == archive_mtime_ns_)
+  if (fstat(fd_, &st) == 0 && uint64_t(st.st_size) == archive_size_ && mtime_of(st) == archive_mtime_)
     return true;
   std::call_once(change_logged_, [&] {
     log_error("tar archive {} changed since the mount; reads of its files answer EIO", path_);

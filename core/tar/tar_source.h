@@ -36,7 +36,7 @@ class TarSource final : public Source {
   std::string path_;
   int fd_;
   uint64_t archive_size_ = 0;
-  int64_t archive_mtime_ns_ = 0;
+  Timestamp archive_mtime_;
   Tree tree_;
   std::vector<uint64_t> data_offset_;     // by node: archive offset of its data
   std::vector<uint64_t> segment_offset_;  // by Tree::segments entry: archive offset

@@ -203,10 +203,9 @@ TEST_CASE("read_file refuses files that changed since the scan") {
     CHECK(read_all(*src, f, buf) == Status::source_changed);
   }
   SECTION("rewritten with the same size and a new mtime") {
-    const int64_t mtime = src->tree().nodes[f].mtime_ns;
+    const Timestamp mtime = src->tree().nodes[f].mtime;
     write_file(dir / "f", pattern_bytes(5000, 10));
-    const timespec ts[2] = {{0, UTIME_OMIT},
-                            {time_t(mtime / 1000000000 + 100), long(mtime % 1000000000)}};
+    const timespec ts[2] = {{0, UTIME_OMIT}, {time_t(mtime.sec + 100), long(mtime.nsec)}};
     REQUIRE(utimensat(AT_FDCWD, (dir / "f").c_str(), ts, 0) == 0);
     CHECK(read_all(*src, f, buf) == Status::source_changed);
   }
@@ -408,10 +407,10 @@ TEST_CASE("the root carries its xattrs and ACLs as any directory does") {
     CHECK(a.uid == b.uid);
     CHECK(a.gid == b.gid);
     CHECK(a.nlink == b.nlink);
-    CHECK(a.atime_ns == b.atime_ns);
-    CHECK(a.mtime_ns == b.mtime_ns);
-    CHECK(a.ctime_ns == b.ctime_ns);
-    CHECK(a.btime_ns == b.btime_ns);
+    CHECK(a.atime == b.atime);
+    CHECK(a.mtime == b.mtime);
+    CHECK(a.ctime == b.ctime);
+    CHECK(a.btime == b.btime);
     CHECK(a.flags == b.flags);
     const auto root_xattrs = xattr_list(r, 0);
     CHECK(root_xattrs == xattr_list(c, in_parent));
@@ -467,7 +466,7 @@ TEST_CASE("one_file_system keeps a mount point as an empty directory with the mo
   CHECK((n.mode & 07777) == 0710);
   CHECK(n.uid == 4321);
   CHECK(n.gid == 8765);
-  CHECK(n.mtime_ns == int64_t(mounted_root.st_mtim.tv_sec) * 1000000000 + mounted_root.st_mtim.tv_nsec);
+  CHECK(n.mtime == Timestamp{int64_t(mounted_root.st_mtim.tv_sec), uint32_t(mounted_root.st_mtim.tv_nsec)});
   CHECK(xattr_list(t, mnt) == std::vector<std::pair<std::string, std::string>>{{"trusted.mounted", "yes"}});
   CHECK(child(t, child(t, 0, "b"), "kept") != kNoIndex);
   if (o.one_file_system) {

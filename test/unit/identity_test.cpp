@@ -16,14 +16,14 @@ Tree small_tree(int64_t a_mtime_ns) {
   Node root;
   root.mode = S_IFDIR | 0755;
   root.nlink = 2;
-  root.mtime_ns = 1000;
+  root.mtime = Timestamp::from_ns(1000);
   root.aux = uint64_t(0) | uint64_t(2) << 32;
   t.nodes.push_back(root);
   Node a;
   a.mode = S_IFREG | 0644;
   a.nlink = 1;
   a.size = 10;
-  a.mtime_ns = a_mtime_ns;
+  a.mtime = Timestamp::from_ns(a_mtime_ns);
   a.first_link = 0;
   t.nodes.push_back(a);
   Node l;

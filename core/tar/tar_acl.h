@@ -1,0 +1,21 @@
+#pragma once
+// POSIX ACLs in the text form of pax records SCHILY.acl.access and
+// SCHILY.acl.default, as GNU tar --acls ("user:bob:rwx", one entry a line)
+// and bsdtar and star ("user:bob:rwx:1000", comma-separated) write them,
+// turned into the value Linux gives the xattr system.posix_acl_access /
+// system.posix_acl_default (the generic encoding: version 2, 8-byte entries
+// sorted by tag and id), which the ext4 layer already stores.
+#include <string>
+#include <string_view>
+
+namespace vdiskfs::tar {
+
+// The generic xattr encoding of a text ACL, or why it is refused ("" and
+// `out` set on success). Qualifiers: the numeric id of a 4th field when
+// there is one (star, bsdtar), else the name resolved on this machine, as
+// `tar -x` resolves it (getpwnam/getgrnam), else a number. An access ACL
+// of only the three owner/group/other entries says no more than the mode:
+// `out` is left empty for it, as the kernel stores none.
+std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out);
+
+}  // namespace vdiskfs::tar
