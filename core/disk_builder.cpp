@@ -66,6 +66,7 @@ Disk build_disk(const Source& source, const DiskOptions& options) {
   fs.min_free_bytes = options.min_free_bytes;
   fs.hash_seed = disk.identity.derive("ext4-hash-seed");
   fs.timestamp_ns = newest_past_time(tree);
+  fs.strict = options.strict;
   auto volume = ext4::build_volume(source, fs, &disk.volume);
 
   GptPartitionSpec part{volume, kGptTypeLinuxFilesystem, disk.identity.derive("gpt-partition"),

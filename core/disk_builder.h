@@ -23,6 +23,9 @@ struct DiskOptions {
   // grub-install --target=i386-pc puts its core image, so that a
   // bootloader written into the delta can boot the disk without -kernel.
   bool bios_boot = false;
+  // What ext4 cannot hold (ext4::fit_tree, xattrs that fit nowhere) fails
+  // the build instead of a warning.
+  bool strict = false;
 };
 
 struct Disk {

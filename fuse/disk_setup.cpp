@@ -34,6 +34,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   }
   options.label = args.label;
   options.bios_boot = args.bios_boot;
+  options.strict = args.strict;
   auto free_space = parse_size(args.free_space);
   if (!free_space) fail("--free {} is not a size (like 20%, 512M or 10G)", args.free_space);
   options.free_space = *free_space;

@@ -228,7 +228,7 @@ class LayoutPass {
       for (const BlockRun& r : runs_) {
         const uint64_t file_off = logical * kBlockSize;
         const uint64_t len = std::min<uint64_t>(uint64_t(r.count) * kBlockSize, node.size - file_off);
-        emit_extent({uint64_t(r.start) * kBlockSize, len, file_off, n, ExtentKind::source});
+        emit_extent({uint64_t(r.start) * kBlockSize, len, file_off, plan_.source_node(n), ExtentKind::source});
         logical += r.count;
       }
     }
@@ -305,6 +305,9 @@ void plan_xattrs(Plan& plan) {
     const uint32_t node = tree.xattrs[i].node;
     const XattrFit fit = fit_xattrs(tree, node);
     if (fit.needs_block) plan.xattr_block_nodes.push_back(node);
+    if (fit.left_out && plan.options.strict)
+      fail("ext4 cannot hold {} extended attribute(s) of {}: they fit neither its inode nor one 4 KiB block "
+           "(without --strict they are left out)", fit.left_out, tree.relative_path(node));
     if (fit.left_out && ++unfit <= 20)
       log_warning("{} extended attribute(s) of {} do not fit in ext4 (inode and one 4 KiB block) and are left out",
                   fit.left_out, tree.relative_path(node));
@@ -331,6 +334,9 @@ void layout(Plan& plan) {
   plan.inodes.node_count = uint32_t(tree.nodes.size());
   plan.inodes.first_node_ino = has_lost_found ? 11 : 12;
   const uint64_t used_inodes = plan.inodes.last_used();
+  // s_inodes_count is 32 bits: at most 131071 groups of 32768 inodes.
+  constexpr uint64_t kMaxInodes = (0xffffffffull / kBlocksPerGroup) * 32768;
+  if (used_inodes > kMaxInodes) fail("the source holds {} entries, more than ext4's {} inodes", used_inodes, kMaxInodes);
 
   uint32_t groups = 1, ipg = 16;
   for (int pass = 0;; ++pass) {
@@ -345,7 +351,8 @@ void layout(Plan& plan) {
     const uint64_t data_meta = alloc_end * kBlockSize;
     const uint64_t free_bytes = std::max(plan.options.free_space.resolve(data_meta), plan.options.min_free_bytes);
     uint64_t blocks = div_up(alloc_end + div_up(free_bytes, kBlockSize), 256) * 256;
-    const uint64_t want_inodes = used_inodes + std::max<uint64_t>({used_inodes / 5, free_bytes / 65536, 1024});
+    const uint64_t want_inodes = std::min(
+        kMaxInodes, used_inodes + std::max<uint64_t>({used_inodes / 5, free_bytes / 65536, 1024}));
     uint64_t need_groups = std::max<uint64_t>(div_up(blocks, kBlocksPerGroup), div_up(want_inodes, 32768));
     need_groups = std::max<uint64_t>(need_groups, groups);
     if (need_groups > 0xffffffffull / kBlocksPerGroup) fail("the volume would exceed 16 TiB");

@@ -11,6 +11,7 @@
 // Sparse-super backups (superblock + GDT) sit at the start of groups 1 and
 // powers of 3, 5, 7; allocation steps around them.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "core/identity.h"
 #include "core/size_parse.h"
 #include "core/tree.h"
+#include "core/ext4/ext4_fit.h"
 #include "core/ext4/ext4_format.h"
 
 namespace vdiskfs::ext4 {
@@ -30,6 +32,8 @@ struct Options {
   uint64_t min_free_bytes = 256ull << 20;
   int64_t timestamp_ns = 0;     // superblock times (stable per source)
   Uuid hash_seed{};
+  bool strict = false;  // an entry beyond ext4's limits fails the build (Error) instead of a warning
+  Limits limits;        // ext4's limits (tests shrink them)
 };
 
 struct Geometry {
@@ -105,8 +109,11 @@ class Plan {
  public:
   Plan(const Tree& tree, Options options) : tree(tree), options(std::move(options)) {}
 
-  const Tree& tree;
+  const Tree& tree;  // the source's tree, or fitted->tree
   Options options;
+  // The tree fitted to ext4's limits when the source's did not fit; keeps
+  // `tree` alive then. Null when the source's tree is used as it is.
+  std::shared_ptr<const FittedTree> fitted;
   // Regular files in the order their data is laid out: the source's own
   // order (Source::data_order), so that reading the disk front to back
   // reads the source front to back.
@@ -130,6 +137,8 @@ class Plan {
   ExtentMap map;
   std::vector<uint8_t> skeleton;  // extent tree blocks (sb and GDT added later)
 
+  // The source node whose data `node` reads (a split inode reads its original's).
+  uint32_t source_node(uint32_t node) const { return fitted ? fitted->source_node[node] : node; }
   uint64_t free_inodes() const { return geo.inodes_count() - inodes.last_used(); }
   uint32_t dir_links(uint32_t node) const;
   // The xattr block of a node (its i_file_acl), or 0 for none.

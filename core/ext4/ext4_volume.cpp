@@ -27,8 +27,14 @@ void add_superblock_copy(Plan& plan, uint32_t g, const std::vector<uint8_t>& gdt
 
 std::shared_ptr<const Image> build_volume(const Source& source, const Options& options,
                                           VolumeInfo* info) {
-  auto plan = std::make_shared<Plan>(source.tree(), options);
-  source.data_order(plan->data_order);
+  std::vector<uint32_t> data_order;
+  source.data_order(data_order);
+  std::vector<FitNote> notes;
+  std::shared_ptr<const FittedTree> fitted = fit_tree(source.tree(), options.limits, data_order, notes);
+  report_fit(notes, options.strict);
+  auto plan = std::make_shared<Plan>(fitted ? fitted->tree : source.tree(), options);
+  plan->fitted = fitted;
+  plan->data_order = fitted ? fitted->data_order : std::move(data_order);
   layout(*plan);
   const Geometry& geo = plan->geo;
   const std::vector<uint8_t> gdt = make_group_descriptors(*plan);

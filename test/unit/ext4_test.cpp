@@ -15,8 +15,10 @@
 
 #include "core/directory_source.h"
 #include "core/disk_builder.h"
+#include "core/error.h"
 #include "core/tree_builder.h"
 #include "core/ext4/ext4_extent_tree.h"
+#include "core/ext4/ext4_fit.h"
 #include "core/ext4/ext4_acl.h"
 #include "core/ext4/ext4_format.h"
 #include "core/ext4/ext4_xattr.h"
@@ -450,4 +452,193 @@ TEST_CASE("POSIX ACLs in ext4's encoding: short entries without ids, version 1")
   CHECK_FALSE(acl_to_ext4(std::string("\x01\0\0\0", 4), ext4));    // not version 2
   CHECK_FALSE(acl_to_ext4(generic_acl({{0x40, 7, 0}}), ext4));       // no such tag
   CHECK_FALSE(acl_to_ext4(generic_acl({{1, 9, 0}}), ext4));          // no such permission
+}
+
+namespace {
+
+// A tree from (path, spec) entries and (link, target) hard links.
+Tree tree_of(const std::vector<std::pair<std::string, EntrySpec>>& entries,
+             const std::vector<std::pair<std::string, std::string>>& links = {}) {
+  Node implied{};
+  implied.mode = S_IFDIR | 0755;
+  TreeBuilder b(implied);
+  for (const auto& [path, spec] : entries) REQUIRE(b.add(path, spec) == "");
+  for (const auto& [link, target] : links) REQUIRE(b.add_hard_link(link, target) == "");
+  std::vector<uint64_t> payloads;
+  return b.finish(payloads);
+}
+
+EntrySpec regular(uint64_t size) {
+  EntrySpec e;
+  e.attrs.mode = S_IFREG | 0640;
+  e.attrs.size = size;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("fit_tree splits a file's names over inodes of at most max_links names, reading one source node") {
+  EntrySpec f = regular(6);
+  f.xattrs = {{"user.k", "v"}};
+  std::vector<std::pair<std::string, std::string>> links;
+  for (int i = 0; i < 6; ++i) links.emplace_back("d/l" + std::to_string(i), "d/f");
+  const Tree src = tree_of({{"d/f", f}, {"other", regular(1)}}, links);
+  const uint32_t f_node = src.lookup("d/f");
+  REQUIRE(src.nodes[f_node].nlink == 7);
+  Limits limits;
+  limits.max_links = 3;
+  std::vector<FitNote> notes;
+  const auto fitted = fit_tree(src, limits, {}, notes);
+  REQUIRE(fitted);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].path == "d/f");
+  CHECK(notes[0].problem == "7 hard links, more than ext4's 3 per inode");
+  CHECK(notes[0].action ==
+        "its names are split over 3 inodes of at most 3 names each, whose data reads the same source bytes "
+        "(nothing is copied)");
+  const Tree& t = fitted->tree;
+  REQUIRE(t.nodes.size() == src.nodes.size() + 2);
+  // Each name leads to an inode that reads d/f's data, with d/f's attributes.
+  std::vector<uint32_t> names_of(t.nodes.size(), 0);
+  for (const char* name : {"d/f", "d/l0", "d/l1", "d/l2", "d/l3", "d/l4", "d/l5"}) {
+    const uint32_t n = t.lookup(name);
+    REQUIRE(n != kNoIndex);
+    CHECK(fitted->source_node[n] == f_node);
+    CHECK(t.nodes[n].mode == (S_IFREG | 0640));
+    CHECK(t.nodes[n].size == 6);
+    const auto [x, x_end] = t.xattrs_of(n);
+    REQUIRE(x_end - x == 1);
+    CHECK(t.xattr_value(*x) == "v");
+    ++names_of[n];
+  }
+  std::vector<uint32_t> counts;
+  for (uint32_t n = 0; n < t.nodes.size(); ++n) {
+    if (!names_of[n]) continue;
+    CHECK(t.nodes[n].nlink == names_of[n]);
+    CHECK(t.relative_path(n).rfind("d/", 0) == 0);
+    counts.push_back(names_of[n]);
+  }
+  CHECK(counts == std::vector<uint32_t>{3, 3, 1});
+  CHECK(t.nodes[t.lookup("d")].nlink == 2);
+  CHECK(fitted->source_node[t.lookup("other")] == src.lookup("other"));
+  // The split inodes follow their original in the data order.
+  REQUIRE(fitted->data_order.size() == 4);
+  std::string order;
+  for (uint32_t n : fitted->data_order) order += fitted->source_node[n] == f_node ? 'f' : 'o';
+  CHECK(order == "offf");  // tree order: "other" first (named by the root, before d's children)
+
+  // Within the limit, nothing is copied and nothing noted.
+  notes.clear();
+  limits.max_links = 7;
+  CHECK_FALSE(fit_tree(src, limits, {}, notes));
+  CHECK(notes.empty());
+}
+
+TEST_CASE("fit_tree leaves out long names, long symlink targets, huge files and entries beyond a full directory") {
+  EntrySpec link;
+  link.attrs.mode = S_IFLNK | 0777;
+  link.link_target = std::string(30, 't');
+  EntrySpec short_link = link;
+  short_link.link_target = "ok";
+  EntrySpec dir;
+  dir.attrs.mode = S_IFDIR | 0700;
+  std::vector<std::pair<std::string, EntrySpec>> entries = {
+      {"keep", regular(10)},          {"huge", regular(101)},
+      {"long-link", link},            {"short-link", short_link},
+      {"a-very-long-dir/x", regular(1)}, {"a-very-long-dir/shared", regular(2)}};
+  for (int i = 0; i < 200; ++i) entries.push_back({"full/n" + std::to_string(1000 + i), regular(0)});
+  const Tree src = tree_of(entries, {{"also-shared", "a-very-long-dir/shared"}, {"huge2", "huge"}});
+  Limits limits;
+  limits.max_name = 12;
+  limits.max_symlink = 20;
+  limits.max_file_size = 100;
+  limits.max_dir_blocks = 1;  // 4 KiB: ".", ".." and 254 names of 5 bytes (16 bytes each)
+  std::vector<FitNote> notes;
+  const auto fitted = fit_tree(src, limits, {}, notes);
+  REQUIRE(fitted);
+  std::vector<std::string> lines;
+  for (const FitNote& n : notes) lines.push_back(n.path + ": " + n.problem + "; " + n.action);
+  std::sort(lines.begin(), lines.end());
+  CHECK(lines == std::vector<std::string>{
+                     "a-very-long-dir: a name of 15 bytes, more than ext4's 12; left out, with everything below it",
+                     "huge: a file of 101 bytes, more than ext4's 100 (16 TiB - 4 KiB); left out, with its 2 names",
+                     "long-link: a symlink target of 30 bytes, more than ext4's 20; left out",
+                 });
+  const Tree& t = fitted->tree;
+  for (const char* gone : {"a-very-long-dir", "huge", "huge2", "long-link"}) CHECK(t.lookup(gone) == kNoIndex);
+  for (const char* kept : {"keep", "short-link", "also-shared", "full/n1000", "full/n1199"}) {
+    const uint32_t n = t.lookup(kept);
+    REQUIRE(n != kNoIndex);
+    CHECK(t.relative_path(n) == kept);
+  }
+  CHECK(t.nodes[t.lookup("also-shared")].nlink == 1);  // its other name went with the directory
+  CHECK(t.link_target(t.nodes[t.lookup("short-link")]) == "ok");
+  CHECK(t.nodes[0].nlink == 3);  // ".", "..", full
+
+  // A directory over its block limit keeps the entries that fit.
+  notes.clear();
+  std::vector<std::pair<std::string, EntrySpec>> many;
+  for (int i = 0; i < 300; ++i) many.push_back({"full/n" + std::to_string(1000 + i), regular(0)});
+  const Tree big = tree_of(many);
+  const auto cut = fit_tree(big, limits, {}, notes);
+  REQUIRE(cut);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].path == "full");
+  CHECK(notes[0].problem == "a directory of 300 entries, more than ext4 holds in 4 GiB without large_dir");
+  CHECK(notes[0].action == "its last 46 entries (from 'n1254' on) are left out");
+  CHECK(cut->tree.lookup("full/n1253") != kNoIndex);
+  CHECK(cut->tree.lookup("full/n1254") == kNoIndex);
+  CHECK(cut->tree.child_count(cut->tree.nodes[cut->tree.lookup("full")]) == 254);
+}
+
+TEST_CASE("ext4 volume with a file split over several inodes passes e2fsck; --strict refuses it",
+          "[ext4][tools]") {
+  TempDir src;
+  TempDir work;
+  namespace fs = std::filesystem;
+  fs::create_directory(src / "d");
+  const std::vector<uint8_t> data = vdiskfs::test::pattern_bytes(10000, 7);
+  write_file(src / "d" / "f", data);
+  for (int i = 0; i < 6; ++i) fs::create_hard_link(src / "d" / "f", src / "d" / ("l" + std::to_string(i)));
+  ScanReport report;
+  auto source = DirectorySource::open(src.path().string(), ScanOptions{}, report);
+  Options opts;
+  opts.free_space = SizeSpec{0, 0, false};
+  opts.min_free_bytes = 4 << 20;
+  opts.limits.max_links = 3;
+  VolumeInfo info;
+  const auto volume = build_volume(*source, opts, &info);
+  const std::string image = (work / "part.img").string();
+  dump_range(*volume, 0, volume->size(), image);
+  int rc = -1;
+  const std::string fsck = run("e2fsck -fn " + image + " 2>&1", &rc);
+  INFO(fsck);
+  REQUIRE(rc == 0);
+  // Three inodes (3 + 3 + 1 names), each with the whole data in blocks of its own.
+  std::vector<std::string> inodes;
+  for (const char* name : {"f", "l0", "l1", "l2", "l3", "l4", "l5"}) {
+    const std::string st = run("debugfs -R 'stat /d/" + std::string(name) + "' " + image + " 2>/dev/null");
+    const std::string links = line_with(st, "Links:");
+    inodes.push_back(line_with(st, "Inode:").substr(0, line_with(st, "Inode:").find("Type")) + links.substr(links.find("Links:")));
+    const std::string dumped = (work / "out").string();
+    run("debugfs -R 'dump /d/" + std::string(name) + " " + dumped + "' " + image + " 2>/dev/null");
+    std::ifstream f(dumped, std::ios::binary);
+    CHECK(std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()) == data);
+  }
+  std::sort(inodes.begin(), inodes.end());
+  inodes.erase(std::unique(inodes.begin(), inodes.end()), inodes.end());
+  std::string listed;
+  for (const std::string& i : inodes) listed += i + " | ";
+  INFO(listed);
+  CHECK(inodes.size() == 3);
+
+  opts.strict = true;
+  try {
+    build_volume(*source, opts, &info);
+    FAIL("--strict built the volume");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) ==
+          "ext4 cannot hold d/f: 7 hard links, more than ext4's 3 per inode (without --strict: its names are split "
+          "over 3 inodes of at most 3 names each, whose data reads the same source bytes (nothing is copied))");
+  }
 }

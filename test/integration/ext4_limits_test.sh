@@ -1,0 +1,201 @@
+#!/bin/bash
+# What a source holds that ext4 cannot (issue 14, fault 4), judged by the
+# kernel's ext4 and e2fsck: a file with more than 65,000 names, from a tar
+# (/work/shared/cases/hardlinks-over-65000.sh's archive) and from a
+# directory, is split over inodes of at most 65,000 names that read the
+# same bytes; a directory with more than 65,000 subdirectories gets
+# dir_nlink's link count 1; a name over 255 bytes, a symlink target over
+# 4095 bytes, a file over 16 TiB - 4 KiB and xattrs that fit nowhere are
+# left out while their neighbours at the limit are kept. Each disk is
+# e2fsck -fn clean, each change is a warning naming the entry and what was
+# done, and --strict refuses each case with exit status 1.
+source "$(dirname "$0")/lib.sh"
+require_root
+for t in "python3 python3" "e2fsck e2fsprogs" "partx util-linux" "losetup mount" "mountpoint util-linux" \
+         "fusermount3 fuse3" "getfattr attr" "$VDISKFS vdiskfs(build)"; do
+    require $t
+done
+make_work
+mkdir "$WORK/mnt" "$WORK/k"
+
+# limits_mount SOURCE: mounts SOURCE with vdiskfs (its warnings in WARN)
+# and, after e2fsck -fn finds it clean, its ext4 with the kernel at $WORK/k.
+limits_mount() {
+    [ -f "$WORK/vdiskfs.log" ] || : >"$WORK/vdiskfs.log"
+    log_mark
+    mount_fg "$1" "$WORK/mnt" --read-only
+    WARN=$(log_since | grep warning || true)
+    kernel_mount --fsck "$(ls "$WORK"/mnt/*.img)" "$WORK/k"
+}
+
+limits_unmount() {
+    kernel_unmount
+    unmount_fg "$WORK/mnt"
+}
+
+# expect_warning TEXT: the last mount warned TEXT (a fixed string, a whole line's tail).
+expect_warning() {
+    grep -qF -- "$1" <<<"$WARN" || die "expected the warning '$1'; the mount warned: $WARN"
+    echo "ok: warned '$1'"
+}
+
+# expect_strict SOURCE TEXT: --strict refuses SOURCE with exit status 1 saying TEXT, mounting nothing.
+expect_strict() {
+    expect_status "$EXIT_REFUSED" "$2" "$VDISKFS" mount --strict --read-only "$1" "$WORK/mnt"
+    ! mountpoint -q "$WORK/mnt" || die "--strict mounted $1"
+}
+
+# check_split DIR NAMES ATTRS: the regular files under DIR are NAMES names
+# of at least 2 inodes, each with as many links as names (at most 65000),
+# all with the attributes ATTRS ("mode uid gid mtime size") and reading "hello".
+check_split() {
+    local dir=$1 names=$2 attrs=$3 t0=$SECONDS
+    find "$dir" -type f -printf '%i %n %m %U %G %Ts %s\n' | sort | uniq -c >"$WORK/inodes"
+    cat "$WORK/inodes"
+    awk -v names="$names" -v attrs="$attrs" '
+        { sum += $1; n++
+          if ($1 != $3) { print "inode " $2 ": " $1 " names but link count " $3; bad = 1 }
+          if ($3 > 65000) { print "inode " $2 ": link count " $3 " > 65000"; bad = 1 }
+          a = $4 " " $5 " " $6 " " $7 " " $8
+          if (a != attrs) { print "inode " $2 ": attributes " a ", expected " attrs; bad = 1 } }
+        END { if (n < 2) { print n " inode(s), expected a split"; bad = 1 }
+              if (sum != names) { print sum " names, expected " names; bad = 1 }
+              exit bad }' "$WORK/inodes" || die "the split of $dir is wrong (above)"
+    local content
+    content=$(cd "$dir" && find . -type f -print0 | xargs -0 cat | uniq -c)
+    [ "$(tr -s ' ' <<<"$content")" = " $names hello" ] || die "the names of $dir do not all read 'hello': $content"
+    echo "ok: $names names over $(wc -l <"$WORK/inodes") inodes, each read 'hello' ($((SECONDS - t0)) s)"
+}
+
+# ---------------------------------------------------------------- 70,001 names, from a tar
+t0=$SECONDS
+# The archive of /work/shared/cases/hardlinks-over-65000.sh.
+python3 - "$WORK/links70k.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo('d/target'); ti.size = 6; ti.mtime = 1600000000
+    t.addfile(ti, io.BytesIO(b'hello\n'))
+    for i in range(70000):
+        li = tarfile.TarInfo('d/l%05d' % i); li.type = tarfile.LNKTYPE
+        li.linkname = 'd/target'; li.mtime = 1600000000
+        t.addfile(li)
+PY
+limits_mount "$WORK/links70k.tar"
+expect_warning "1 entry of the source exceeds ext4's limits (use --strict to fail instead):"
+expect_warning "d/l00000: 70001 hard links, more than ext4's 65000 per inode; its names are split over 2 inodes of at most 65000 names each, whose data reads the same source bytes (nothing is copied)"
+check_split "$WORK/k/d" 70001 "644 0 0 1600000000 6"
+limits_unmount
+expect_strict "$WORK/links70k.tar" "ext4 cannot hold d/l00000: 70001 hard links, more than ext4's 65000 per inode (without --strict: its names are split over 2 inodes"
+echo "ok: tar with 70,001 names of one file ($((SECONDS - t0)) s)"
+
+# ---------------------------------------------------------------- 70,001 names, from a directory
+# On tmpfs: ext4 (where the work folder usually is) refuses a 65,001st link.
+t0=$SECONDS
+mkdir "$WORK/dir70k"
+mount -t tmpfs -o size=64m,mode=755 vdiskfs-test "$WORK/dir70k"
+CLEANUP_MOUNTS+=("$WORK/dir70k")
+mkdir "$WORK/dir70k/d"
+printf 'hello\n' >"$WORK/dir70k/d/target"
+chmod 640 "$WORK/dir70k/d/target"
+chown 1234:5678 "$WORK/dir70k/d/target"
+touch -d @1500000000 "$WORK/dir70k/d/target"
+python3 -c '
+import os, sys
+d = sys.argv[1]
+for i in range(70000): os.link(d + "/target", "%s/l%05d" % (d, i))' "$WORK/dir70k/d"
+limits_mount "$WORK/dir70k"
+expect_warning "d/l00000: 70001 hard links, more than ext4's 65000 per inode; its names are split over 2 inodes"
+check_split "$WORK/k/d" 70001 "640 1234 5678 1500000000 6"
+limits_unmount
+expect_strict "$WORK/dir70k" "ext4 cannot hold d/l00000: 70001 hard links"
+umount "$WORK/dir70k"
+echo "ok: directory with 70,001 names of one file ($((SECONDS - t0)) s)"
+
+# ---------------------------------------------------------------- 65,001 subdirectories
+# dir_nlink: a directory with more than 65,000 subdirectories has link count 1; nothing is changed or warned.
+t0=$SECONDS
+python3 - "$WORK/dirs.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
+    for i in range(65001):
+        ti = tarfile.TarInfo('many/d%05d' % i); ti.type = tarfile.DIRTYPE; ti.mode = 0o755; ti.mtime = 1600000000
+        t.addfile(ti)
+PY
+limits_mount "$WORK/dirs.tar"
+[ -z "$WARN" ] || die "65,001 subdirectories warned: $WARN"
+[ "$(stat -c %h "$WORK/k/many")" = 1 ] || die "many/ has link count $(stat -c %h "$WORK/k/many"), expected 1 (dir_nlink)"
+[ "$(find "$WORK/k/many" -mindepth 1 -maxdepth 1 -type d | wc -l)" = 65001 ] || die "many/ does not hold 65,001 directories"
+limits_unmount
+echo "ok: 65,001 subdirectories, link count 1 ($((SECONDS - t0)) s)"
+
+# ---------------------------------------------------------------- names, targets, sizes, xattrs
+# Each limit with a neighbour just inside it (kept) and one beyond it (left out, warned).
+t0=$SECONDS
+cat >"$WORK/limits.py" <<'PY'
+import io, sys, tarfile
+out, only = sys.argv[1], sys.argv[2]
+TB16 = 1 << 44
+def add(t, name, data=b'', **kw):
+    ti = tarfile.TarInfo(name); ti.mtime = 1600000000
+    for k, v in kw.items(): setattr(ti, k, v)
+    ti.size = len(data) if ti.type == tarfile.REGTYPE else 0
+    t.addfile(ti, io.BytesIO(data) if data else None)
+def sparse(t, name, realsize):
+    # pax sparse 1.0: the map (1 segment: the last 4096 bytes below 16 TiB - 4 KiB) heads the data.
+    tail = bytes(range(256)) * 16
+    at = (TB16 - 4096) - 4096
+    head = ('1\n%d\n%d\n' % (at, len(tail))).encode().ljust(512, b'\0')
+    ti = tarfile.TarInfo('GNUSparseFile.0/' + name); ti.mtime = 1600000000
+    ti.pax_headers = {'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': name,
+                      'GNU.sparse.realsize': str(realsize)}
+    ti.size = len(head) + len(tail)
+    t.addfile(ti, io.BytesIO(head + tail))
+with tarfile.open(out, 'w', format=tarfile.PAX_FORMAT) as t:
+    add(t, 'keep', b'keep\n')
+    if only in ('all', 'name'):
+        add(t, 'n/' + 'k' * 255, b'255\n')
+        add(t, 'n/' + 'x' * 300, b'300\n')
+    if only in ('all', 'symlink'):
+        add(t, 'link4095', type=tarfile.SYMTYPE, linkname='/' + 'a' * 4094)
+        add(t, 'link5000', type=tarfile.SYMTYPE, linkname='/' + 'b' * 4999)
+    if only in ('all', 'size'):
+        sparse(t, 'edge', TB16 - 4096)
+        sparse(t, 'huge', TB16)
+    if only in ('all', 'xattr'):
+        ti = tarfile.TarInfo('fat'); ti.mtime = 1600000000; ti.size = 4
+        ti.pax_headers = {'SCHILY.xattr.user.big': 'v' * 5000, 'SCHILY.xattr.user.small': 's'}
+        t.addfile(ti, io.BytesIO(b'fat\n'))
+PY
+for only in all name symlink size xattr; do python3 "$WORK/limits.py" "$WORK/limits-$only.tar" "$only"; done
+limits_mount "$WORK/limits-all.tar"
+x300=$(printf 'x%.0s' $(seq 300))
+expect_warning "skipped 1 entry that could not be read (use --strict to fail instead):"
+expect_warning "  n/$x300: a name longer than 255 bytes (header at offset"
+expect_warning "2 entries of the source exceed ext4's limits (use --strict to fail instead):"
+expect_warning "  link5000: a symlink target of 5000 bytes, more than ext4's 4095; left out"
+expect_warning "  huge: a file of 17592186044416 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB); left out"
+expect_warning "1 extended attribute(s) of fat do not fit in ext4 (inode and one 4 KiB block) and are left out"
+k=$WORK/k
+listing=$(cd "$k" && find . -path ./lost+found -prune -o -printf '%y %p\n' | LC_ALL=C sort | tr '\n' ' ')
+[ "$listing" = "d . d ./n f ./edge f ./fat f ./keep f ./n/$(printf 'k%.0s' $(seq 255)) l ./link4095 " ] ||
+    die "the kernel sees: $listing"
+[ "$(cat "$k/keep")" = keep ] && [ "$(cat "$k/n/"k*)" = 255 ] || die "kept files read wrong"
+[ "$(readlink "$k/link4095")" = "/$(printf 'a%.0s' $(seq 4094))" ] || die "link4095's target is wrong"
+[ "$(stat -c %s "$k/edge")" = 17592186040320 ] || die "edge's size is $(stat -c %s "$k/edge")"
+python3 - "$k/edge" <<'PY' || die "edge's data below 16 TiB - 4 KiB reads wrong"
+import sys
+with open(sys.argv[1], 'rb') as f:
+    f.seek((1 << 44) - 8192)
+    assert f.read() == bytes(range(256)) * 16
+PY
+[ "$(getfattr --only-values -n user.small "$k/fat" 2>/dev/null)" = s ] || die "fat lost user.small"
+! getfattr -n user.big "$k/fat" >/dev/null 2>&1 || die "fat has user.big"
+[ "$(stat -c '%Y %a %U' "$k/keep" "$k/edge")" = "1600000000 644 root
+1600000000 644 root" ] || die "times, modes or owners differ: $(stat -c '%Y %a %U' "$k/keep" "$k/edge")"
+limits_unmount
+expect_strict "$WORK/limits-name.tar" "a name longer than 255 bytes (header at offset 3072) (without --strict it is skipped)"
+expect_strict "$WORK/limits-symlink.tar" "ext4 cannot hold link5000: a symlink target of 5000 bytes, more than ext4's 4095 (without --strict: left out)"
+expect_strict "$WORK/limits-size.tar" "ext4 cannot hold huge: a file of 17592186044416 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB) (without --strict: left out)"
+expect_strict "$WORK/limits-xattr.tar" "ext4 cannot hold 1 extended attribute(s) of fat: they fit neither its inode nor one 4 KiB block (without --strict they are left out)"
+echo "ok: names, symlink targets, file sizes and xattrs beyond ext4 ($((SECONDS - t0)) s)"
+echo "PASS: ext4_limits"
