@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -271,8 +272,16 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
       // xattrs are read by name relative to this directory: chdir into it
       // (the scan runs before any other thread exists).
       const bool in_dir = options.xattrs && fchdir(dfd) == 0;
-      DIR* d = fdopendir(dfd);
-      if (!list_sorted(d, names)) skip(dir_path, std::string("listing failed: ") + strerror(errno));
+      // Closed on every way out, a --strict skip() that throws included.
+      const std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(dfd), closedir);
+      if (!dir) {
+        const int err = errno;
+        close(dfd);
+        names.clear();
+        skip(dir_path, std::string("listing failed: ") + strerror(err));
+      } else if (!list_sorted(dir.get(), names)) {
+        skip(dir_path, std::string("listing failed: ") + strerror(errno));
+      }
       for (const std::string& name : names) {
         const std::string child_path = dir_path.empty() ? name : dir_path + "/" + name;
         struct statx st;
@@ -310,7 +319,6 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
         ++child_count;
         if (options.progress && (tree_.dirents.size() & 0xffff) == 0) options.progress(tree_.dirents.size());
       }
-      closedir(d);
     }
     tree_.nodes[dir_node].aux = uint64_t(child_begin) | uint64_t(child_count) << 32;
     if (tree_.nodes.size() >= 0xfffffff0u) fail("source {} holds too many entries", root_path_);
