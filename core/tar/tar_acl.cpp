@@ -95,8 +95,9 @@ void put_le(std::string& out, uint32_t v, int bytes) {
 
 }  // namespace
 
-std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out) {
+std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out, uint32_t& mode_bits) {
   out.clear();
+  mode_bits = 0;
   std::vector<Entry> entries;
   for (std::string_view line : split(text, '\n')) {
     line = line.substr(0, line.find('#'));  // acl_from_text allows comments
@@ -121,6 +122,11 @@ std::string acl_text_to_xattr(std::string_view text, bool is_default, std::strin
   if (count(kUserObj) != 1 || count(kGroupObj) != 1 || count(kOther) != 1 || count(kMask) > 1 ||
       (count(kMask) == 0 && (count(kUser) || count(kGroup))))
     return "not a valid ACL (it needs one user::, group:: and other:: entry, and mask:: with named entries)";
+  for (const Entry& e : entries) {
+    if (e.tag == kUserObj) mode_bits |= uint32_t(e.perm) << 6;
+    if (e.tag == kOther) mode_bits |= e.perm;
+    if (e.tag == kMask || (e.tag == kGroupObj && count(kMask) == 0)) mode_bits |= uint32_t(e.perm) << 3;
+  }
   const bool minimal = entries.size() == 3 && entries[0].tag == kUserObj && entries[1].tag == kGroupObj &&
                        entries[2].tag == kOther;
   if (minimal && !is_default) return "";

@@ -5,6 +5,7 @@
 // turned into the value Linux gives the xattr system.posix_acl_access /
 // system.posix_acl_default (the generic encoding: version 2, 8-byte entries
 // sorted by tag and id), which the ext4 layer already stores.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,7 +16,9 @@ namespace vdiskfs::tar {
 // there is one (star, bsdtar), else the name resolved on this machine, as
 // `tar -x` resolves it (getpwnam/getgrnam), else a number. An access ACL
 // of only the three owner/group/other entries says no more than the mode:
-// `out` is left empty for it, as the kernel stores none.
-std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out);
+// `out` is left empty for it, as the kernel stores none. `mode_bits` gets
+// the 0777 bits an access ACL gives the file's mode when tar -x sets it
+// (owner, mask or else group, other: the kernel's posix_acl_update_mode).
+std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out, uint32_t& mode_bits);
 
 }  // namespace vdiskfs::tar

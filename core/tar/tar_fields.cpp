@@ -120,6 +120,20 @@ bool pax_time_ambiguous(std::string_view text) {
   return t && t->sec < 0 && t->nsec != 0;
 }
 
+std::string schily_xattr_name(std::string_view keyword) {
+  std::string out;
+  for (size_t i = 0; i < keyword.size(); ++i) {
+    const std::string_view rest = keyword.substr(i);
+    if (rest.rfind("%3D", 0) == 0 || rest.rfind("%25", 0) == 0) {
+      out += rest[1] == '3' ? '=' : '%';
+      i += 2;
+    } else {
+      out += keyword[i];
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> url_decode(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {

@@ -46,6 +46,12 @@ std::optional<Timestamp> parse_pax_time(std::string_view text);
 // GNU tar and bsdtar extract 1 s apart.
 bool pax_time_ambiguous(std::string_view text);
 
+// The xattr name of a SCHILY.xattr.NAME record as GNU tar decodes it
+// (xattrs.c, xattr_decode_keyword): "%3D" is '=' and "%25" is '%', which a
+// pax keyword cannot hold; other text is kept. (bsdtar keeps the name as
+// written; it sets the decoded name from its LIBARCHIVE.xattr record too.)
+std::string schily_xattr_name(std::string_view keyword);
+
 // "%XX" escapes of a LIBARCHIVE.xattr name decoded; nullopt when malformed.
 std::optional<std::string> url_decode(std::string_view text);
 

@@ -324,6 +324,7 @@ class Walker {
   void fill_attrs(const uint8_t* h, uint64_t pos, uint32_t bits, TarMember& m) {
     Node& a = m.attrs;
     a.mode = bits | uint32_t(number(h, 100, 8, "mode", pos) & 07777);
+    if (bits == S_IFLNK) a.mode = S_IFLNK | 0777;  // Linux has no symlink modes: both tars extract 0777
     a.uid = uint32_t(pax_or_field("uid", h, 108, 8, "uid", pos));
     a.gid = uint32_t(pax_or_field("gid", h, 116, 8, "gid", pos));
     if (auto t = pax_time("mtime")) {
@@ -367,7 +368,7 @@ class Walker {
     for (const auto* map : {&pax_.global, &pax_.local}) {
       for (const auto& [k, v] : *map) {
         if (k.rfind("SCHILY.xattr.", 0) == 0) {
-          found[k.substr(13)] = v;
+          found[tar::schily_xattr_name(std::string_view(k).substr(13))] = v;
         } else if (k.rfind("LIBARCHIVE.xattr.", 0) == 0) {
           auto name = tar::url_decode(std::string_view(k).substr(17));
           auto value = tar::base64_decode(v);
@@ -379,7 +380,8 @@ class Walker {
         } else if (k == "SCHILY.acl.access" || k == "SCHILY.acl.default") {
           const bool is_default = k == "SCHILY.acl.default";
           std::string value;
-          const std::string why = tar::acl_text_to_xattr(v, is_default, value);
+          uint32_t mode_bits = 0;
+          const std::string why = tar::acl_text_to_xattr(v, is_default, value, mode_bits);
           if (!why.empty()) {
             if (cb_.warning)
               cb_.warning(m.path, fmt::format("pax record {} (header at offset {}): {}; the ACL is left out, as "
@@ -388,6 +390,8 @@ class Walker {
             continue;
           }
           (is_default ? has_default : has_access) = true;
+          // Setting an access ACL sets the mode's permission bits from it.
+          if (!is_default) m.attrs.mode = (m.attrs.mode & ~0777u) | mode_bits;
           (is_default ? acl_default : acl_access) = std::move(value);
         }
       }

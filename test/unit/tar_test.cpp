@@ -870,6 +870,7 @@ TEST_CASE("pax times are decimal seconds: negative fractions, both ends of ext4'
 
 TEST_CASE("LIBARCHIVE.xattr names and values decode; text ACLs become the generic xattr encoding", "[tar]") {
   CHECK(tar::url_decode("user.a%3Db%25") == "user.a=b%");
+  CHECK(tar::schily_xattr_name("user.a%3Db%25%3d%41") == "user.a=b%%3d%41");  // GNU tar decodes only these two
   CHECK_FALSE(tar::url_decode("user.%4").has_value());
   CHECK_FALSE(tar::url_decode("user.%zz").has_value());
   CHECK(tar::base64_decode("Ymx1ZQ==") == "blue");
@@ -886,81 +887,60 @@ TEST_CASE("LIBARCHIVE.xattr names and values decode; text ACLs become the generi
   const std::string expected = header + entry(1, 6, ~0u) + entry(2, 7, 1000) + entry(2, 5, 1001) +
                                entry(4, 4, ~0u) + entry(8, 5, 1) + entry(0x10, 7, ~0u) + entry(0x20, 4, ~0u);
   std::string out;
+  uint32_t bits = 0;
   // GNU tar --acls: one entry a line, names (here numbers); bsdtar/star: commas, a 4th id field.
   CHECK(tar::acl_text_to_xattr("user::rw-\nuser:1001:r-x\nuser:1000:rwx\ngroup::r--\ngroup:1:r-x\nmask::rwx\nother::r--\n",
-                               false, out) == "");
+                               false, out, bits) == "");
   CHECK(out == expected);
   CHECK(tar::acl_text_to_xattr("user::rw-,group::r--,other::r--,user:nobody-here:rwx:1000,user:x:r-x:1001,"
                                "group:daemon:r-x:1,mask::rwx",
-                               false, out) == "");
+                               false, out, bits) == "");
   CHECK(out == expected);
-  CHECK(tar::acl_text_to_xattr("u::rw-,u:1000:rwx,u:1001:rx,g::r,g:1:rx,m::rwx,o::r", false, out) == "");
+  CHECK(tar::acl_text_to_xattr("u::rw-,u:1000:rwx,u:1001:rx,g::r,g:1:rx,m::rwx,o::r", false, out, bits) == "");
   CHECK(out == expected);
   // An access ACL of the three base entries is the mode: no xattr; a default one is kept.
-  CHECK(tar::acl_text_to_xattr("user::rwx\ngroup::r-x\nother::r-x\n\n", false, out) == "");
+  CHECK(tar::acl_text_to_xattr("user::rwx\ngroup::r-x\nother::r-x\n\n", false, out, bits) == "");
   CHECK(out.empty());
-  CHECK(tar::acl_text_to_xattr("user::rwx\ngroup::r-x\nother::r-x\n", true, out) == "");
+  CHECK(bits == 0755);
+  CHECK(tar::acl_text_to_xattr("user::rwx\ngroup::r-x\nother::r-x\n", true, out, bits) == "");
   CHECK(out == header + entry(1, 7, ~0u) + entry(4, 5, ~0u) + entry(0x20, 5, ~0u));
-  CHECK_THAT(tar::acl_text_to_xattr("user::rwx,user:no-such-user-here:rwx,group::r-x,mask::rwx,other::---", false, out),
+  CHECK_THAT(tar::acl_text_to_xattr("user::rwx,user:no-such-user-here:rwx,group::r-x,mask::rwx,other::---", false, out, bits),
              Catch::Contains("names no known user"));
-  CHECK_THAT(tar::acl_text_to_xattr("user::rwx,user:1000:rwx,group::r-x,other::---", false, out),
+  CHECK_THAT(tar::acl_text_to_xattr("user::rwx,user:1000:rwx,group::r-x,other::---", false, out, bits),
              Catch::Contains("not a valid ACL"));
-  CHECK_THAT(tar::acl_text_to_xattr("user::rwz,group::r-x,other::---", false, out), Catch::Contains("unknown tag or permissions"));
+  CHECK_THAT(tar::acl_text_to_xattr("user::rwz,group::r-x,other::---", false, out, bits), Catch::Contains("unknown tag or permissions"));
 }
 
 TEST_CASE("tar dialects: V7 directories, types without data, pax-overridden garbage, times to 2446", "[tar]") {
   TempDir dir;
-  python(dir, R"(
+  python(dir, "import sys\nsys.dont_write_bytecode = True\nsys.path.insert(0, '" + (fs::path(__FILE__).parent_path().parent_path() / "tools").string() +
+                  "')\n" + R"(
 import base64
-def header(name, size, typeflag=b"0", mode=0o644, mtime=b"%011o\0" % 1262304000, magic=b"", extra=None):
-    h = bytearray(512)
-    h[0:len(name)] = name.encode()
-    h[100:108] = b"%07o\0" % mode
-    h[108:116] = b"%07o\0" % 1000
-    h[116:124] = b"%07o\0" % 1000
-    h[124:136] = b"%011o\0" % size
-    h[136:148] = mtime
-    h[156:157] = typeflag
-    h[257:257 + len(magic)] = magic
-    for off, val in (extra or {}).items(): h[off:off + len(val)] = val
-    h[148:156] = b" " * 8
-    h[148:156] = b"%06o\0 " % sum(h)
-    return bytes(h)
-def pad(b): return b + b"\0" * (-len(b) % 512)
-def pax(records):
-    body = b""
-    for k, v in records:
-        rec = b" " + k + b"=" + v + b"\n"
-        n = len(rec) + 1
-        while len(str(n)) + len(rec) != n: n += 1
-        body += str(n).encode() + rec
-    return header("PaxHeader", len(body), b"x", magic=b"ustar\x0000") + pad(body)
-USTAR = b"ustar\x0000"
+from tar_craft import USTAR, b256, header, pad, pax, write
 data = b"inside dir2\n"
-blocks = [
-    header("dir1/", 1, b"\0"), header("dir2/", 700, b"0"),            # V7 directories: no data whatever the size
+write("dialects.tar", [
+    header("dir1/", 1, b"\0"), header("dir2/", 700, b"0"),             # V7 directories: no data whatever the size
     header("dir2/file", len(data)), pad(data),
-    header("sym", 5, b"2", extra={157: b"dir2/file"}, magic=USTAR),    # a symlink with a size: no data
+    header("sym", 5, b"2", link=b"dir2/file", magic=USTAR),              # a symlink with a size: no data
     header("fifo", 512, b"6", magic=USTAR),
     header("dir3", 100, b"5", magic=USTAR),
     header("space-term", 3, mtime=b"%011o " % 1262304001), pad(b"abc"),       # octal, space-terminated
     header("no-term", 3, mtime=b"%012o" % 1262304002), pad(b"abc"),           # 12 digits, no terminator
-    header("b256-size", 0, extra={124: b"\x80" + bytes(9) + b"\x00\x03"}), pad(b"xyz"),
-    header("b256-uid", 0, extra={108: b"\x80\x00\x00\x00\x00\x3b\x9a\xca"}),  # 8-byte base-256: 3906250
-    header("b256-time-1901", 0, mtime=b"\xff" * 8 + b"\x80\x00\x00\x3c"),     # -2^31 + 60
-    header("b256-time-2446", 0, mtime=b"\x80" + bytes(6) + b"\x03\x7f\xff\xff\x00"),
+    header("b256-size", 0, sizef=b256(3, 12)), pad(b"xyz"),
+    header("b256-uid", 0, uid=b256(3906250, 8)),
+    header("b256-time-1901", 0, mtime=b256(-(1 << 31) + 60, 12)),
+    header("b256-time-2446", 0, mtime=b256((1 << 34) - (1 << 31) - 256, 12)),
     pax([(b"mtime", b"-315619199.5"), (b"size", b"4"), (b"uid", b"77"), (b"atime", b"16000000000")]),
-    header("overridden", 0, mtime=b"garbage!!!!!", extra={108: b"xx", 124: b"?" * 12}, magic=USTAR), pad(b"four"),
+    header("overridden", 0, mtime=b"garbage!!!!!", uid=b"xx", sizef=b"?" * 12, magic=USTAR), pad(b"four"),
     pax([(b"LIBARCHIVE.xattr.user.a%3Db", base64.b64encode(b"\x00\x01bin")),
          (b"SCHILY.xattr.user.plain", b"text"), (b"LIBARCHIVE.xattr.user.plain", base64.b64encode(b"text")),
          (b"SCHILY.acl.access", b"user::rw-,group::r--,other::r--,user:x:rwx:1234,mask::rwx")]),
     header("attrs", 0, magic=USTAR),
     header("plain", 2, magic=USTAR), pad(b"pp"),
     pax([(b"size", b"5")]),
-    header("hard", 0, b"1", extra={157: b"plain"}, magic=USTAR), pad(b"hdata"),  # pax hard link with data
+    header("hard", 0, b"1", link=b"plain", magic=USTAR), pad(b"hdata"),  # pax hard link with data
     header("after", 1, magic=USTAR), pad(b"a"),
-]
-open("dialects.tar", "wb").write(b"".join(blocks) + b"\0" * 1024)
+])
 )");
   auto [src, report] = open_tar(dir / "dialects.tar");
   INFO(skipped_list(report));
@@ -996,7 +976,10 @@ open("dialects.tar", "wb").write(b"".join(blocks) + b"\0" * 1024)
   CHECK(got["user.a=b"] == bytes_of({0, 1, 'b', 'i', 'n'}));
   CHECK(got["user.plain"] == "text");  // bsdtar writes both records of a plain name
   std::string acl;
-  REQUIRE(tar::acl_text_to_xattr("user::rw-,group::r--,other::r--,user:x:rwx:1234,mask::rwx", false, acl) == "");
+  uint32_t bits = 0;
+  REQUIRE(tar::acl_text_to_xattr("user::rw-,group::r--,other::r--,user:x:rwx:1234,mask::rwx", false, acl, bits) == "");
+  CHECK(bits == 0674);
+  CHECK((node("attrs").mode & 07777) == 0674);  // the mask is the group class, as after tar -x
   CHECK(got["system.posix_acl_access"] == acl);
   CHECK(node("hard").nlink == 2);
   CHECK(read_string(*src, "plain") == "pp");
