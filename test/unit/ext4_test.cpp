@@ -600,6 +600,10 @@ TEST_CASE("ext4 volume with a file split over several inodes passes e2fsck; --st
   const std::vector<uint8_t> data = vdiskfs::test::pattern_bytes(10000, 7);
   write_file(src / "d" / "f", data);
   for (int i = 0; i < 6; ++i) fs::create_hard_link(src / "d" / "f", src / "d" / ("l" + std::to_string(i)));
+  // A slow symlink with 4 names (link(2) names the symlink itself): 2 inodes, a target block each.
+  const std::string target = "/" + std::string(99, 't');
+  fs::create_symlink(target, src / "d" / "s");
+  for (int i = 0; i < 3; ++i) fs::create_hard_link(src / "d" / "s", src / "d" / ("t" + std::to_string(i)));
   ScanReport report;
   auto source = DirectorySource::open(src.path().string(), ScanOptions{}, report);
   Options opts;
@@ -631,6 +635,19 @@ TEST_CASE("ext4 volume with a file split over several inodes passes e2fsck; --st
   for (const std::string& i : inodes) listed += i + " | ";
   INFO(listed);
   CHECK(inodes.size() == 3);
+  std::vector<std::string> link_inodes;
+  for (const char* name : {"s", "t0", "t1", "t2"}) {
+    const std::string st = run("debugfs -R 'stat /d/" + std::string(name) + "' " + image + " 2>/dev/null");
+    CHECK(st.find("Type: symlink") != std::string::npos);
+    link_inodes.push_back(line_with(st, "Inode:").substr(0, line_with(st, "Inode:").find("Type")));
+    const std::string dumped = (work / "target").string();
+    run("debugfs -R 'dump /d/" + std::string(name) + " " + dumped + "' " + image + " 2>/dev/null");
+    std::ifstream f(dumped, std::ios::binary);
+    CHECK(std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>()) == target);
+  }
+  std::sort(link_inodes.begin(), link_inodes.end());
+  link_inodes.erase(std::unique(link_inodes.begin(), link_inodes.end()), link_inodes.end());
+  CHECK(link_inodes.size() == 2);
 
   opts.strict = true;
   try {
