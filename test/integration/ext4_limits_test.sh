@@ -2,17 +2,18 @@
 # What a source holds that ext4 cannot (issue 14, fault 4), judged by the
 # kernel's ext4 and e2fsck: a file with more than 65,000 names, from a tar
 # (/work/shared/cases/hardlinks-over-65000.sh's archive) and from a
-# directory, is split over inodes of at most 65,000 names that read the
-# same bytes; a directory with more than 65,000 subdirectories gets
+# directory (on tmpfs), is split over inodes of at most 65,000 names that
+# read the same bytes; a directory with more than 65,000 subdirectories gets
 # dir_nlink's link count 1; a name over 255 bytes, a symlink target over
-# 4095 bytes, a file over 16 TiB - 4 KiB and xattrs that fit nowhere are
-# left out while their neighbours at the limit are kept. Each disk is
+# 4095 bytes (both only from a tar), a file over 16 TiB - 4 KiB and xattrs
+# that fit nowhere (from a tar and from a directory on XFS) are left out
+# while their neighbours at the limit are kept. Each disk is
 # e2fsck -fn clean, each change is a warning naming the entry and what was
 # done, and --strict refuses each case with exit status 1.
 source "$(dirname "$0")/lib.sh"
 require_root
 for t in "python3 python3" "e2fsck e2fsprogs" "partx util-linux" "losetup mount" "mountpoint util-linux" \
-         "fusermount3 fuse3" "getfattr attr" "$VDISKFS vdiskfs(build)"; do
+         "fusermount3 fuse3" "getfattr attr" "mkfs.xfs xfsprogs" "$VDISKFS vdiskfs(build)"; do
     require $t
 done
 make_work
@@ -128,6 +129,20 @@ limits_mount "$WORK/dirs.tar"
 limits_unmount
 echo "ok: 65,001 subdirectories, link count 1 ($((SECONDS - t0)) s)"
 
+# check_edge_and_fat DIR: DIR/edge is 16 TiB - 4 KiB with 4096 bytes of
+# data just below its last block; DIR/fat kept user.small, not user.big.
+check_edge_and_fat() {
+    [ "$(stat -c %s "$1/edge")" = 17592186040320 ] || die "edge's size is $(stat -c %s "$1/edge")"
+    python3 - "$1/edge" <<'PY' || die "edge's data below 16 TiB - 4 KiB reads wrong"
+import sys
+with open(sys.argv[1], 'rb') as f:
+    f.seek((1 << 44) - 8192)
+    assert f.read() == bytes(range(256)) * 16
+PY
+    [ "$(getfattr --only-values -n user.small "$1/fat" 2>/dev/null)" = s ] || die "fat lost user.small"
+    ! getfattr -n user.big "$1/fat" >/dev/null 2>&1 || die "fat has user.big"
+}
+
 # ---------------------------------------------------------------- names, targets, sizes, xattrs
 # Each limit with a neighbour just inside it (kept) and one beyond it (left out, warned).
 t0=$SECONDS
@@ -181,15 +196,7 @@ listing=$(cd "$k" && find . -path ./lost+found -prune -o -printf '%y %p\n' | LC_
     die "the kernel sees: $listing"
 [ "$(cat "$k/keep")" = keep ] && [ "$(cat "$k/n/"k*)" = 255 ] || die "kept files read wrong"
 [ "$(readlink "$k/link4095")" = "/$(printf 'a%.0s' $(seq 4094))" ] || die "link4095's target is wrong"
-[ "$(stat -c %s "$k/edge")" = 17592186040320 ] || die "edge's size is $(stat -c %s "$k/edge")"
-python3 - "$k/edge" <<'PY' || die "edge's data below 16 TiB - 4 KiB reads wrong"
-import sys
-with open(sys.argv[1], 'rb') as f:
-    f.seek((1 << 44) - 8192)
-    assert f.read() == bytes(range(256)) * 16
-PY
-[ "$(getfattr --only-values -n user.small "$k/fat" 2>/dev/null)" = s ] || die "fat lost user.small"
-! getfattr -n user.big "$k/fat" >/dev/null 2>&1 || die "fat has user.big"
+check_edge_and_fat "$k"
 [ "$(stat -c '%Y %a %U' "$k/keep" "$k/edge")" = "1600000000 644 root
 1600000000 644 root" ] || die "times, modes or owners differ: $(stat -c '%Y %a %U' "$k/keep" "$k/edge")"
 limits_unmount
@@ -198,4 +205,39 @@ expect_strict "$WORK/limits-symlink.tar" "ext4 cannot hold link5000: a symlink t
 expect_strict "$WORK/limits-size.tar" "ext4 cannot hold huge: a file of 17592186044416 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB) (without --strict: left out)"
 expect_strict "$WORK/limits-xattr.tar" "ext4 cannot hold 1 extended attribute(s) of fat: they fit neither its inode nor one 4 KiB block (without --strict they are left out)"
 echo "ok: names, symlink targets, file sizes and xattrs beyond ext4 ($((SECONDS - t0)) s)"
+
+# ---------------------------------------------------------------- sizes and xattrs, from a directory
+# XFS holds files up to 8 EiB and xattr values up to 64 KiB: a directory can
+# bring both (ext4, where the work folder usually is, cannot).
+t0=$SECONDS
+truncate -s 300M "$WORK/xfs.img"
+mkfs.xfs -q "$WORK/xfs.img"
+mkdir "$WORK/xfs"
+mount -o loop "$WORK/xfs.img" "$WORK/xfs"
+CLEANUP_MOUNTS+=("$WORK/xfs")
+mkdir "$WORK/xfs/src"
+python3 - "$WORK/xfs/src" <<'PY'
+import os, sys
+d = sys.argv[1]
+for name, size in (('edge', (1 << 44) - 4096), ('huge', (1 << 44) + 4096)):
+    with open(os.path.join(d, name), 'wb') as f:
+        f.truncate(size)
+        f.seek((1 << 44) - 8192)
+        f.write(bytes(range(256)) * 16)
+with open(os.path.join(d, 'fat'), 'w') as f:
+    f.write('fat\n')
+os.setxattr(os.path.join(d, 'fat'), 'user.big', b'v' * 5000)
+os.setxattr(os.path.join(d, 'fat'), 'user.small', b's')
+PY
+limits_mount "$WORK/xfs/src"
+expect_warning "1 entry of the source exceeds ext4's limits (use --strict to fail instead):"
+expect_warning "  huge: a file of 17592186048512 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB); left out"
+expect_warning "1 extended attribute(s) of fat do not fit in ext4 (inode and one 4 KiB block) and are left out"
+listing=$(cd "$k" && find . -path ./lost+found -prune -o -printf '%y %p\n' | LC_ALL=C sort | tr '\n' ' ')
+[ "$listing" = "d . f ./edge f ./fat " ] || die "the kernel sees: $listing"
+check_edge_and_fat "$k"
+limits_unmount
+expect_strict "$WORK/xfs/src" "ext4 cannot hold huge: a file of 17592186048512 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB) (without --strict: left out)"
+umount "$WORK/xfs"
+echo "ok: a file over 16 TiB - 4 KiB and xattrs beyond ext4, from a directory on XFS ($((SECONDS - t0)) s)"
 echo "PASS: ext4_limits"
