@@ -231,7 +231,9 @@ class Walker {
     }
     else if (const std::string* major = pax_.find("GNU.sparse.major"); major || pax_.find("GNU.sparse.map") || !sparse00_.empty())
       pax_sparse(major, pos, m);
-    if (kind.bits == S_IFREG && !m.sparse && !m.hard_link) m.attrs.size = stored;
+    else if (const std::string* holes = pax_.find("SUN.holesdata"); holes && kind.bits == S_IFREG && type != '1')
+      sun_holes(*holes, pos, m);
+    if (kind.bits == S_IFREG && (!m.sparse || m.stored_whole) && !m.hard_link) m.attrs.size = stored;
     if (m.sparse) check_segments(m, pos);
     cb_.member(m);
     reset_extensions();
@@ -480,6 +482,37 @@ class Walker {
     }
     if (numbers.size() % 2) fail("tar archive {} is corrupt: odd sparse map at offset {}", name_, pos);
     for (size_t i = 0; i < numbers.size(); i += 2) m.segments.push_back({numbers[i], numbers[i + 1]});
+  }
+
+  // Solaris pax sparse files (libarchive, pax_attribute_SUN_holesdata): the
+  // record " N1 N2 N3 ..." lists where holes and data alternate, a hole
+  // first ([0, N1) hole, [N1, N2) data, ...), and the data blocks hold the
+  // whole file, holes included. bsdtar leaves the holes as holes; GNU tar
+  // ignores the record and writes the stored bytes (zeros, from a writer
+  // that reads holes as zeros), so both extract the same content.
+  void sun_holes(const std::string& value, uint64_t pos, TarMember& m) {
+    std::string_view rest = value;
+    if (rest.empty() || rest.front() != ' ')
+      fail("tar archive {} is corrupt: SUN.holesdata of {} (header at offset {}) does not start with a space", name_,
+           m.path, pos);
+    rest.remove_prefix(1);
+    uint64_t start = 0;
+    bool hole = true;
+    while (!rest.empty()) {
+      const size_t space = rest.find(' ');
+      const auto end = tar::parse_decimal(rest.substr(0, space));
+      if (!end || *end < start || *end > m.stored_size)
+        fail("tar archive {} is corrupt: SUN.holesdata of {} (header at offset {}) is not an ordered list of offsets "
+             "inside its {} bytes",
+             name_, m.path, pos, m.stored_size);
+      if (!hole && *end > start) m.segments.push_back({start, *end - start});
+      start = *end;
+      hole = !hole;
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+    if (!hole && m.stored_size > start) m.segments.push_back({start, m.stored_size - start});
+    m.sparse = true;
+    m.stored_whole = true;
   }
 
   // Sparse maps must be ordered, inside the file and match the stored bytes.

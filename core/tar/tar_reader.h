@@ -4,7 +4,7 @@
 // data lies in the archive, so that files can be read in place later.
 // Understands pax extended headers (long names, nanosecond times, large
 // ids and sizes, SCHILY.xattr.*, LIBARCHIVE.xattr.*, SCHILY.acl.access and
-// .default), GNU long names and links, GNU sparse members (old GNU and pax
+// .default, SUN.holesdata), GNU long names and links, GNU sparse members (old GNU and pax
 // 0.0, 0.1, 1.0), base-256 numbers, and V7 archives. Where GNU tar and
 // bsdtar (libarchive) differ, the choice is said where it is made.
 #include <cstdint>
@@ -24,6 +24,10 @@ struct TarMember {
   std::string link_target;  // symlink target or hard-link target
   bool sparse = false;
   std::vector<DataSegment> segments;  // sparse: data ranges of the file, in order
+  // Sparse with the whole file stored, holes included (Solaris
+  // SUN.holesdata): a segment's bytes lie at data_offset + its offset, not
+  // one segment after another.
+  bool stored_whole = false;
   std::vector<std::pair<std::string, std::string>> xattrs;
   uint64_t header_offset = 0;  // where the member's first header starts
   uint64_t data_offset = 0;    // archive offset of the first stored data byte

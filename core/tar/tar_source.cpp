@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -48,6 +49,7 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
   // Most archives hold entries of a few KiB: room for one per 4 KiB, at most 16 M.
   builder.reserve(size_t(std::min<uint64_t>(src->archive_size_ / 4096, 16u << 20)));
   uint64_t members = 0;
+  std::unordered_set<uint64_t> stored_whole;  // data offsets of SUN.holesdata members
   auto skip = [&](const std::string& member, const std::string& why) {
     report.skipped.push_back(member + ": " + why);
     if (options.strict) fail("tar archive {}: member {}: {} (without --strict it is skipped)", path, member, why);
@@ -72,6 +74,7 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
         if (options.xattrs) spec.xattrs.emplace_back(std::move(key), std::move(value));
       }
       spec.payload = m.data_offset;
+      if (m.stored_whole) stored_whole.insert(m.data_offset);
       why = builder.add(m.path, std::move(spec));
     }
     if (!why.empty()) skip(m.path, why + fmt::format(" (header at offset {})", m.header_offset));
@@ -79,16 +82,17 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
   read_tar(fd, src->archive_size_, path, callbacks);
   src->tree_ = builder.finish(src->data_offset_);
   // Each sparse segment's place in the archive: the stored data is the
-  // segments one after another.
+  // segments one after another, or the whole file (SUN.holesdata).
   Tree& tree = src->tree_;
   src->segment_offset_.resize(tree.segments.size());
   for (size_t node = 0; node < tree.nodes.size(); ++node) {
     const Node& n = tree.nodes[node];
     if (!n.is_regular() || !(n.flags & Node::kSparse)) continue;
     uint64_t at = src->data_offset_[node];
+    const bool whole = stored_whole.count(at) != 0;
     const uint32_t first = uint32_t(n.aux), count = uint32_t(n.aux >> 32);
     for (uint32_t i = first; i < first + count; ++i) {
-      src->segment_offset_[i] = at;
+      src->segment_offset_[i] = whole ? src->data_offset_[node] + tree.segments[i].offset : at;
       at += tree.segments[i].length;
     }
   }

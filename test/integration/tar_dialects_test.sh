@@ -7,7 +7,8 @@
 # that pax records override and that are garbage, types that carry no data
 # whatever their size, an unknown type, times from 1901-12-13 to 2446-05-10
 # (and beyond, clamped as the kernel clamps them on extraction), GNU tar
-# --acls and bsdtar --acls --xattrs archives (SCHILY.acl.*, LIBARCHIVE.xattr.*).
+# --acls and bsdtar --acls --xattrs archives (SCHILY.acl.*, LIBARCHIVE.xattr.*),
+# a Solaris sparse file (SUN.holesdata).
 # Each archive is mounted; the partition must pass e2fsck -fn; the kernel's
 # ext4 view must equal `tar -x` and `bsdtar -x` (treetool compare: content,
 # type, mode, owners, mtime to the nanosecond, link targets, devices; and
@@ -114,6 +115,15 @@ write("types.tar", [
     header("weird", 3, b"Q", magic=USTAR), pad(b"qqq"),
     header("after", 1, magic=USTAR), pad(b"a"),
 ])
+# Solaris pax sparse file: SUN.holesdata lists where holes and data
+# alternate (a hole first); the data blocks hold the whole file. bsdtar
+# keeps the holes, GNU tar ignores the record and writes the zeros.
+holey = bytearray(5 * 65536)
+holey[65536:65536 + 5] = b"hello"
+holey[4 * 65536 - 3:4 * 65536] = b"end"
+write("sun-holes.tar", [pax([(b"SUN.holesdata", b" 65536 131072 196608 262144 327680 327680")]),
+                        header("holey", len(holey), magic=USTAR), pad(bytes(holey)),
+                        header("after", 2, magic=USTAR), pad(b"ok")])
 PY
 
 # ACLs and xattrs: tar --acls (text ACLs, names, one entry a line) and
@@ -150,6 +160,12 @@ for top, dirs, files in os.walk(sys.argv[1]):
 for g in sorted(sorted(v) for v in groups.values()):
     print(" ".join(g))
 PY
+}
+
+# holes_dump DIR: the regular files with fewer blocks than their size.
+holes_dump() {
+    (cd "$1" && find . -path ./lost+found -prune -o -type f -printf '%p %s %b\n' | sort |
+        awk '$3 * 512 < $2 { print $1 }')
 }
 
 # extract ARCHIVE TOOL DIR: TOOL (tar or bsdtar) extracts ARCHIVE as root
@@ -219,6 +235,9 @@ judge() {
         die "$name: hard links differ from tar -x: $(diff <(links_dump "$WORK/x-tar/$name") <(links_dump "$WORK/kernel"))"
     [ "$(links_dump "$WORK/x-bsd/$name")" = "$(links_dump "$WORK/kernel")" ] ||
         die "$name: hard links differ from bsdtar -x"
+    # Holes: where bsdtar's extraction has them (sparse records), the disk too.
+    [ "$(holes_dump "$WORK/x-bsd/$name")" = "$(holes_dump "$WORK/kernel")" ] ||
+        die "$name: sparse files differ from bsdtar -x: $(diff <(holes_dump "$WORK/x-bsd/$name") <(holes_dump "$WORK/kernel"))"
     umount "$WORK/kernel"
     detach "$dev"
     unmount_fg "$WORK/mnt"
@@ -246,6 +265,7 @@ judge "$ARCHIVES/v7-dir-sizes.tar"
 judge "$ARCHIVES/numeric.tar"
 judge "$ARCHIVES/pax-overrides.tar"
 judge "$ARCHIVES/types.tar"
+judge "$ARCHIVES/sun-holes.tar"
 judge "$ARCHIVES/gnutar-acls.tar"
 judge "$ARCHIVES/bsdtar-acls-xattrs.tar"
 

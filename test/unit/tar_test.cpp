@@ -940,6 +940,8 @@ write("dialects.tar", [
     pax([(b"size", b"5")]),
     header("hard", 0, b"1", link=b"plain", magic=USTAR), pad(b"hdata"),  # pax hard link with data
     header("after", 1, magic=USTAR), pad(b"a"),
+    pax([(b"SUN.holesdata", b" 1024 1030 2048")]),                     # hole, data, hole, data to the end
+    header("sun", 2050, magic=USTAR), pad(bytes(1024) + b"hello!" + bytes(1018) + b"zz"),
 ])
 )");
   auto [src, report] = open_tar(dir / "dialects.tar");
@@ -984,4 +986,12 @@ write("dialects.tar", [
   CHECK(node("hard").nlink == 2);
   CHECK(read_string(*src, "plain") == "pp");
   CHECK(read_string(*src, "after") == "a");
+  const uint32_t sun = t.lookup("sun");
+  REQUIRE(sun != kNoIndex);
+  CHECK((t.nodes[sun].flags & Node::kSparse));
+  std::vector<DataSegment> segs;
+  t.data_segments(sun, segs);
+  REQUIRE(segs.size() == 2);
+  CHECK((segs[0].offset == 1024 && segs[0].length == 6 && segs[1].offset == 2048 && segs[1].length == 2));
+  CHECK(read_string(*src, "sun") == std::string(1024, '\0') + "hello!" + std::string(1018, '\0') + "zz");
 }
