@@ -295,12 +295,11 @@ void compute_usage(Plan& plan) {
   if (plan.inodes.synth_lost_found) ++plan.group_used_dirs[(plan.inodes.lost_found_ino() - 1) / ipg];
 }
 
-// Lists the nodes whose xattrs need a block; warns about those that fit
-// nowhere.
+// Lists the nodes whose xattrs need a block; a warning line for each node
+// with xattrs that fit nowhere (with options.strict: Error instead).
 void plan_xattrs(Plan& plan) {
   const Tree& tree = plan.tree;
   plan.xattr_block_nodes.clear();
-  size_t unfit = 0;
   for (size_t i = 0; i < tree.xattrs.size();) {
     const uint32_t node = tree.xattrs[i].node;
     const XattrFit fit = fit_xattrs(tree, node);
@@ -308,12 +307,11 @@ void plan_xattrs(Plan& plan) {
     if (fit.left_out && plan.options.strict)
       fail("ext4 cannot hold {} extended attribute(s) of {}: they fit neither its inode nor one 4 KiB block "
            "(without --strict they are left out)", fit.left_out, tree.relative_path(node));
-    if (fit.left_out && ++unfit <= 20)
+    if (fit.left_out)
       log_warning("{} extended attribute(s) of {} do not fit in ext4 (inode and one 4 KiB block) and are left out",
                   fit.left_out, tree.relative_path(node));
     while (i < tree.xattrs.size() && tree.xattrs[i].node == node) ++i;
   }
-  if (unfit > 20) log_warning("... and those of {} more entries", unfit - 20);
   std::sort(plan.xattr_block_nodes.begin(), plan.xattr_block_nodes.end());
 }
 
