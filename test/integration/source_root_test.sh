@@ -27,22 +27,10 @@ make_work
 : >"$WORK/vdiskfs.log"
 mkdir -p "$WORK/mnt" "$WORK/kview"
 
-# The log lines vdiskfs wrote since log_mark.
-log_mark() { LOG_MARK=$(stat -c %s "$WORK/vdiskfs.log"); }
-log_since() { tail -c +$((LOG_MARK + 1)) "$WORK/vdiskfs.log"; }
-
 # kernel_view IMAGE: e2fsck -fn of partition 1 must be clean; then the
-# kernel's ext4 of it, read-only, at $WORK/kview.
-kernel_view() {
-    KDEV=$(attach_partition "$1")
-    expect_clean_fsck "$KDEV"
-    mount -t ext4 -o ro "$KDEV" "$WORK/kview"
-    CLEANUP_MOUNTS+=("$WORK/kview")
-}
-kernel_unview() {
-    umount "$WORK/kview"
-    detach "$KDEV"
-}
+# kernel's ext4 of it, read-only, at $WORK/kview (lib.sh's kernel_mount).
+kernel_view() { kernel_mount --fsck "$1" "$WORK/kview"; }
+kernel_unview() { kernel_unmount; }
 
 # meta DIR [FIND_OPTIONS...]: what the tree says of every entry below DIR
 # (lost+found aside), in path order: the stat with nanosecond times,
@@ -126,7 +114,8 @@ echo "ok: --no-xattrs leaves the root's xattrs out as well"
 
 # 2. The same tree as a tar with "./": the root is the "./" member.
 tar --xattrs --xattrs-include='*' --acls --numeric-owner --atime-preserve=system -C "$root" -cf "$WORK/root.tar" .
-tar -tf "$WORK/root.tar" | sed -n 1p | grep -qx './' || die "the archive does not start with ./: $(tar -tf "$WORK/root.tar" | head -3)"
+members=$(tar -tf "$WORK/root.tar")
+[ "$(sed -n 1p <<<"$members")" = ./ ] || die "the archive does not start with ./: $(sed -n 1,3p <<<"$members")"
 # A tar carries no ctime nor atime of its members (pax from GNU tar: mtime
 # only); the disk's are the archive's mtime for those. Compare the rest.
 no_atime_ctime() { sed -E 's/ atime=[^ ]+ [^ ]+ [^ ]+ mtime=/ mtime=/; s/ ctime=.*$//'; }
