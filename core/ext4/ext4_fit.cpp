@@ -1,12 +1,15 @@
 #include "core/ext4/ext4_fit.h"
 
 #include <fmt/core.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "core/arith.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/ext4/ext4_xattr.h"
 
 namespace vdiskfs::ext4 {
 namespace {
@@ -17,6 +20,26 @@ std::string dirent_path(const Tree& tree, const Dirent& d) {
   return parent.empty() ? std::string(tree.name(d)) : parent + "/" + std::string(tree.name(d));
 }
 
+// e2fsck (before 2242) takes a time whose base field has bit 31 set and
+// whose epoch bits are 3 for a mis-encoded pre-1970 time: the seconds
+// [2^33 + 2^31, 3 * 2^32), 2310-04-04 .. 2378-04-22.
+constexpr int64_t kFsckBadFirst = (int64_t(1) << 33) + (int64_t(1) << 31);
+constexpr int64_t kFsckBadEnd = int64_t(3) << 32;
+
+// The device numbers ext4's new encoding (Linux's dev_t) holds.
+constexpr uint32_t kMaxMajor = (1u << 12) - 1, kMaxMinor = (1u << 20) - 1;
+
+// "2350-01-01 00:00:00.5 UTC".
+std::string format_time(Timestamp t) {
+  const time_t sec = time_t(t.sec);
+  struct tm tm {};
+  gmtime_r(&sec, &tm);
+  std::string out = fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
+                                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (t.nsec) out += fmt::format(".{:09}", t.nsec);
+  return out + " UTC";
+}
+
 // Decides what stays (names, nodes) and what is split, then builds the
 // fitted tree. Directories are walked from the root, so a directory left
 // out takes everything below it along.
@@ -25,7 +48,8 @@ class Fitter {
   Fitter(const Tree& tree, const Limits& limits, std::vector<FitNote>& notes)
       : tree_(tree), limits_(limits), notes_(notes) {}
 
-  // True when the tree needs a change.
+  // True when the tree needs a change (notes on xattrs left out need none:
+  // the xattr writers skip them).
   bool decide() {
     const size_t notes_before = notes_.size();
     check_nodes();
@@ -47,7 +71,10 @@ class Fitter {
                                     "reads the same source bytes (nothing is copied)",
                                     inodes, limits_.max_links)});
     }
-    return notes_.size() != notes_before;
+    const bool retimed = check_times();
+    const bool changed = notes_.size() != notes_before || retimed;
+    check_xattrs();
+    return changed;
   }
 
   std::unique_ptr<FittedTree> build(const std::vector<uint32_t>& data_order) {
@@ -73,6 +100,7 @@ class Fitter {
       }
       fitted_dir.aux = uint64_t(begin) | uint64_t(t.dirents.size() - begin) << 32;
     }
+    out->split_inodes = uint32_t(t.nodes.size()) - kept_nodes_;
     copy_xattrs(t, out->source_node);
     order_data(data_order, out->data_order);
     return out;
@@ -91,10 +119,58 @@ class Fitter {
       else if (node.is_regular() && node.size > limits_.max_file_size)
         problem = fmt::format("a file of {} bytes, more than ext4's {} (16 TiB - 4 KiB)", node.size,
                               limits_.max_file_size);
+      else if ((S_ISCHR(node.mode) || S_ISBLK(node.mode)) &&
+               (major(node.aux) > kMaxMajor || minor(node.aux) > kMaxMinor))
+        problem = fmt::format("a device number {}:{}, beyond ext4's (Linux's) {}:{}", major(node.aux),
+                              minor(node.aux), kMaxMajor, kMaxMinor);
       if (problem.empty()) continue;
       bad_[n] = 1;
       notes_.push_back({tree_.relative_path(n), problem,
                         node.nlink > 1 ? fmt::format("left out, with its {} names", node.nlink) : "left out"});
+    }
+  }
+
+  // Kept entries with a time e2fsck would take for a pre-1970 one: a note
+  // each naming the times and what is stored. True if there is one.
+  bool check_times() {
+    bool any = false;
+    for (uint32_t n = 0; n < tree_.nodes.size(); ++n) {
+      if (!names_[n]) continue;
+      const Node& node = tree_.nodes[n];
+      std::string which;
+      auto check = [&](const char* name, Timestamp t) {
+        const Timestamp safe = fsck_safe_time(t);
+        if (safe == t) return;
+        which += fmt::format("{}{} {} as {}", which.empty() ? "" : ", ", name, format_time(t),
+                             format_time(safe));
+      };
+      check("atime", node.atime);
+      check("mtime", node.mtime);
+      check("ctime", node.ctime);
+      if (!node.btime.is_zero()) check("crtime", node.btime);
+      if (which.empty()) continue;
+      any = true;
+      notes_.push_back({n == 0 ? std::string(".") : tree_.relative_path(n),
+                        "a time in 2310-04-04 16:10:40 .. 2378-04-22 19:24:48 UTC, which ext4 encodes as the kernel "
+                        "does but e2fsck (before 2242) takes for a mis-encoded pre-1970 time and would change",
+                        "stored as the nearest time e2fsck accepts: " + which});
+    }
+    return any;
+  }
+
+  // Kept entries with xattrs ext4 cannot hold: a note each naming them.
+  void check_xattrs() {
+    for (size_t i = 0; i < tree_.xattrs.size();) {
+      const uint32_t n = tree_.xattrs[i].node;
+      while (i < tree_.xattrs.size() && tree_.xattrs[i].node == n) ++i;
+      if (!names_[n]) continue;
+      const XattrFit fit = fit_xattrs(tree_, n);
+      if (fit.misfits.empty()) continue;
+      std::string list;
+      for (const std::string& m : fit.misfits) list += (list.empty() ? "" : ", ") + m;
+      notes_.push_back({tree_.relative_path(n),
+                        fmt::format("{} of its extended attributes: {}", fit.misfits.size(), list),
+                        "those are left out, the entry kept"});
     }
   }
 
@@ -153,6 +229,7 @@ class Fitter {
     uint32_t next = 0;
     for (uint32_t n = 0; n < tree_.nodes.size(); ++n)
       if (names_[n]) new_of_[n] = next++;
+    kept_nodes_ = next;
     for (uint32_t n = 0; n < tree_.nodes.size(); ++n) {
       if (tree_.nodes[n].is_dir() || names_[n] <= limits_.max_links) continue;
       clone_base_[n] = next;
@@ -166,6 +243,7 @@ class Fitter {
         const uint32_t at = g == 0 ? new_of_[n] : clone_base_[n] + g - 1;
         Node node = tree_.nodes[n];
         node.first_link = kNoIndex;
+        for (Timestamp* t : {&node.atime, &node.mtime, &node.ctime, &node.btime}) *t = fsck_safe_time(*t);
         node.nlink = node.is_dir() ? 2 : std::min(limits_.max_links, names_[n] - g * limits_.max_links);
         out.tree.nodes[at] = node;
         out.source_node[at] = n;
@@ -212,9 +290,16 @@ class Fitter {
   std::vector<uint32_t> names_;      // per source node: kept names (directories: 0 or 1)
   std::vector<uint32_t> new_of_;     // per source node: its fitted node
   std::vector<uint32_t> clone_base_; // per split source node: its first extra fitted node
+  uint32_t kept_nodes_ = 0;          // fitted nodes that are not split inodes
 };
 
 }  // namespace
+
+Timestamp fsck_safe_time(Timestamp t) {
+  if (t.sec < kFsckBadFirst || t.sec >= kFsckBadEnd) return t;
+  if (t.sec - kFsckBadFirst < kFsckBadEnd - t.sec) return {kFsckBadFirst - 1, 999999999};
+  return {kFsckBadEnd, 0};
+}
 
 std::unique_ptr<FittedTree> fit_tree(const Tree& tree, const Limits& limits,
                                      const std::vector<uint32_t>& data_order, std::vector<FitNote>& notes) {

@@ -8,7 +8,12 @@
 // names each, whose data reads the same source bytes (nothing is copied;
 // each inode has blocks of its own, so e2fsck sees no shared blocks).
 // Every change is a FitNote naming the entry. Path lengths have no limit
-// in ext4; inode counts are bounded by the layout (ext4_plan).
+// in ext4; inode counts are bounded by the layout (ext4_plan). A device
+// number beyond major 4095 or minor 2^20 - 1 (Linux's dev_t, ext4's
+// encoding) is left out too. A time in 2310-04-04 .. 2378-04-22, which
+// e2fsck (before 2242) takes for a mis-encoded pre-1970 one, is stored as
+// the nearest time it accepts. Extended attributes ext4 cannot hold get a
+// note (the xattr writers leave them out).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,7 +46,12 @@ struct FittedTree {
   Tree tree;
   std::vector<uint32_t> source_node;  // per node of `tree`
   std::vector<uint32_t> data_order;   // regular files of `tree` in the source's data order
+  uint32_t split_inodes = 0;          // inodes added for files with too many names
 };
+
+// `t`, or the nearest time e2fsck accepts when `t` is in 2310-04-04 ..
+// 2378-04-22: 2310-04-04 16:10:39.999999999 or 2378-04-22 19:24:48 UTC.
+Timestamp fsck_safe_time(Timestamp t);
 
 // Fits `tree` to `limits`; appends a note per change to `notes`. Returns
 // nullptr when the tree fits as it is (no copy is made). `data_order`

@@ -19,7 +19,9 @@ namespace {
 // and the nanoseconds in the extra field: 1901-12-13 20:45:52 ..
 // 2446-05-10 22:38:55. A time outside is clamped to the end it passed with
 // 0 ns, as the kernel's timestamp_truncate() stores it when tar extracts
-// such a time onto ext4, and so is a time exactly at either end.
+// such a time onto ext4, and so is a time exactly at either end. Times
+// that e2fsck takes for mis-encoded pre-1970 ones (2310..2378) were moved
+// by the fitting (ext4_fit: fsck_safe_time).
 void put_time(uint8_t* inode, uint32_t base_off, uint32_t extra_off, Timestamp t) {
   constexpr int64_t kMin = -(int64_t(1) << 31), kMax = (int64_t(1) << 34) - (int64_t(1) << 31) - 1;
   int64_t sec = t.sec;
@@ -37,6 +39,9 @@ void put_times(uint8_t* p, Timestamp atime, Timestamp mtime, Timestamp ctime, Ti
   put_time(p, ino::ctime, ino::ctime_extra, ctime);
   put_time(p, ino::crtime, ino::crtime_extra, crtime);
 }
+
+// i_links_count of a non-directory: at most kMaxLinks, as layout() checked.
+void put_links(uint8_t* p, uint32_t nlink) { put_le16(p + ino::links_count, uint16_t(nlink)); }
 
 void put_blocks(uint8_t* p, uint64_t fs_blocks) {
   const uint64_t sectors = fs_blocks * (kBlockSize / 512);
@@ -76,6 +81,8 @@ void put_extents(const Plan& plan, uint32_t key, const Placement& place, uint8_t
   put_blocks(p, place.block_count);
 }
 
+// The device number, old or new encoding; the fitting left out numbers
+// beyond the new one's 12-bit major and 20-bit minor.
 void put_device(uint8_t* p, uint64_t rdev) {
   const uint32_t major_n = major(rdev), minor_n = minor(rdev);
   if (major_n < 256 && minor_n < 256) {
@@ -115,12 +122,12 @@ void InodeTableImage::write_inode(uint64_t ino_nr, uint8_t* p) const {
       put_extents(plan, node_id, place, p);
       break;
     case S_IFREG:
-      put_le16(p + ino::links_count, uint16_t(std::min(n.nlink, kMaxLinks)));
+      put_links(p, n.nlink);
       put_size(p, n.size);
       put_extents(plan, node_id, place, p);
       break;
     case S_IFLNK: {
-      put_le16(p + ino::links_count, uint16_t(std::min(n.nlink, kMaxLinks)));
+      put_links(p, n.nlink);
       put_size(p, n.size);
       if (n.size <= kFastSymlinkMax) {
         const auto target = plan.tree.link_target(n);
@@ -132,11 +139,11 @@ void InodeTableImage::write_inode(uint64_t ino_nr, uint8_t* p) const {
     }
     case S_IFCHR:
     case S_IFBLK:
-      put_le16(p + ino::links_count, uint16_t(std::min(n.nlink, kMaxLinks)));
+      put_links(p, n.nlink);
       put_device(p, n.aux);
       break;
     default:  // fifo, socket
-      put_le16(p + ino::links_count, uint16_t(std::min(n.nlink, kMaxLinks)));
+      put_links(p, n.nlink);
       break;
   }
   if (const uint32_t xattr_block = (n.flags & Node::kXattrs) ? plan.xattr_block_of(node_id) : 0) {

@@ -295,8 +295,8 @@ void compute_usage(Plan& plan) {
   if (plan.inodes.synth_lost_found) ++plan.group_used_dirs[(plan.inodes.lost_found_ino() - 1) / ipg];
 }
 
-// Lists the nodes whose xattrs need a block; a warning line for each node
-// with xattrs that fit nowhere (with options.strict: Error instead).
+// Lists the nodes whose xattrs need a block (those that fit nowhere are
+// fit notes of ext4_fit: the writers leave them out).
 void plan_xattrs(Plan& plan) {
   const Tree& tree = plan.tree;
   plan.xattr_block_nodes.clear();
@@ -304,15 +304,36 @@ void plan_xattrs(Plan& plan) {
     const uint32_t node = tree.xattrs[i].node;
     const XattrFit fit = fit_xattrs(tree, node);
     if (fit.needs_block) plan.xattr_block_nodes.push_back(node);
-    if (fit.left_out && plan.options.strict)
-      fail("ext4 cannot hold {} extended attribute(s) of {}: they fit neither its inode nor one 4 KiB block "
-           "(without --strict they are left out)", fit.left_out, tree.relative_path(node));
-    if (fit.left_out)
-      log_warning("{} extended attribute(s) of {} do not fit in ext4 (inode and one 4 KiB block) and are left out",
-                  fit.left_out, tree.relative_path(node));
     while (i < tree.xattrs.size() && tree.xattrs[i].node == node) ++i;
   }
   std::sort(plan.xattr_block_nodes.begin(), plan.xattr_block_nodes.end());
+}
+
+// Fails when a non-directory has more names than an inode holds: the
+// fitting (ext4_fit) splits those, so this is a bug, never the source's.
+void check_link_counts(const Tree& tree) {
+  for (uint32_t n = 0; n < tree.nodes.size(); ++n)
+    if (!tree.nodes[n].is_dir() && tree.nodes[n].nlink > kMaxLinks)
+      fail("internal error: {} has {} names after the fitting, more than ext4's {}", tree.relative_path(n),
+           tree.nodes[n].nlink, kMaxLinks);
+}
+
+// The error `what` for a volume over 16 TiB, saying how much split files add.
+[[noreturn]] void fail_too_large(const Plan& plan, const std::string& what) {
+  if (!plan.fitted || plan.fitted->split_inodes == 0) throw Error(what);
+  fail("{}; {} inode(s) were added for files with more than {} names, and each inode's data counts in the "
+       "volume (a split file's data counts once per inode)",
+       what, plan.fitted->split_inodes, plan.options.limits.max_links);
+}
+
+// The probe pass's end of allocation; its error for too many blocks names
+// the split files' share.
+uint64_t probe_end(Plan& plan, LayoutPass& probe) {
+  try {
+    return probe.run();
+  } catch (const Error& e) {
+    fail_too_large(plan, e.what());
+  }
 }
 
 }  // namespace
@@ -328,6 +349,7 @@ void layout(Plan& plan) {
     if (tree.name(d) == "lost+found") has_lost_found = true;
   }
   plan.inodes.synth_lost_found = !has_lost_found;
+  check_link_counts(tree);
   plan_xattrs(plan);
   plan.inodes.node_count = uint32_t(tree.nodes.size());
   plan.inodes.first_node_ino = has_lost_found ? 11 : 12;
@@ -343,7 +365,7 @@ void layout(Plan& plan) {
     plan.map = ExtentMap();
     plan.skeleton.clear();
     LayoutPass probe(plan, false);
-    const uint64_t alloc_end = probe.run();
+    const uint64_t alloc_end = probe_end(plan, probe);
     const size_t extents_needed = probe.extents_emitted();
     // Volume = data + metadata + free space, rounded to 1 MiB.
     const uint64_t data_meta = alloc_end * kBlockSize;
@@ -353,7 +375,7 @@ void layout(Plan& plan) {
         kMaxInodes, used_inodes + std::max<uint64_t>({used_inodes / 5, free_bytes / 65536, 1024}));
     uint64_t need_groups = std::max<uint64_t>(div_up(blocks, kBlocksPerGroup), div_up(want_inodes, 32768));
     need_groups = std::max<uint64_t>(need_groups, groups);
-    if (need_groups > 0xffffffffull / kBlocksPerGroup) fail("the volume would exceed 16 TiB");
+    if (need_groups > 0xffffffffull / kBlocksPerGroup) fail_too_large(plan, "the volume would exceed 16 TiB");
     uint64_t new_ipg = div_up(div_up(want_inodes, need_groups), kInodesPerBlock) * kInodesPerBlock;
     new_ipg = std::clamp<uint64_t>(std::max<uint64_t>(new_ipg, ipg), kInodesPerBlock, 32768);
     if (need_groups == groups && new_ipg == ipg) {

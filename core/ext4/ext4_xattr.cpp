@@ -47,6 +47,7 @@ bool split_name(std::string_view full, uint8_t& index, std::string_view& rest) {
 // stores (an ACL's in ext4's encoding, kept in `acl`).
 struct Entry {
   uint8_t index = 0;
+  std::string_view name;   // the whole name, as the source gave it
   std::string_view rest;
   std::string_view value;  // as the source gave it
   std::string acl;         // an ACL in ext4's encoding (never empty then)
@@ -56,11 +57,22 @@ struct Entry {
 };
 
 // The Entry of `x`; false if ext4 cannot hold it (no prefix index, or an
-// ACL that is not well formed).
-bool make_entry(const Tree& tree, const Xattr& x, Entry& e) {
-  if (!split_name(tree.xattr_name(x), e.index, e.rest)) return false;
+// ACL that is not well formed), with why in `why`.
+bool make_entry(const Tree& tree, const Xattr& x, Entry& e, std::string& why) {
+  if (!split_name(tree.xattr_name(x), e.index, e.rest)) {
+    why = "a name without one of ext4's prefixes (user., trusted., security., system.) or over 255 bytes after it";
+    return false;
+  }
+  e.name = tree.xattr_name(x);
   e.value = tree.xattr_value(x);
-  return (e.index != 2 && e.index != 3) || acl_to_ext4(e.value, e.acl);
+  if ((e.index != 2 && e.index != 3) || acl_to_ext4(e.value, e.acl)) return true;
+  why = "not a well-formed POSIX ACL";
+  return false;
+}
+
+// "'name' (why)" for a left-out xattr.
+std::string misfit(std::string_view name, std::string_view why) {
+  return "'" + std::string(name) + "' (" + std::string(why) + ")";
 }
 
 // Fills an area of entries (growing up from `entry`) and values (growing
@@ -81,6 +93,7 @@ struct Area {
 struct Split {
   std::vector<Entry> ibody, block;
   size_t left_out = 0;
+  std::vector<std::string> misfits;  // per one left out
 };
 
 Split split_xattrs(const Tree& tree, uint32_t node) {
@@ -93,8 +106,13 @@ Split split_xattrs(const Tree& tree, uint32_t node) {
     for (const Xattr* x = first; x != last; ++x) {
       if ((tree.xattr_name(*x) == "security.capability") != (pass == 0)) continue;
       Entry e;
-      if (make_entry(tree, *x, e)) order.push_back(std::move(e));
-      else ++out.left_out;
+      std::string why;
+      if (make_entry(tree, *x, e, why)) {
+        order.push_back(std::move(e));
+      } else {
+        ++out.left_out;
+        out.misfits.push_back(misfit(tree.xattr_name(*x), why));
+      }
     }
   }
   Area ibody{kIbodyStart + 4, kInodeSize};
@@ -102,7 +120,11 @@ Split split_xattrs(const Tree& tree, uint32_t node) {
   for (Entry& e : order) {
     if (ibody.take(e)) out.ibody.push_back(std::move(e));
     else if (block.take(e)) out.block.push_back(std::move(e));
-    else ++out.left_out;
+    else {
+      ++out.left_out;
+      out.misfits.push_back(misfit(e.name, "a value of " + std::to_string(e.value.size()) +
+                                       " bytes: it fits neither the inode nor one 4 KiB block beside the others"));
+    }
   }
   // The kernel searches a block's entries in this order and stops early.
   std::sort(out.block.begin(), out.block.end(), [](const Entry& a, const Entry& b) {
@@ -152,8 +174,8 @@ uint32_t write_entries(const std::vector<Entry>& entries, uint8_t* area,
 }  // namespace
 
 XattrFit fit_xattrs(const Tree& tree, uint32_t node) {
-  const Split s = split_xattrs(tree, node);
-  return {!s.block.empty(), s.left_out};
+  Split s = split_xattrs(tree, node);
+  return {!s.block.empty(), s.left_out, std::move(s.misfits)};
 }
 
 void write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode) {

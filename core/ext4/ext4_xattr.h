@@ -8,12 +8,16 @@
 
 #include "core/tree.h"
 
+#include <string>
+#include <vector>
+
 namespace vdiskfs::ext4 {
 
 // Where the xattrs of a node go.
 struct XattrFit {
   bool needs_block = false;  // some go to an xattr block
   size_t left_out = 0;       // fit in neither, or a name without an ext4 prefix
+  std::vector<std::string> misfits;  // per one left out: its name and why ("'user.x' (...)")
 };
 XattrFit fit_xattrs(const Tree& tree, uint32_t node);
 

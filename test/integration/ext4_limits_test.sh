@@ -40,6 +40,14 @@ expect_warning() {
     echo "ok: warned '$1'"
 }
 
+# expect_listing TEXT: the kernel's view at $WORK/k, "TYPE PATH " per entry
+# (find's %y), sorted, lost+found aside, is TEXT.
+expect_listing() {
+    local listing
+    listing=$(cd "$WORK/k" && find . -path ./lost+found -prune -o -printf '%y %p\n' | LC_ALL=C sort | tr '\n' ' ')
+    [ "$listing" = "$1" ] || die "the kernel sees: $listing"
+}
+
 # expect_strict SOURCE TEXT: --strict refuses SOURCE with exit status 1 saying TEXT, mounting nothing.
 expect_strict() {
     expect_status "$EXIT_REFUSED" "$2" "$VDISKFS" mount --strict --read-only "$1" "$WORK/mnt"
@@ -186,14 +194,12 @@ limits_mount "$WORK/limits-all.tar"
 x300=$(printf 'x%.0s' $(seq 300))
 expect_warning "skipped 1 entry that could not be read (use --strict to fail instead):"
 expect_warning "  n/$x300: a name longer than 255 bytes (header at offset"
-expect_warning "2 entries of the source exceed ext4's limits (use --strict to fail instead):"
+expect_warning "3 entries of the source exceed ext4's limits (use --strict to fail instead):"
 expect_warning "  link5000: a symlink target of 5000 bytes, more than ext4's 4095; left out"
 expect_warning "  huge: a file of 17592186044416 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB); left out"
-expect_warning "1 extended attribute(s) of fat do not fit in ext4 (inode and one 4 KiB block) and are left out"
+expect_warning "  fat: 1 of its extended attributes: 'user.big' (a value of 5000 bytes: it fits neither the inode nor one 4 KiB block beside the others); those are left out, the entry kept"
 k=$WORK/k
-listing=$(cd "$k" && find . -path ./lost+found -prune -o -printf '%y %p\n' | LC_ALL=C sort | tr '\n' ' ')
-[ "$listing" = "d . d ./n f ./edge f ./fat f ./keep f ./n/$(printf 'k%.0s' $(seq 255)) l ./link4095 " ] ||
-    die "the kernel sees: $listing"
+expect_listing "d . d ./n f ./edge f ./fat f ./keep f ./n/$(printf 'k%.0s' $(seq 255)) l ./link4095 "
 [ "$(cat "$k/keep")" = keep ] && [ "$(cat "$k/n/"k*)" = 255 ] || die "kept files read wrong"
 [ "$(readlink "$k/link4095")" = "/$(printf 'a%.0s' $(seq 4094))" ] || die "link4095's target is wrong"
 check_edge_and_fat "$k"
@@ -203,7 +209,7 @@ limits_unmount
 expect_strict "$WORK/limits-name.tar" "a name longer than 255 bytes (header at offset 3072) (without --strict it is skipped)"
 expect_strict "$WORK/limits-symlink.tar" "ext4 cannot hold link5000: a symlink target of 5000 bytes, more than ext4's 4095 (without --strict: left out)"
 expect_strict "$WORK/limits-size.tar" "ext4 cannot hold huge: a file of 17592186044416 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB) (without --strict: left out)"
-expect_strict "$WORK/limits-xattr.tar" "ext4 cannot hold 1 extended attribute(s) of fat: they fit neither its inode nor one 4 KiB block (without --strict they are left out)"
+expect_strict "$WORK/limits-xattr.tar" "ext4 cannot hold fat: 1 of its extended attributes: 'user.big' (a value of 5000 bytes: it fits neither the inode nor one 4 KiB block beside the others) (without --strict: those are left out, the entry kept)"
 echo "ok: names, symlink targets, file sizes and xattrs beyond ext4 ($((SECONDS - t0)) s)"
 
 # ---------------------------------------------------------------- sizes and xattrs, from a directory
@@ -230,14 +236,56 @@ os.setxattr(os.path.join(d, 'fat'), 'user.big', b'v' * 5000)
 os.setxattr(os.path.join(d, 'fat'), 'user.small', b's')
 PY
 limits_mount "$WORK/xfs/src"
-expect_warning "1 entry of the source exceeds ext4's limits (use --strict to fail instead):"
+expect_warning "2 entries of the source exceed ext4's limits (use --strict to fail instead):"
 expect_warning "  huge: a file of 17592186048512 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB); left out"
-expect_warning "1 extended attribute(s) of fat do not fit in ext4 (inode and one 4 KiB block) and are left out"
-listing=$(cd "$k" && find . -path ./lost+found -prune -o -printf '%y %p\n' | LC_ALL=C sort | tr '\n' ' ')
-[ "$listing" = "d . f ./edge f ./fat " ] || die "the kernel sees: $listing"
+expect_warning "  fat: 1 of its extended attributes: 'user.big' (a value of 5000 bytes: it fits neither the inode nor one 4 KiB block beside the others); those are left out, the entry kept"
+expect_listing "d . f ./edge f ./fat "
 check_edge_and_fat "$k"
 limits_unmount
 expect_strict "$WORK/xfs/src" "ext4 cannot hold huge: a file of 17592186048512 bytes, more than ext4's 17592186040320 (16 TiB - 4 KiB) (without --strict: left out)"
 umount "$WORK/xfs"
 echo "ok: a file over 16 TiB - 4 KiB and xattrs beyond ext4, from a directory on XFS ($((SECONDS - t0)) s)"
+
+# ---------------------------------------------------------------- times of 2310..2378, device numbers beyond ext4
+# ext4 stores a time of 2310-04-04 .. 2378-04-22 as the kernel does (base
+# bit 31 set, epoch bits 3), but e2fsck (before 2242) takes it for a
+# mis-encoded pre-1970 time and would "fix" it, even when preening at boot:
+# such a time is stored as the nearest one e2fsck accepts, with a warning.
+# A device number beyond major 4095 or minor 1048575 (Linux's dev_t) is
+# left out; the largest that fits is kept.
+t0=$SECONDS
+python3 - "$WORK/times-devs.tar" "$WORK/times.tar" "$WORK/devs.tar" <<'PY'
+import io, sys, tarfile
+def late(t):  # 2350-01-01 00:00:00 UTC: epoch 3 with bit 31 set; its atime too
+    ti = tarfile.TarInfo('late'); ti.size = 5; ti.mtime = 11991628800
+    ti.pax_headers = {'atime': '11991628800.25'}
+    t.addfile(ti, io.BytesIO(b'late\n'))
+def ok(t):  # 2400-01-01: epoch 3 without bit 31, e2fsck takes it as it is
+    ti = tarfile.TarInfo('ok'); ti.size = 3; ti.mtime = 13569465600
+    t.addfile(ti, io.BytesIO(b'ok\n'))
+def devs(t):
+    for name, major, minor in (('dev-major', 5000, 1), ('dev-minor', 1, 1 << 20), ('dev-max', 4095, (1 << 20) - 1)):
+        ti = tarfile.TarInfo(name); ti.type = tarfile.CHRTYPE; ti.devmajor = major; ti.devminor = minor
+        ti.mtime = 1600000000
+        t.addfile(ti)
+for path, parts in ((sys.argv[1], (late, ok, devs)), (sys.argv[2], (late,)), (sys.argv[3], (devs,))):
+    with tarfile.open(path, 'w', format=tarfile.PAX_FORMAT) as t:
+        for part in parts:
+            part(t)
+PY
+limits_mount "$WORK/times-devs.tar"
+late_problem="a time in 2310-04-04 16:10:40 .. 2378-04-22 19:24:48 UTC, which ext4 encodes as the kernel does but e2fsck (before 2242) takes for a mis-encoded pre-1970 time and would change"
+expect_warning "3 entries of the source exceed ext4's limits (use --strict to fail instead):"
+expect_warning "  late: $late_problem; stored as the nearest time e2fsck accepts: atime 2350-01-01 00:00:00.250000000 UTC as 2378-04-22 19:24:48 UTC, mtime 2350-01-01 00:00:00 UTC as 2378-04-22 19:24:48 UTC"
+expect_warning "  dev-major: a device number 5000:1, beyond ext4's (Linux's) 4095:1048575; left out"
+expect_warning "  dev-minor: a device number 1:1048576, beyond ext4's (Linux's) 4095:1048575; left out"
+expect_listing "c ./dev-max d . f ./late f ./ok "
+[ "$(stat -c '%X %Y' "$k/late")" = "12884901888 12884901888" ] || die "late's times: $(stat -c '%X %Y' "$k/late")"
+[ "$(stat -c '%Y' "$k/ok")" = 13569465600 ] || die "ok's mtime: $(stat -c '%Y' "$k/ok")"
+[ "$(stat -c '%t:%T' "$k/dev-max")" = "fff:fffff" ] || die "dev-max's number: $(stat -c '%t:%T' "$k/dev-max")"
+[ "$(cat "$k/late")" = late ] || die "late reads wrong"
+limits_unmount
+expect_strict "$WORK/times.tar" "ext4 cannot hold late: $late_problem (without --strict: stored as the nearest time e2fsck accepts: atime"
+expect_strict "$WORK/devs.tar" "ext4 cannot hold dev-major: a device number 5000:1, beyond ext4's (Linux's) 4095:1048575 (without --strict: left out)"
+echo "ok: times e2fsck takes for pre-1970 ones and device numbers beyond ext4 ($((SECONDS - t0)) s)"
 echo "PASS: ext4_limits"

@@ -2,6 +2,7 @@
 // a real directory and judged by e2fsck and debugfs.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -419,6 +420,10 @@ TEST_CASE("ext4 xattrs that fit neither the inode nor one block are counted as l
   const XattrFit fit = fit_xattrs(t, node);
   CHECK(fit.needs_block);
   CHECK(fit.left_out == 2);  // one 3000-byte value, and the name ext4 has no prefix for
+  REQUIRE(fit.misfits.size() == 2);
+  CHECK(fit.misfits[0].rfind("'nonsense.prefix' (a name without", 0) == 0);
+  CHECK(fit.misfits[1] ==
+        "'user.h2' (a value of 3000 bytes: it fits neither the inode nor one 4 KiB block beside the others)");
   // The block holds h1, sorted entries with a non-zero hash; user.small is in the inode.
   uint8_t block[kBlockSize];
   write_xattr_block(t, node, block);
@@ -589,6 +594,82 @@ TEST_CASE("fit_tree leaves out long names, long symlink targets, huge files and 
   CHECK(cut->tree.lookup("full/n1253") != kNoIndex);
   CHECK(cut->tree.lookup("full/n1254") == kNoIndex);
   CHECK(cut->tree.child_count(cut->tree.nodes[cut->tree.lookup("full")]) == 254);
+}
+
+TEST_CASE("fsck_safe_time moves times e2fsck takes for pre-1970 ones to the nearest it accepts") {
+  constexpr int64_t first = (int64_t(1) << 33) + (int64_t(1) << 31), end = int64_t(3) << 32;
+  CHECK(fsck_safe_time({first - 1, 999999999}) == Timestamp{first - 1, 999999999});
+  CHECK(fsck_safe_time({first, 0}) == Timestamp{first - 1, 999999999});
+  CHECK(fsck_safe_time({first + 100, 5}) == Timestamp{first - 1, 999999999});
+  CHECK(fsck_safe_time({end - 1, 999999999}) == Timestamp{end, 0});
+  CHECK(fsck_safe_time({end, 0}) == Timestamp{end, 0});
+  CHECK(fsck_safe_time({1600000000, 7}) == Timestamp{1600000000, 7});
+  CHECK(fsck_safe_time({-100, 0}) == Timestamp{-100, 0});
+}
+
+TEST_CASE("fit_tree notes times of 2310..2378, device numbers beyond ext4 and xattrs ext4 cannot hold") {
+  EntrySpec late = regular(1);
+  late.attrs.mtime = {11954318400, 0};  // 2348-10-26 04:00:00 UTC
+  late.attrs.atime = {1600000000, 0};
+  EntrySpec dev;
+  dev.attrs.mode = S_IFCHR | 0600;
+  dev.attrs.aux = makedev(5000u, 1u);
+  EntrySpec small_dev = dev;
+  small_dev.attrs.aux = makedev(4095u, (1u << 20) - 1);
+  EntrySpec xa = regular(1);
+  xa.xattrs = {{"user.big", std::string(5000, 'v')}, {"user.small", "s"}, {"nonsense.x", "y"}};
+  const Tree src = tree_of({{"late", late}, {"dev", dev}, {"small-dev", small_dev}, {"xa", xa}});
+  std::vector<FitNote> notes;
+  const auto fitted = fit_tree(src, Limits{}, {}, notes);
+  REQUIRE(fitted);
+  std::vector<std::string> lines;
+  for (const FitNote& n : notes) lines.push_back(n.path + ": " + n.problem + "; " + n.action);
+  std::sort(lines.begin(), lines.end());
+  CHECK(lines == std::vector<std::string>{
+      "dev: a device number 5000:1, beyond ext4's (Linux's) 4095:1048575; left out",
+      "late: a time in 2310-04-04 16:10:40 .. 2378-04-22 19:24:48 UTC, which ext4 encodes as the kernel does but "
+      "e2fsck (before 2242) takes for a mis-encoded pre-1970 time and would change; stored as the nearest time "
+      "e2fsck accepts: mtime 2348-10-26 04:00:00 UTC as 2378-04-22 19:24:48 UTC",
+      "xa: 2 of its extended attributes: 'nonsense.x' (a name without one of ext4's prefixes (user., "
+      "trusted., security., system.) or over 255 bytes after it), 'user.big' (a value of 5000 bytes: it fits "
+      "neither the inode nor one 4 KiB block beside the others); those are left out, the entry kept"});
+  const Tree& t = fitted->tree;
+  CHECK(t.lookup("dev") == kNoIndex);
+  REQUIRE(t.lookup("small-dev") != kNoIndex);
+  REQUIRE(t.lookup("late") != kNoIndex);
+  CHECK(t.nodes[t.lookup("late")].mtime == Timestamp{int64_t(3) << 32, 0});
+  CHECK(t.nodes[t.lookup("late")].atime == Timestamp{1600000000, 0});
+  CHECK(fitted->split_inodes == 0);
+
+  // Xattrs alone are noted but need no copy of the tree.
+  notes.clear();
+  const Tree only_xa = tree_of({{"xa", xa}});
+  CHECK_FALSE(fit_tree(only_xa, Limits{}, {}, notes));
+  CHECK(notes.size() == 1);
+}
+
+TEST_CASE("a volume over 16 TiB because of split hard links says so; an nlink over ext4's is an internal error") {
+  // 9 TiB with 2 names and at most 1 name per inode: two inodes of 9 TiB each.
+  const Tree src = tree_of({{"big", regular(9ull << 40)}}, {{"big2", "big"}});
+  Limits limits;
+  limits.max_links = 1;
+  std::vector<FitNote> notes;
+  const std::shared_ptr<const FittedTree> fitted = fit_tree(src, limits, {}, notes);
+  REQUIRE(fitted);
+  CHECK(fitted->split_inodes == 1);
+  Options options;
+  options.limits = limits;
+  Plan plan(fitted->tree, options);
+  plan.fitted = fitted;
+  plan.data_order = fitted->data_order;
+  CHECK_THROWS_WITH(layout(plan), Catch::Contains("(16 TiB); 1 inode(s) were added for files with more than 1 names") &&
+                                      Catch::Contains("a split file's data counts once per inode"));
+  // Without the fitting, 65001 names reach the layout: a bug, said loudly.
+  std::vector<std::pair<std::string, std::string>> links;
+  for (int i = 0; i < 65000; ++i) links.emplace_back("l" + std::to_string(i), "f");
+  const Tree many = tree_of({{"f", regular(1)}}, links);
+  Plan unfitted(many, Options{});
+  CHECK_THROWS_WITH(layout(unfitted), Catch::Contains("internal error: f has 65001 names after the fitting"));
 }
 
 TEST_CASE("ext4 volume with a file split over several inodes passes e2fsck; --strict refuses it",
