@@ -45,7 +45,7 @@ std::optional<uint16_t> perm_of(std::string_view text) {
 
 // A user or group name as libacl's acl_from_text resolves it: the name on
 // this machine first, then a number.
-std::optional<uint32_t> resolve(std::string_view name, bool user) {
+std::optional<uint32_t> lookup(std::string_view name, bool user) {
   const std::string n(name);
   std::vector<char> buf(16384);
   if (user) {
@@ -59,6 +59,14 @@ std::optional<uint32_t> resolve(std::string_view name, bool user) {
   return std::nullopt;
 }
 
+// lookup() once per name and kind when there is a cache.
+std::optional<uint32_t> resolve(std::string_view name, bool user, IdCache* cache) {
+  if (!cache) return lookup(name, user);
+  auto& known = user ? cache->users : cache->groups;
+  if (auto it = known.find(name); it != known.end()) return it->second;
+  return known.emplace(std::string(name), lookup(name, user)).first->second;
+}
+
 std::vector<std::string_view> split(std::string_view text, char sep) {
   std::vector<std::string_view> parts;
   while (true) {
@@ -70,7 +78,7 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
 }
 
 // One "tag:qualifier:perms[:id]" entry, or why not.
-std::string parse_entry(std::string_view text, Entry& e) {
+std::string parse_entry(std::string_view text, Entry& e, IdCache* cache) {
   const auto fields = split(text, ':');
   if (fields.size() < 3 || fields.size() > 4) return "entry '" + std::string(text) + "' is not tag:qualifier:perms";
   const auto tag = tag_of(fields[0], !fields[1].empty());
@@ -82,7 +90,7 @@ std::string parse_entry(std::string_view text, Entry& e) {
   if (fields.size() == 4) {
     if (auto v = parse_decimal(fields[3]); v && *v < kUndefinedId) id = uint32_t(*v);
   } else {
-    id = resolve(fields[1], *tag == kUser);
+    id = resolve(fields[1], *tag == kUser, cache);
   }
   if (!id) return "entry '" + std::string(text) + "' names no known " + (*tag == kUser ? "user" : "group");
   e.id = *id;
@@ -95,7 +103,8 @@ void put_le(std::string& out, uint32_t v, int bytes) {
 
 }  // namespace
 
-std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out, uint32_t& mode_bits) {
+std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out, uint32_t& mode_bits,
+                              IdCache* cache) {
   out.clear();
   mode_bits = 0;
   std::vector<Entry> entries;
@@ -106,7 +115,7 @@ std::string acl_text_to_xattr(std::string_view text, bool is_default, std::strin
       while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
       if (item.empty()) continue;
       Entry e;
-      if (std::string why = parse_entry(item, e); !why.empty()) return why;
+      if (std::string why = parse_entry(item, e, cache); !why.empty()) return why;
       entries.push_back(e);
     }
   }

@@ -6,10 +6,19 @@
 // system.posix_acl_default (the generic encoding: version 2, 8-byte entries
 // sorted by tag and id), which the ext4 layer already stores.
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace vdiskfs::tar {
+
+// User and group names of ACL entries resolved to ids (nullopt: no such
+// name), kept by one scan so that each name is looked up once.
+struct IdCache {
+  std::map<std::string, std::optional<uint32_t>, std::less<>> users, groups;
+};
 
 // The generic xattr encoding of a text ACL, or why it is refused ("" and
 // `out` set on success). Qualifiers: the numeric id of a 4th field when
@@ -19,6 +28,8 @@ namespace vdiskfs::tar {
 // `out` is left empty for it, as the kernel stores none. `mode_bits` gets
 // the 0777 bits an access ACL gives the file's mode when tar -x sets it
 // (owner, mask or else group, other: the kernel's posix_acl_update_mode).
-std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out, uint32_t& mode_bits);
+// `cache`, when given, keeps each name's lookup for the rest of the scan.
+std::string acl_text_to_xattr(std::string_view text, bool is_default, std::string& out, uint32_t& mode_bits,
+                              IdCache* cache = nullptr);
 
 }  // namespace vdiskfs::tar

@@ -33,7 +33,13 @@ std::optional<int64_t> parse_number(const uint8_t* field, size_t len) {
   }
   // After the digits: the field's end or a terminator; what follows a
   // terminator is ignored by both tar programs. No digits at all is 0 (old
-  // archives leave some fields blank).
+  // archives leave some fields blank). The two differ on a field like
+  // "0000644x" or "-644": bsdtar (tar_atol_base_n) stops at the first
+  // non-octal byte and negates after '-'; GNU tar (list.c, from_header)
+  // reports "Archive contains ... where numeric ... value expected" for the
+  // first and reads the second as its obsolete base-64, another value. No
+  // tar writes either; GNU tar's refusal is the safe one and is followed
+  // (nullopt: the caller refuses the field).
   if (i < len && field[i] != ' ' && field[i] != '\0' && field[i] != '\t' && field[i] != '\n') return std::nullopt;
   return v;
 }

@@ -200,6 +200,11 @@ class Walker {
     const bool sized = kind.data || type == '1';
     const uint64_t size = sized ? pax_or_field("size", h, 124, 12, "size", pos) : 0;
     if (type == '1' && size > 0) kind.data = hard_link_has_data();
+    if (type == '1' && kind.data && cb_.warning)
+      cb_.warning(path, fmt::format("pax hard link with {} bytes of data at offset {}: the data is skipped and the link "
+                                    "names the earlier member's file; bsdtar writes these bytes into the linked file "
+                                    "(GNU tar cannot read them)",
+                                    size, data));
     const uint64_t stored = kind.data ? size : 0;
     uint64_t next = data + align_up(stored, kBlock);
     if (data + stored > size_ || next < data)
@@ -216,7 +221,11 @@ class Walker {
                                     "bsdtar extract it",
                                     type, pos));
     m.path = path;
-    fill_attrs(h, pos, kind.bits, m);
+    if (const std::string why = fill_attrs(h, pos, kind.bits, m); !why.empty()) {
+      cb_.skipped(path, why);
+      reset_extensions();
+      return next;
+    }
     m.hard_link = type == '1';
     if (type == '1' || type == '2') {
       const std::string* pax_link = pax_.find("linkpath");
@@ -323,18 +332,61 @@ class Walker {
     return number(h, off, len, what, pos);
   }
 
-  void fill_attrs(const uint8_t* h, uint64_t pos, uint32_t bits, TarMember& m) {
+  // A number of a pax record or else of the header field that must lie in
+  // [0, max] (ids, device numbers): "" with `out` set, or why the member is
+  // refused (negative, or too large: cut to fit, uid 2^32 would be root).
+  // A value that is not a number fails the mount as corrupt.
+  std::string bounded(const char* key, const uint8_t* h, size_t off, size_t len, const char* what, uint64_t pos,
+                      int bits, uint64_t& out) {
+    bool negative = false;
+    std::string shown;
+    if (const std::string* v = pax_.find(key)) {
+      std::string_view text = *v;
+      negative = !text.empty() && text.front() == '-';
+      if (negative) text.remove_prefix(1);
+      const auto n = tar::parse_decimal(text);
+      if (!n) fail("tar archive {} is corrupt: pax {}={} is not a number (header at offset {})", name_, key, *v, pos);
+      out = *n;
+      negative = negative && *n != 0;
+      shown = fmt::format("pax {}={} (header at offset {})", key, *v, pos);
+    } else {
+      const auto n = parse_number(h + off, len);
+      if (!n) fail("tar archive {} is corrupt: bad {} field in the header at offset {}", name_, what, pos);
+      negative = *n < 0;
+      out = uint64_t(*n);
+      shown = fmt::format("{} field {} (header at offset {})", what, *n, pos);
+    }
+    if (negative) return shown + " is negative; the member is left out, as GNU tar refuses it";
+    if (bits < 64 && out >> bits)
+      return fmt::format("{} does not fit {} bits (cut to fit it would be {}); the member is left out, as GNU tar "
+                         "refuses it: repack it with a valid {}",
+                         shown, bits, out & ((uint64_t(1) << bits) - 1), what);
+    return "";
+  }
+
+  // A pax time record, with a warning for the form GNU tar and bsdtar
+  // extract 1 s apart (negative with a fraction).
+  std::optional<Timestamp> warned_pax_time(const char* key, const TarMember& m, uint64_t pos) {
+    auto t = pax_time(key);
+    if (t && cb_.warning && tar::pax_time_ambiguous(*pax_.find(key)))
+      cb_.warning(m.path, fmt::format("pax {}={} (header at offset {}) is read as POSIX defines it and GNU tar "
+                                      "extracts it, {}; bsdtar extracts it 1 s later",
+                                      key, *pax_.find(key), pos, utc_text(*t)));
+    return t;
+  }
+
+  // The member's attributes; "" or why it is refused.
+  std::string fill_attrs(const uint8_t* h, uint64_t pos, uint32_t bits, TarMember& m) {
     Node& a = m.attrs;
     a.mode = bits | uint32_t(number(h, 100, 8, "mode", pos) & 07777);
     if (bits == S_IFLNK) a.mode = S_IFLNK | 0777;  // Linux has no symlink modes: both tars extract 0777
-    a.uid = uint32_t(pax_or_field("uid", h, 108, 8, "uid", pos));
-    a.gid = uint32_t(pax_or_field("gid", h, 116, 8, "gid", pos));
-    if (auto t = pax_time("mtime")) {
+    uint64_t uid = 0, gid = 0;
+    if (std::string why = bounded("uid", h, 108, 8, "uid", pos, 32, uid); !why.empty()) return why;
+    if (std::string why = bounded("gid", h, 116, 8, "gid", pos, 32, gid); !why.empty()) return why;
+    a.uid = uint32_t(uid);
+    a.gid = uint32_t(gid);
+    if (auto t = warned_pax_time("mtime", m, pos)) {
       a.mtime = *t;
-      if (cb_.warning && tar::pax_time_ambiguous(*pax_.find("mtime")))
-        cb_.warning(m.path, fmt::format("pax mtime={} (header at offset {}) is read as POSIX defines it and GNU tar "
-                                        "extracts it, {}; bsdtar extracts it 1 s later",
-                                        *pax_.find("mtime"), pos, utc_text(a.mtime)));
     } else {
       const auto seconds = parse_number(h + 136, 12);
       if (!seconds)
@@ -348,14 +400,18 @@ class Walker {
       if (auto v = parse_number(h + 345, 12); v && *v) atime = {*v, 0};
       if (auto v = parse_number(h + 357, 12); v && *v) ctime = {*v, 0};
     }
-    a.atime = pax_time("atime").value_or(atime);
-    a.ctime = pax_time("ctime").value_or(ctime);
+    a.atime = warned_pax_time("atime", m, pos).value_or(atime);
+    a.ctime = warned_pax_time("ctime", m, pos).value_or(ctime);
     if (bits == S_IFCHR || bits == S_IFBLK) {
-      const uint64_t major = pax_or_field("SCHILY.devmajor", h, 329, 8, "devmajor", pos);
-      const uint64_t minor = pax_or_field("SCHILY.devminor", h, 337, 8, "devminor", pos);
-      a.aux = makedev(unsigned(major), unsigned(minor));
+      // The tree holds a dev_t (glibc: 32-bit major and minor); the ext4
+      // layer judges what its inodes can hold.
+      uint64_t major = 0, minor = 0;
+      if (std::string why = bounded("SCHILY.devmajor", h, 329, 8, "devmajor", pos, 32, major); !why.empty()) return why;
+      if (std::string why = bounded("SCHILY.devminor", h, 337, 8, "devminor", pos, 32, minor); !why.empty()) return why;
+      a.aux = makedev(uint32_t(major), uint32_t(minor));
     }
     collect_xattrs(m, pos);
+    return "";
   }
 
   // Extended attributes and ACLs of the pax records, global ones first; a
@@ -381,9 +437,13 @@ class Walker {
                                             k, pos));
         } else if (k == "SCHILY.acl.access" || k == "SCHILY.acl.default") {
           const bool is_default = k == "SCHILY.acl.default";
+          if (S_ISLNK(m.attrs.mode)) {
+            symlink_acl_left_out(m, k, pos);
+            continue;
+          }
           std::string value;
           uint32_t mode_bits = 0;
-          const std::string why = tar::acl_text_to_xattr(v, is_default, value, mode_bits);
+          const std::string why = tar::acl_text_to_xattr(v, is_default, value, mode_bits, &ids_);
           if (!why.empty()) {
             if (cb_.warning)
               cb_.warning(m.path, fmt::format("pax record {} (header at offset {}): {}; the ACL is left out, as "
@@ -402,9 +462,21 @@ class Walker {
     // xattr record of the same ACL (an empty value: no ACL beyond the mode).
     if (has_access) found.erase("system.posix_acl_access");
     if (has_default) found.erase("system.posix_acl_default");
+    if (S_ISLNK(m.attrs.mode))
+      for (const char* acl : {"system.posix_acl_access", "system.posix_acl_default"})
+        if (found.erase(acl)) symlink_acl_left_out(m, std::string("xattr ") + acl, pos);
     if (!acl_access.empty()) found["system.posix_acl_access"] = std::move(acl_access);
     if (!acl_default.empty()) found["system.posix_acl_default"] = std::move(acl_default);
     for (auto& [k, v] : found) m.xattrs.emplace_back(k, std::move(v));
+  }
+
+  // An ACL record on a symlink: Linux keeps no ACLs on symlinks and GNU
+  // tar sets none (nor their mode effect); left out with a warning.
+  void symlink_acl_left_out(const TarMember& m, const std::string& record, uint64_t pos) {
+    if (cb_.warning)
+      cb_.warning(m.path, fmt::format("{} record (header at offset {}) on a symlink: left out with its mode effect, "
+                                      "as tar -x leaves it (Linux has no ACLs on symlinks)",
+                                      record, pos));
   }
 
   // A pax record parsed with `parse`: nullopt when absent, an error when
@@ -542,6 +614,7 @@ class Walker {
   std::vector<uint64_t> sparse00_;
   uint64_t first_header_ = 0;  // 1 + offset of the first extension header of a member
   Dialect dialect_ = Dialect::v7;
+  tar::IdCache ids_;  // ACL user and group names resolved during this scan
 };
 
 }  // namespace

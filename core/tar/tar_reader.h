@@ -39,7 +39,8 @@ struct TarCallbacks {
   // A member that is kept out ("volume label"), with why.
   std::function<void(const std::string& path, const std::string& why)> skipped;
   // A member kept, but read in a way worth saying (an unknown type read as
-  // a regular file, an ACL record that cannot be used), with what.
+  // a regular file, an ACL record that cannot be used, a pax hard link's
+  // data skipped), with what; under --strict the source fails on it.
   std::function<void(const std::string& path, const std::string& what)> warning;
 };
 

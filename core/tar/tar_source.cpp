@@ -56,7 +56,11 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
   };
   TarCallbacks callbacks;
   callbacks.skipped = skip;
+  // Under --strict a warning fails the mount, as a skipped member does.
   callbacks.warning = [&](const std::string& member, const std::string& what) {
+    if (options.strict)
+      fail("tar archive {}: member {}: {} (--strict refuses it; without --strict it is a warning)", path, member,
+           what);
     log_warning("tar archive {}: member {}: {}", path, member, what);
   };
   callbacks.member = [&](TarMember& m) {

@@ -124,6 +124,11 @@ holey[4 * 65536 - 3:4 * 65536] = b"end"
 write("sun-holes.tar", [pax([(b"SUN.holesdata", b" 65536 131072 196608 262144 327680 327680")]),
                         header("holey", len(holey), magic=USTAR), pad(bytes(holey)),
                         header("after", 2, magic=USTAR), pad(b"ok")])
+# Owners that do not fit 32 bits (uid 2^32 cut to 32 bits is root) or are
+# negative: GNU tar refuses them; vdiskfs leaves the member out.
+write("wide-ids.tar", [pax([(b"uid", b"4294967296")]), header("root-if-cut", 2, magic=USTAR), pad(b"no"),
+                       header("negative-gid", 0, gid=b256(-1, 8)),
+                       header("kept", 2, magic=USTAR), pad(b"ok")])
 PY
 
 # ACLs and xattrs: tar --acls (text ACLs, names, one entry a line) and
@@ -275,4 +280,28 @@ for w in "bsdtar-pax-old.tar: member old: pax mtime=-315619200.5 (header at offs
     grep -qF -- "$w" "$WORK/vdiskfs.log" || die "no warning '$w' in the log: $(cat "$WORK/vdiskfs.log")"
 done
 echo "warnings: as expected"
+
+# Owners beyond 32 bits or negative: the member is left out with a warning
+# naming it and the field; --strict refuses the archive (exit status 1).
+log_mark
+mount_fg "$ARCHIVES/wide-ids.tar" "$WORK/mnt" --read-only
+dev=$(attach_partition "$WORK/mnt/wide-ids.img")
+mount -t ext4 -o ro "$dev" "$WORK/kernel"
+CLEANUP_MOUNTS+=("$WORK/kernel")
+[ "$(ls "$WORK/kernel" | grep -v lost+found | tr '\n' ' ')" = "kept " ] ||
+    die "wide-ids.tar: the disk holds $(ls "$WORK/kernel"); expected only 'kept'"
+umount "$WORK/kernel"
+detach "$dev"
+unmount_fg "$WORK/mnt"
+for w in "root-if-cut: pax uid=4294967296 (header at offset 1024) does not fit 32 bits (cut to fit it would be 0)" \
+         "negative-gid: gid field -1 (header at offset 2048) is negative"; do
+    log_since | grep -qF -- "$w" || die "no warning '$w' in the log: $(log_since)"
+done
+expect_status "$EXIT_REFUSED" "member root-if-cut: pax uid=4294967296" \
+    "$VDISKFS" mount --read-only --strict "$ARCHIVES/wide-ids.tar" "$WORK/mnt"
+# Under --strict a warning refuses the archive too.
+expect_status "$EXIT_REFUSED" "member weird: unknown tar entry type 'Q' at offset 3072" \
+    "$VDISKFS" mount --read-only --strict "$ARCHIVES/types.tar" "$WORK/mnt"
+mountpoint -q "$WORK/mnt" && die "a --strict mount that was refused left $WORK/mnt mounted"
+echo "ids beyond 32 bits and --strict warnings: as expected"
 echo "PASS tar_dialects_test"

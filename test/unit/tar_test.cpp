@@ -803,6 +803,13 @@ TEST_CASE("an archive changed after the open answers source_changed") {
 
 namespace {
 
+// python() with test/tools/tar_craft.py importable: archives written
+// header field by header field.
+void craft(const TempDir& dir, const std::string& script) {
+  python(dir, "import sys\nsys.dont_write_bytecode = True\nsys.path.insert(0, '" +
+                  (fs::path(__FILE__).parent_path().parent_path() / "tools").string() + "')\n" + script);
+}
+
 std::optional<int64_t> number_of(const std::string& field) {
   return tar::parse_number(reinterpret_cast<const uint8_t*>(field.data()), field.size());
 }
@@ -816,6 +823,11 @@ std::string bytes_of(std::initializer_list<int> b) {
 }  // namespace
 
 TEST_CASE("numeric fields: octal with any terminator, base-256 of any width, as GNU tar and bsdtar read them", "[tar]") {
+  // "0000644x" and "-644": bsdtar reads 0644 and -0644, GNU tar refuses the
+  // first and reads the second as obsolete base-64; refused, as GNU tar does.
+  CHECK_FALSE(number_of("0000644x").has_value());
+  CHECK_FALSE(number_of("-0000644").has_value());
+  CHECK_FALSE(number_of(" -644 ").has_value());
   CHECK(number_of(std::string("0000644\0", 8)) == 0644);   // NUL-terminated (ustar)
   CHECK(number_of("000644 ") == 0644);                      // space-terminated (old GNU, bsdtar)
   CHECK(number_of(std::string("000644 \0", 8)) == 0644);    // space then NUL (V7)
@@ -913,8 +925,7 @@ TEST_CASE("LIBARCHIVE.xattr names and values decode; text ACLs become the generi
 
 TEST_CASE("tar dialects: V7 directories, types without data, pax-overridden garbage, times to 2446", "[tar]") {
   TempDir dir;
-  python(dir, "import sys\nsys.dont_write_bytecode = True\nsys.path.insert(0, '" + (fs::path(__FILE__).parent_path().parent_path() / "tools").string() +
-                  "')\n" + R"(
+  craft(dir, R"(
 import base64
 from tar_craft import USTAR, b256, header, pad, pax, write
 data = b"inside dir2\n"
@@ -994,4 +1005,116 @@ write("dialects.tar", [
   REQUIRE(segs.size() == 2);
   CHECK((segs[0].offset == 1024 && segs[0].length == 6 && segs[1].offset == 2048 && segs[1].length == 2));
   CHECK(read_string(*src, "sun") == std::string(1024, '\0') + "hello!" + std::string(1018, '\0') + "zz");
+}
+
+TEST_CASE("ids that do not fit 32 bits or are negative refuse the member: uid 2^32 never becomes root", "[tar]") {
+  TempDir dir;
+  craft(dir, R"(
+from tar_craft import USTAR, b256, header, pad, pax, write
+write("ids.tar", [
+    pax([(b"uid", b"4294967296")]), header("pax-uid-2^32", 0, magic=USTAR),
+    pax([(b"gid", b"8589934593")]), header("pax-gid-2^33+1", 0, magic=USTAR),
+    pax([(b"uid", b"-1")]), header("pax-uid-negative", 0, magic=USTAR),
+    header("b256-uid-2^32", 0, uid=b256(1 << 32, 8)),
+    header("b256-gid-negative", 0, gid=b256(-2, 8)),
+    pax([(b"uid", b"4294967295"), (b"gid", b"0")]), header("largest", 1, magic=USTAR), pad(b"k"),
+    pax([(b"SCHILY.devmajor", b"4294967296"), (b"SCHILY.devminor", b"1")]), header("dev-major-2^32", 0, b"3", magic=USTAR),
+    pax([(b"SCHILY.devmajor", b"4095"), (b"SCHILY.devminor", b"4294967295")]), header("dev-wide", 0, b"4", magic=USTAR),
+    header("after", 2, magic=USTAR), pad(b"ok"),
+])
+)");
+  auto [src, report] = open_tar(dir / "ids.tar");
+  const Tree& t = src->tree();
+  CHECK(child_names(t, 0) == std::vector<std::string>{"after", "dev-wide", "largest"});
+  CHECK(t.nodes[t.lookup("largest")].uid == 4294967295u);
+  CHECK(read_string(*src, "after") == "ok");
+  // The tree's dev_t carries 32-bit numbers; the ext4 layer judges what fits an inode.
+  CHECK(t.nodes[t.lookup("dev-wide")].aux == makedev(4095u, 4294967295u));
+  const std::string list = skipped_list(report);
+  INFO(list);
+  REQUIRE(report.skipped.size() == 6);
+  CHECK_THAT(report.skipped[0], Catch::StartsWith("pax-uid-2^32: pax uid=4294967296 (header at offset 1024) does not "
+                                                  "fit 32 bits (cut to fit it would be 0)"));
+  CHECK_THAT(report.skipped[1], Catch::StartsWith("pax-gid-2^33+1: pax gid=8589934593") && Catch::Contains("would be 1"));
+  CHECK_THAT(report.skipped[2], Catch::StartsWith("pax-uid-negative: pax uid=-1") && Catch::Contains("is negative"));
+  CHECK_THAT(report.skipped[3], Catch::StartsWith("b256-uid-2^32: uid field 4294967296 (header at offset") &&
+                                    Catch::Contains("does not fit 32 bits"));
+  CHECK_THAT(report.skipped[4], Catch::StartsWith("b256-gid-negative: gid field -2") && Catch::Contains("is negative"));
+  CHECK_THAT(report.skipped[5], Catch::StartsWith("dev-major-2^32: pax SCHILY.devmajor=4294967296") &&
+                                    Catch::Contains("does not fit 32 bits"));
+  REQUIRE_THROWS_WITH(open_tar(dir / "ids.tar", true),
+                      Catch::Contains("member pax-uid-2^32: pax uid=4294967296") && Catch::Contains("--strict"));
+}
+
+TEST_CASE("tar warnings: hard-link data, negative fractional times, symlink ACLs; --strict fails on each", "[tar]") {
+  TempDir dir;
+  craft(dir, R"(
+from tar_craft import USTAR, header, pad, pax, write
+acl = b"user::rw-,group::r--,other::r--,user:x:rwx:1234,mask::rwx"
+write("hard.tar", [header("plain", 2, magic=USTAR), pad(b"pp"),
+                   pax([(b"size", b"5")]), header("hard", 0, b"1", link=b"plain", magic=USTAR), pad(b"hdata")])
+write("atime.tar", [pax([(b"atime", b"-1.5")]), header("a", 0, magic=USTAR)])
+write("ctime.tar", [pax([(b"ctime", b"-2.25")]), header("c", 0, magic=USTAR)])
+write("symacl.tar", [pax([(b"SCHILY.acl.access", acl)]), header("link", 0, b"2", link=b"t", magic=USTAR)])
+write("symxattr.tar", [pax([(b"SCHILY.xattr.system.posix_acl_access", b"\x02\0\0\0"), (b"SCHILY.xattr.user.k", b"v")]),
+                       header("link", 0, b"2", link=b"t", magic=USTAR)])
+write("badacl.tar", [pax([(b"SCHILY.acl.access", b"user::rwq")]), header("f", 0, magic=USTAR)])
+write("unknown.tar", [header("weird", 1, b"Q", magic=USTAR), pad(b"q")])
+)");
+  struct Case {
+    const char* archive;
+    const char* warning;
+  };
+  const Case cases[] = {
+      {"hard.tar", "member hard: pax hard link with 5 bytes of data at offset 2560: the data is skipped"},
+      {"atime.tar", "member a: pax atime=-1.5 (header at offset 1024) is read as POSIX defines it"},
+      {"ctime.tar", "member c: pax ctime=-2.25 (header at offset 1024) is read as POSIX defines it"},
+      {"symacl.tar", "member link: SCHILY.acl.access record (header at offset 1024) on a symlink: left out"},
+      {"symxattr.tar", "member link: xattr system.posix_acl_access record (header at offset 1024) on a symlink"},
+      {"badacl.tar", "member f: pax record SCHILY.acl.access (header at offset 1024)"},
+      {"unknown.tar", "member weird: unknown tar entry type 'Q' at offset 0"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.archive);
+    auto [src, report] = open_tar(dir / c.archive);
+    CHECK(report.skipped.empty());
+    REQUIRE_THROWS_WITH(open_tar(dir / c.archive, true), Catch::Contains(c.warning) && Catch::Contains("--strict"));
+  }
+  auto hard = open_tar(dir / "hard.tar");
+  CHECK(hard.src->tree().nodes[hard.src->tree().lookup("hard")].nlink == 2);
+  CHECK(read_string(*hard.src, "plain") == "pp");
+  auto atime = open_tar(dir / "atime.tar");
+  CHECK(atime.src->tree().nodes[atime.src->tree().lookup("a")].atime == Timestamp{-2, 500000000});
+  for (const char* name : {"symacl.tar", "symxattr.tar"}) {
+    INFO(name);
+    auto sym = open_tar(dir / name);
+    const Tree& t = sym.src->tree();
+    const uint32_t link = t.lookup("link");
+    REQUIRE(link != kNoIndex);
+    CHECK(t.nodes[link].mode == (S_IFLNK | 0777));  // the ACL's mask does not become the symlink's mode
+    auto [b, e] = t.xattrs_of(link);
+    std::vector<std::string> names;
+    for (const Xattr* x = b; x != e; ++x) names.emplace_back(t.xattr_name(*x));
+    const std::vector<std::string> kept = std::string(name) == "symxattr.tar" ? std::vector<std::string>{"user.k"}
+                                                                              : std::vector<std::string>{};
+    CHECK(names == kept);
+  }
+}
+
+TEST_CASE("ACL names are resolved once per scan through the reader's cache", "[tar]") {
+  tar::IdCache cache;
+  std::string out;
+  uint32_t bits = 0;
+  CHECK(tar::acl_text_to_xattr("user::rwx\nuser:root:r-x\ngroup::r-x\ngroup:root:r--\nmask::rwx\nother::---\n", false,
+                               out, bits, &cache) == "");
+  REQUIRE(cache.users.count("root") == 1);
+  CHECK(cache.users["root"] == 0u);
+  CHECK(cache.groups["root"] == 0u);
+  // A cached answer is used as is: a name given another id here resolves to it.
+  cache.users["someone"] = 4321;
+  cache.users["nobody-known"] = std::nullopt;
+  REQUIRE(tar::acl_text_to_xattr("u::rwx,u:someone:r-x,g::r-x,m::rwx,o::---", false, out, bits, &cache) == "");
+  CHECK(out.substr(4 + 8, 8) == std::string("\x02\x00\x05\x00\xe1\x10\x00\x00", 8));
+  CHECK_THAT(tar::acl_text_to_xattr("u::rwx,u:nobody-known:r-x,g::r-x,m::rwx,o::---", false, out, bits, &cache),
+             Catch::Contains("names no known user"));
 }
