@@ -480,6 +480,14 @@ EntrySpec regular(uint64_t size) {
   return e;
 }
 
+// The fit notes as "path: problem; action" lines, sorted.
+std::vector<std::string> note_lines(const std::vector<FitNote>& notes) {
+  std::vector<std::string> lines;
+  for (const FitNote& n : notes) lines.push_back(n.path + ": " + n.problem + "; " + n.action);
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
 }  // namespace
 
 TEST_CASE("fit_tree splits a file's names over inodes of at most max_links names, reading one source node") {
@@ -561,9 +569,7 @@ TEST_CASE("fit_tree leaves out long names, long symlink targets, huge files and 
   std::vector<FitNote> notes;
   const auto fitted = fit_tree(src, limits, {}, notes);
   REQUIRE(fitted);
-  std::vector<std::string> lines;
-  for (const FitNote& n : notes) lines.push_back(n.path + ": " + n.problem + "; " + n.action);
-  std::sort(lines.begin(), lines.end());
+  const std::vector<std::string> lines = note_lines(notes);
   CHECK(lines == std::vector<std::string>{
                      "a-very-long-dir: a name of 15 bytes, more than ext4's 12; left out, with everything below it",
                      "huge: a file of 101 bytes, more than ext4's 100 (16 TiB - 4 KiB); left out, with its 2 names",
@@ -622,9 +628,7 @@ TEST_CASE("fit_tree notes times of 2310..2378, device numbers beyond ext4 and xa
   std::vector<FitNote> notes;
   const auto fitted = fit_tree(src, Limits{}, {}, notes);
   REQUIRE(fitted);
-  std::vector<std::string> lines;
-  for (const FitNote& n : notes) lines.push_back(n.path + ": " + n.problem + "; " + n.action);
-  std::sort(lines.begin(), lines.end());
+  const std::vector<std::string> lines = note_lines(notes);
   CHECK(lines == std::vector<std::string>{
       "dev: a device number 5000:1, beyond ext4's (Linux's) 4095:1048575; left out",
       "late: a time in 2310-04-04 16:10:40 .. 2378-04-22 19:24:48 UTC, which ext4 encodes as the kernel does but "
