@@ -27,7 +27,7 @@ std::vector<std::pair<std::string, std::string>> disk_facts(const Disk& d, const
   auto num = [](uint64_t v) { return std::to_string(v); };
   return {
       {"entries", num(tree.dirents.size() + 1)},
-      {"inodes_used", num(tree.nodes.size())},
+      {"inodes_used", num(d.volume.inodes - d.volume.free_inodes)},  // as df -i counts them
       {"data_bytes", num(tree.data_bytes())},
       {"disk_bytes", num(d.image->size())},
       {"allocated_bytes", num(d.allocated_bytes)},

@@ -89,6 +89,7 @@ for check in "source|$src_real" "filesystem|ext4" "disk_bytes|$(stat -c %s "$img
              "fs_uuid|$(sb_field "Filesystem UUID")" "identity|$identity" \
              "ext4_blocks|$(sb_field "Block count")" "ext4_free_blocks|$(sb_field "Free blocks")" \
              "ext4_inodes|$(sb_field "Inode count")" "ext4_free_inodes|$(sb_field "Free inodes")" \
+             "inodes_used|$(df --output=iused "$WORK/kview" | tail -1 | tr -d ' ')" \
              "entries|$src_entries" "data_bytes|$src_data_bytes"; do
     key=${check%%|*} want=${check#*|}
     [ -n "$want" ] && [ "$(j "$key")" = "$want" ] || die "info --json $key is '$(j "$key")', the mounted disk says '$want'"
