@@ -241,12 +241,24 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
       }
     }
   } restore_cwd;
+  // Enters the directory at fd (PATH below the root) so that its entries'
+  // xattrs read by name; one that cannot be entered keeps its entries
+  // without xattrs, with a warning (under --strict the scan fails).
+  auto enter_for_xattrs = [&](int fd, const std::string& path) {
+    if (!options.xattrs) return false;
+    if (fchdir(fd) == 0) return true;
+    const std::string what = fmt::format("cannot enter {}/{} to read the extended attributes of its entries: {}",
+                                         root_path_, path, strerror(errno));
+    if (options.strict) fail("{} (without --strict they are left out)", what);
+    log_warning("{}; they are left out", what);
+    return false;
+  };
   // The root is an entry like any other, "." of itself: read the same way
   // as each directory below it (stat, xattrs and ACLs).
   struct statx root_st;
   if (!stat_entry(root_fd_, ".", root_st)) fail("cannot stat source {}: {}", root_path_, strerror(errno));
   state.root_dev = makedev(root_st.stx_dev_major, root_st.stx_dev_minor);
-  const bool in_root = options.xattrs && fchdir(root_fd_) == 0;
+  const bool in_root = enter_for_xattrs(root_fd_, ".");
   if (const std::string why = add_entry_node(tree_, root_st, root_fd_, ".", kNoIndex, in_root, segs); !why.empty())
     fail("cannot read source {}: {}", root_path_, why);
 
@@ -271,7 +283,7 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
     } else {
       // xattrs are read by name relative to this directory: chdir into it
       // (the scan runs before any other thread exists).
-      const bool in_dir = options.xattrs && fchdir(dfd) == 0;
+      const bool in_dir = enter_for_xattrs(dfd, dir_path);
       // Closed on every way out, a --strict skip() that throws included.
       const std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(dfd), closedir);
       if (!dir) {
