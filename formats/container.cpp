@@ -1,7 +1,7 @@
 #include "formats/container.h"
 
-#include "core/error.h"
-#include "core/mapped_image.h"
+#include "core/image/error.h"
+#include "core/image/mapped_image.h"
 
 namespace vdiskfs {
 

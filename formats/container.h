@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "core/allocation_map.h"
-#include "core/extent_map.h"
-#include "core/identity.h"
-#include "core/image.h"
+#include "formats/allocation_map.h"
+#include "core/image/extent_map.h"
+#include "core/image/identity.h"
+#include "core/image/image.h"
 
 namespace vdiskfs {
 

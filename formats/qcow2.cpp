@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "core/arith.h"
-#include "core/endian.h"
+#include "core/image/arith.h"
+#include "core/image/endian.h"
 #include "formats/table_image.h"
 
 namespace vdiskfs {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "core/error.h"
+#include "core/image/error.h"
 #include "formats/qcow2.h"
 #include "formats/vdi.h"
 #include "formats/vhd.h"

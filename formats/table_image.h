@@ -6,7 +6,7 @@
 #include <cstring>
 #include <functional>
 
-#include "core/image.h"
+#include "core/image/image.h"
 
 namespace vdiskfs {
 

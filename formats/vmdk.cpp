@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/arith.h"
-#include "core/endian.h"
-#include "core/error.h"
+#include "core/image/arith.h"
+#include "core/image/endian.h"
+#include "core/image/error.h"
 #include "formats/table_image.h"
 
 namespace vdiskfs {

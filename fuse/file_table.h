@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/delta/overlay_file.h"
-#include "core/image.h"
+#include "core/image/image.h"
 
 namespace vdiskfs {
 

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "core/log.h"
+#include "core/image/log.h"
 #include "fuse/mount_point.h"
 
 namespace vdiskfs {

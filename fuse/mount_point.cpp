@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/error.h"
+#include "core/image/error.h"
 
 namespace vdiskfs {
 namespace {

@@ -11,9 +11,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/endian.h"
-#include "core/error.h"
-#include "core/log.h"
+#include "core/image/endian.h"
+#include "core/image/error.h"
+#include "core/image/log.h"
 
 namespace vdiskfs {
 namespace {

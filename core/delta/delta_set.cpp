@@ -12,8 +12,8 @@
 #include <unordered_map>
 
 #include "core/delta/delta_log.h"
-#include "core/error.h"
-#include "core/log.h"
+#include "core/image/error.h"
+#include "core/image/log.h"
 
 namespace vdiskfs {
 namespace {

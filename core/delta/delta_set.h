@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/delta/page_store.h"
-#include "core/identity.h"
-#include "core/tree.h"
+#include "core/image/identity.h"
+#include "core/source/tree.h"
 
 namespace vdiskfs {
 

@@ -6,7 +6,7 @@
 #include <shared_mutex>
 
 #include "core/delta/page_store.h"
-#include "core/image.h"
+#include "core/image/image.h"
 
 namespace vdiskfs {
 

@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/status.h"
+#include "core/image/status.h"
 
 namespace vdiskfs {
 

@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "core/allocation_map.h"
-#include "core/endian.h"
+#include "formats/allocation_map.h"
+#include "core/image/endian.h"
 #include "formats/table_image.h"
 
 using namespace vdiskfs;

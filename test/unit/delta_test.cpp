@@ -15,9 +15,9 @@
 
 #include "core/delta/delta_log.h"
 #include "core/delta/overlay_file.h"
-#include "core/endian.h"
-#include "core/error.h"
-#include "core/log.h"
+#include "core/image/endian.h"
+#include "core/image/error.h"
+#include "core/image/log.h"
 #include "test_images.h"
 
 using namespace vdiskfs;

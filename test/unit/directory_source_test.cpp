@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "core/directory_source.h"
-#include "core/error.h"
+#include "core/source/directory/directory_source.h"
+#include "core/image/error.h"
 #include "test_images.h"
 
 using namespace vdiskfs;

@@ -14,15 +14,15 @@
 #include <string>
 #include <vector>
 
-#include "core/directory_source.h"
-#include "core/disk_builder.h"
-#include "core/error.h"
-#include "core/tree_builder.h"
-#include "core/ext4/ext4_extent_tree.h"
-#include "core/ext4/ext4_fit.h"
-#include "core/ext4/ext4_acl.h"
-#include "core/ext4/ext4_format.h"
-#include "core/ext4/ext4_xattr.h"
+#include "core/source/directory/directory_source.h"
+#include "core/disk/disk_builder.h"
+#include "core/image/error.h"
+#include "core/source/tree_builder.h"
+#include "core/fs/ext4/ext4_extent_tree.h"
+#include "core/fs/ext4/ext4_fit.h"
+#include "core/fs/ext4/ext4_acl.h"
+#include "core/fs/ext4/ext4_format.h"
+#include "core/fs/ext4/ext4_xattr.h"
 #include "test_images.h"
 
 using namespace vdiskfs;

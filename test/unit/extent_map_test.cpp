@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "core/extent_map.h"
+#include "core/image/extent_map.h"
 
 using namespace vdiskfs;
 

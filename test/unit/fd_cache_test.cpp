@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/fd_cache.h"
+#include "core/source/fd_cache.h"
 #include "test_images.h"
 
 using vdiskfs::FdCache;

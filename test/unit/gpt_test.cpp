@@ -7,8 +7,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/error.h"
-#include "core/gpt.h"
+#include "core/image/error.h"
+#include "core/partition/gpt.h"
 #include "test_images.h"
 
 using namespace vdiskfs;

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "core/identity.h"
-#include "core/tree.h"
+#include "core/source/tree_identity.h"
+#include "core/source/tree.h"
 
 using namespace vdiskfs;
 

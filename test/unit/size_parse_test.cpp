@@ -1,7 +1,7 @@
 // parse_size: the sizes users type on the command line and in catalogs.
 #include <catch2/catch.hpp>
 
-#include "core/size_parse.h"
+#include "core/image/size_parse.h"
 
 using vdiskfs::parse_size;
 
@@ -55,7 +55,7 @@ TEST_CASE("parse_size rejects negative and out-of-range sizes") {
   }
 }
 
-#include "core/fstab.h"
+#include "core/disk/fstab.h"
 
 TEST_CASE("the root entry of an fstab gives the filesystem identity") {
   using vdiskfs::parse_fstab_root;

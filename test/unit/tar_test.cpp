@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/tar/tar_acl.h"
-#include "core/tar/tar_fields.h"
-#include "core/tar/tar_source.h"
-#include "core/tree_builder.h"
+#include "core/image/error.h"
+#include "core/source/tar/tar_acl.h"
+#include "core/source/tar/tar_fields.h"
+#include "core/source/tar/tar_source.h"
+#include "core/source/tree_builder.h"
 #include "test_images.h"
 
 using namespace vdiskfs;

@@ -13,8 +13,8 @@
 #include <system_error>
 #include <vector>
 
-#include "core/image.h"
-#include "core/tree.h"
+#include "core/image/image.h"
+#include "core/source/tree.h"
 
 namespace vdiskfs::test {
 
@@ -100,7 +100,7 @@ inline std::vector<uint8_t> pattern_bytes(size_t n, uint32_t seed) {
   return v;
 }
 
-// Decodes an n-byte little-endian field independently of core/endian.h, so
+// Decodes an n-byte little-endian field independently of core/image/endian.h, so
 // the tests do not check the code with itself.
 inline uint64_t le(const uint8_t* p, int n) {
   uint64_t v = 0;

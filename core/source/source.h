@@ -1,0 +1,47 @@
+#pragma once
+// A source is where file data lives: a local directory or a tar archive;
+// a tar chain, NFS and SMB shares later. It scans into a Tree once, then
+// serves byte ranges of the files it scanned, from many threads at once.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/image/file_reader.h"
+#include "core/image/status.h"
+#include "core/source/tree.h"
+
+namespace vdiskfs {
+
+struct ScanOptions {
+  bool strict = false;           // an unreadable entry fails the scan
+  bool one_file_system = false;  // do not descend into other mounts
+  size_t open_files = 1024;      // descriptors kept open for reads
+  bool xattrs = true;            // read extended attributes
+  // Called now and then during the scan with the entries seen so far.
+  std::function<void(uint64_t)> progress;
+};
+
+struct ScanReport {
+  std::vector<std::string> skipped;  // "path: reason"
+  // Directories on other filesystems kept empty (one_file_system), by path.
+  std::vector<std::string> not_descended;
+};
+
+class Source : public FileReader {
+ public:
+  virtual ~Source() = default;
+  // What the user named, for messages ("directory /srv/backup").
+  virtual std::string describe() const = 0;
+  // The tree scanned when the source was opened.
+  virtual const Tree& tree() const = 0;
+  // Reads [offset, offset + len) of the regular file `node`. The range lies
+  // inside the scanned size. A file that changed since the scan gives
+  // Status::source_changed and a log line naming it; never other bytes.
+  Status read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const override = 0;
+  // The regular files in the order their data is best read (a tar: archive
+  // order), for filesystems to lay data out in; empty = tree order.
+  virtual void data_order(std::vector<uint32_t>& files) const { files.clear(); }
+};
+
+}  // namespace vdiskfs

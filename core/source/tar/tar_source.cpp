@@ -1,0 +1,168 @@
+#include "core/source/tar/tar_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+
+#include "core/image/error.h"
+#include "core/image/log.h"
+#include "core/source/tar/tar_reader.h"
+#include "core/source/tree_builder.h"
+
+namespace vdiskfs {
+namespace {
+
+Timestamp mtime_of(const struct stat& st) { return {int64_t(st.st_mtim.tv_sec), uint32_t(st.st_mtim.tv_nsec)}; }
+
+}  // namespace
+
+TarSource::TarSource(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+
+TarSource::~TarSource() { close(fd_); }
+
+std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOptions& options,
+                                           ScanReport& report) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) fail("source {} does not exist", path);
+    fail("cannot open tar archive {}: {}", path, strerror(errno));
+  }
+  std::unique_ptr<TarSource> src(new TarSource(path, fd));
+  struct stat st;
+  if (fstat(fd, &st) != 0) fail("cannot stat tar archive {}: {}", path, strerror(errno));
+  if (!S_ISREG(st.st_mode)) fail("source {} is neither a directory nor a tar archive file", path);
+  src->archive_size_ = uint64_t(st.st_size);
+  src->archive_mtime_ = mtime_of(st);
+
+  // Directories the archive names only as parents: root-owned, 0755, the
+  // archive's own time.
+  Node implied;
+  implied.mode = S_IFDIR | 0755;
+  implied.atime = implied.mtime = implied.ctime = src->archive_mtime_;
+  TreeBuilder builder(implied);
+  // Most archives hold entries of a few KiB: room for one per 4 KiB, at most 16 M.
+  builder.reserve(size_t(std::min<uint64_t>(src->archive_size_ / 4096, 16u << 20)));
+  uint64_t members = 0;
+  std::unordered_set<uint64_t> stored_whole;  // data offsets of SUN.holesdata members
+  auto skip = [&](const std::string& member, const std::string& why) {
+    report.skipped.push_back(member + ": " + why);
+    if (options.strict) fail("tar archive {}: member {}: {} (without --strict it is skipped)", path, member, why);
+  };
+  TarCallbacks callbacks;
+  callbacks.skipped = skip;
+  // Under --strict a warning fails the mount, as a skipped member does.
+  callbacks.warning = [&](const std::string& member, const std::string& what) {
+    if (options.strict)
+      fail("tar archive {}: member {}: {} (--strict refuses it; without --strict it is a warning)", path, member,
+           what);
+    log_warning("tar archive {}: member {}: {}", path, member, what);
+  };
+  callbacks.member = [&](TarMember& m) {
+    if (options.progress && (++members & 0xffff) == 0) options.progress(members);
+    std::string why;
+    if (m.hard_link) {
+      why = builder.add_hard_link(m.path, m.link_target);
+    } else {
+      EntrySpec spec;
+      spec.attrs = m.attrs;
+      spec.link_target = std::move(m.link_target);
+      spec.sparse = m.sparse;
+      spec.segments = std::move(m.segments);
+      for (auto& [key, value] : m.xattrs) {
+        if (options.xattrs) spec.xattrs.emplace_back(std::move(key), std::move(value));
+      }
+      spec.payload = m.data_offset;
+      if (m.stored_whole) stored_whole.insert(m.data_offset);
+      why = builder.add(m.path, std::move(spec));
+    }
+    if (!why.empty()) skip(m.path, why + fmt::format(" (header at offset {})", m.header_offset));
+  };
+  read_tar(fd, src->archive_size_, path, callbacks);
+  src->tree_ = builder.finish(src->data_offset_);
+  // Each sparse segment's place in the archive: the stored data is the
+  // segments one after another, or the whole file (SUN.holesdata).
+  Tree& tree = src->tree_;
+  src->segment_offset_.resize(tree.segments.size());
+  for (size_t node = 0; node < tree.nodes.size(); ++node) {
+    const Node& n = tree.nodes[node];
+    if (!n.is_regular() || !(n.flags & Node::kSparse)) continue;
+    uint64_t at = src->data_offset_[node];
+    const bool whole = stored_whole.count(at) != 0;
+    const uint32_t first = uint32_t(n.aux), count = uint32_t(n.aux >> 32);
+    for (uint32_t i = first; i < first + count; ++i) {
+      src->segment_offset_[i] = whole ? src->data_offset_[node] + tree.segments[i].offset : at;
+      at += tree.segments[i].length;
+    }
+  }
+  return src;
+}
+
+void TarSource::data_order(std::vector<uint32_t>& files) const {
+  files.clear();
+  for (uint32_t n = 0; n < tree_.nodes.size(); ++n)
+    if (tree_.nodes[n].is_regular()) files.push_back(n);
+  std::stable_sort(files.begin(), files.end(),
+                   [this](uint32_t a, uint32_t b) { return data_offset_[a] < data_offset_[b]; });
+}
+
+bool TarSource::archive_unchanged() const {
+  struct stat st;
+  if (fstat(fd_, &st) == 0 && uint64_t(st.st_size) == archive_size_ && mtime_of(st) == archive_mtime_)
+    return true;
+  std::call_once(change_logged_, [&] {
+    log_error("tar archive {} changed since the mount; reads of its files answer EIO", path_);
+  });
+  return false;
+}
+
+Status TarSource::read_archive(uint64_t at, uint8_t* buf, size_t len) const {
+  size_t done = 0;
+  while (done < len) {
+    const ssize_t r = pread(fd_, buf + done, len - done, off_t(at + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      log_error("reading tar archive {} at offset {}: {}", path_, at + done, strerror(errno));
+      return Status::io_error;
+    }
+    if (r == 0) return archive_unchanged() ? Status::io_error : Status::source_changed;
+    done += size_t(r);
+  }
+  return Status::ok;
+}
+
+Status TarSource::read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const {
+  const Status s = read_member(node, offset, buf, len);
+  // Checked after the read: an archive rewritten before or during it
+  // never passes its bytes off as the scanned file's.
+  if (s == Status::ok && !archive_unchanged()) return Status::source_changed;
+  return s;
+}
+
+Status TarSource::read_member(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const {
+  const Node& n = tree_.nodes[node];
+  if (!(n.flags & Node::kSparse)) return read_archive(data_offset_[node] + offset, buf, len);
+  // Sparse: holes read as zeros, data from the segment's stored bytes.
+  std::memset(buf, 0, len);
+  const uint32_t first = uint32_t(n.aux), count = uint32_t(n.aux >> 32);
+  const DataSegment* segs = tree_.segments.data() + first;
+  const DataSegment* it = std::upper_bound(segs, segs + count, offset,
+                                           [](uint64_t off, const DataSegment& s) { return off < s.offset; });
+  if (it != segs) --it;
+  const uint64_t end = offset + len;
+  for (; it != segs + count && it->offset < end; ++it) {
+    const uint64_t from = std::max(offset, it->offset), to = std::min(end, it->offset + it->length);
+    if (from >= to) continue;
+    const Status s = read_archive(segment_offset_[first + (it - segs)] + (from - it->offset), buf + (from - offset),
+                                  size_t(to - from));
+    if (s != Status::ok) return s;
+  }
+  return Status::ok;
+}
+
+}  // namespace vdiskfs

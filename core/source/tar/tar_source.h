@@ -1,0 +1,46 @@
+#pragma once
+// An uncompressed tar archive as a source: one pass over its headers at
+// mount builds the tree and records where each member's data lies; reads
+// are preads from the archive at those offsets. Paths that are absolute,
+// hold "..", or lead through a symlink are refused (listed as skipped).
+// If the archive changes after the mount, reads answer EIO with a log line.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/source/source.h"
+
+namespace vdiskfs {
+
+class TarSource final : public Source {
+ public:
+  // Throws Error for a missing, compressed, corrupt or truncated archive.
+  static std::unique_ptr<TarSource> open(const std::string& path, const ScanOptions& options,
+                                         ScanReport& report);
+  ~TarSource() override;
+
+  std::string describe() const override { return "tar archive " + path_; }
+  const Tree& tree() const override { return tree_; }
+  Status read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const override;
+  // Files by their data's offset in the archive: a disk read front to back
+  // then reads the archive front to back.
+  void data_order(std::vector<uint32_t>& files) const override;
+
+ private:
+  TarSource(std::string path, int fd);
+  Status read_member(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const;
+  Status read_archive(uint64_t at, uint8_t* buf, size_t len) const;
+  bool archive_unchanged() const;
+
+  std::string path_;
+  int fd_;
+  uint64_t archive_size_ = 0;
+  Timestamp archive_mtime_;
+  Tree tree_;
+  std::vector<uint64_t> data_offset_;     // by node: archive offset of its data
+  std::vector<uint64_t> segment_offset_;  // by Tree::segments entry: archive offset
+  mutable std::once_flag change_logged_;
+};
+
+}  // namespace vdiskfs

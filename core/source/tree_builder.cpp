@@ -1,0 +1,239 @@
+#include "core/source/tree_builder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/image/error.h"
+
+namespace vdiskfs {
+
+struct TreeBuilder::Pending {
+  uint32_t parent = kNoIndex;
+  std::string name;
+  EntrySpec spec;
+  uint32_t inode_of = kNoIndex;  // a hard link: the entry whose file this names
+  std::vector<uint32_t> children;
+  bool linked = false;    // hard links name this entry's file
+  bool unnamed = false;   // its name went to a newer entry; only hard links reach it
+};
+
+namespace {
+
+std::string child_key(uint32_t parent, std::string_view name) {
+  std::string key(sizeof parent, '\0');
+  std::memcpy(key.data(), &parent, sizeof parent);
+  key.append(name);
+  return key;
+}
+
+}  // namespace
+
+std::string normalize_entry_path(std::string_view path, std::vector<std::string_view>& parts) {
+  parts.clear();
+  if (!path.empty() && path.front() == '/') return "absolute path refused";
+  while (!path.empty()) {
+    const size_t slash = path.find('/');
+    const std::string_view part = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") return "path with '..' refused";
+    if (part.size() > 255) return "a name longer than 255 bytes";
+    parts.push_back(part);
+  }
+  return "";
+}
+
+TreeBuilder::TreeBuilder(const Node& implied_dir) : implied_dir_(implied_dir) {
+  implied_dir_.mode = S_IFDIR | (implied_dir.mode & 07777);
+  pending_.emplace_back();
+  pending_[0].spec.attrs = implied_dir_;
+}
+
+TreeBuilder::~TreeBuilder() = default;
+
+void TreeBuilder::reserve(size_t entries) {
+  pending_.reserve(entries);
+  by_name_.reserve(entries);
+}
+
+uint32_t TreeBuilder::find_child(uint32_t dir, std::string_view name) const {
+  auto it = by_name_.find(child_key(dir, name));
+  return it == by_name_.end() ? kNoIndex : it->second;
+}
+
+uint32_t TreeBuilder::place(uint32_t parent, std::string_view name) {
+  const uint32_t index = uint32_t(pending_.size());
+  auto [it, added] = by_name_.emplace(child_key(parent, name), index);
+  if (!added) return it->second;
+  if (pending_.size() >= 0xfffffff0u) fail("too many entries in one source");
+  Pending p;
+  p.parent = parent;
+  p.name = std::string(name);
+  p.spec.attrs = implied_dir_;
+  pending_.push_back(std::move(p));
+  pending_[parent].children.push_back(index);
+  return index;
+}
+
+// A name that is about to get another file: if hard links name the file
+// of `index`, that file stays theirs (as extraction unlinks the name and
+// keeps the inode) and the name moves to a fresh entry, returned.
+uint32_t TreeBuilder::renew(uint32_t index) {
+  if (!pending_[index].linked) return index;
+  if (pending_.size() >= 0xfffffff0u) fail("too many entries in one source");
+  const uint32_t parent = pending_[index].parent;
+  pending_[index].unnamed = true;
+  Pending p;
+  p.parent = parent;
+  p.name = pending_[index].name;
+  p.spec.attrs = implied_dir_;
+  const uint32_t fresh = uint32_t(pending_.size());
+  by_name_[child_key(parent, p.name)] = fresh;
+  pending_.push_back(std::move(p));
+  pending_[parent].children.push_back(fresh);
+  return fresh;
+}
+
+// Forgets the children of `index` (replaced by a non-directory): their
+// names can no longer be found, so a later entry of the same path starts
+// afresh and a hard link cannot name a file below what replaced them.
+void TreeBuilder::drop_children(uint32_t index) {
+  for (uint32_t c : pending_[index].children) by_name_.erase(child_key(index, pending_[c].name));
+  pending_[index].children.clear();
+}
+
+std::string TreeBuilder::walk_to_parent(const std::vector<std::string_view>& parts, uint32_t& parent) {
+  parent = 0;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    const uint32_t child = place(parent, parts[i]);
+    const Pending& p = pending_[child];
+    // Never through a symlink or a file: extracting such a path is how
+    // archives write outside the target.
+    if (p.inode_of != kNoIndex || !S_ISDIR(p.spec.attrs.mode))
+      return "a parent (" + std::string(parts[i]) + ") is not a directory";
+    parent = child;
+  }
+  return "";
+}
+
+std::string TreeBuilder::add(std::string_view path, EntrySpec spec) {
+  std::vector<std::string_view> parts;
+  if (std::string why = normalize_entry_path(path, parts); !why.empty()) return why;
+  const bool is_dir = S_ISDIR(spec.attrs.mode);
+  if (parts.empty()) {
+    if (!is_dir) return "the root entry is not a directory";
+    pending_[0].spec = std::move(spec);
+    return "";
+  }
+  uint32_t parent;
+  if (std::string why = walk_to_parent(parts, parent); !why.empty()) return why;
+  const uint32_t index = renew(place(parent, parts.back()));
+  // A later entry replaces an earlier one, as extraction would; a
+  // directory replaced by a directory keeps its children.
+  if (!is_dir || pending_[index].inode_of != kNoIndex || !S_ISDIR(pending_[index].spec.attrs.mode))
+    drop_children(index);
+  Pending& p = pending_[index];
+  p.inode_of = kNoIndex;
+  p.spec = std::move(spec);
+  return "";
+}
+
+std::string TreeBuilder::add_hard_link(std::string_view path, std::string_view target) {
+  std::vector<std::string_view> target_parts;
+  if (std::string why = normalize_entry_path(target, target_parts); !why.empty()) return "link target: " + why;
+  uint32_t at = target_parts.empty() ? 0 : kNoIndex;
+  if (!target_parts.empty()) {
+    uint32_t dir = 0;
+    for (size_t i = 0; i < target_parts.size() && dir != kNoIndex; ++i) {
+      at = find_child(dir, target_parts[i]);
+      dir = at;
+    }
+  }
+  if (at == kNoIndex) return "hard link to " + std::string(target) + ", which is not in the archive before it";
+  if (pending_[at].inode_of != kNoIndex) at = pending_[at].inode_of;
+  if (S_ISDIR(pending_[at].spec.attrs.mode)) return "hard link to a directory";
+  std::vector<std::string_view> parts;
+  if (std::string why = normalize_entry_path(path, parts); !why.empty()) return why;
+  if (parts.empty()) return "hard link named as the root";
+  uint32_t parent;
+  if (std::string why = walk_to_parent(parts, parent); !why.empty()) return why;
+  uint32_t index = place(parent, parts.back());
+  if (index == at) return "";  // a link to itself names nothing new
+  index = renew(index);
+  drop_children(index);
+  pending_[at].linked = true;
+  pending_[index].inode_of = at;
+  pending_[index].spec = EntrySpec{};
+  return "";
+}
+
+Tree TreeBuilder::finish(std::vector<uint64_t>& payloads) {
+  Tree tree;
+  payloads.clear();
+  std::vector<uint32_t> node_of(pending_.size(), kNoIndex);
+  auto make_node = [&](uint32_t index, uint32_t first_link) {
+    EntrySpec& spec = pending_[index].spec;
+    Node n = spec.attrs;
+    n.first_link = first_link;
+    n.nlink = n.is_dir() ? 2 : 0;
+    n.flags = 0;
+    const uint32_t node = uint32_t(tree.nodes.size());
+    if (n.is_symlink()) {
+      n.aux = tree.add_string(spec.link_target);
+      n.size = spec.link_target.size();
+    } else if (n.is_regular() && spec.sparse) {
+      n.flags |= Node::kSparse;
+      n.aux = uint64_t(tree.segments.size()) | uint64_t(spec.segments.size()) << 32;
+      tree.segments.insert(tree.segments.end(), spec.segments.begin(), spec.segments.end());
+    } else if (!S_ISCHR(n.mode) && !S_ISBLK(n.mode)) {
+      n.aux = 0;
+    }
+    if (!n.is_regular() && !n.is_symlink()) n.size = 0;
+    for (const auto& [key, value] : spec.xattrs) {
+      const uint32_t name_off = tree.add_string(key);
+      const uint32_t value_off = tree.add_string(value);
+      tree.xattrs.push_back({node, name_off, uint32_t(key.size()), value_off, uint32_t(value.size())});
+      n.flags |= Node::kXattrs;
+    }
+    tree.nodes.push_back(n);
+    payloads.push_back(spec.payload);
+    node_of[index] = node;
+    spec = EntrySpec{};  // free as we go
+    return node;
+  };
+  make_node(0, kNoIndex);
+
+  // Depth first, subdirectories in name order, as the directory scan does.
+  std::vector<uint32_t> stack{0};
+  while (!stack.empty()) {
+    const uint32_t dir_index = stack.back();
+    stack.pop_back();
+    const uint32_t dir_node = node_of[dir_index];
+    std::vector<uint32_t> children = std::move(pending_[dir_index].children);
+    std::sort(children.begin(), children.end(),
+              [&](uint32_t a, uint32_t b) { return pending_[a].name < pending_[b].name; });
+    const uint32_t child_begin = uint32_t(tree.dirents.size());
+    std::vector<uint32_t> subdirs;
+    for (uint32_t c : children) {
+      if (pending_[c].unnamed) continue;
+      const uint32_t target = pending_[c].inode_of != kNoIndex ? pending_[c].inode_of : c;
+      const uint32_t dirent = uint32_t(tree.dirents.size());
+      uint32_t node = node_of[target];
+      if (node == kNoIndex) {
+        node = make_node(target, dirent);
+        if (tree.nodes[node].is_dir()) subdirs.push_back(target);
+      }
+      if (tree.nodes[node].is_dir()) ++tree.nodes[dir_node].nlink;  // the child's ".."
+      else ++tree.nodes[node].nlink;
+      const std::string& name = pending_[c].name;
+      tree.dirents.push_back({dir_node, node, tree.add_string(name), uint32_t(name.size())});
+    }
+    tree.nodes[dir_node].aux = uint64_t(child_begin) | uint64_t(tree.dirents.size() - child_begin) << 32;
+    for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) stack.push_back(*it);
+  }
+  pending_.clear();
+  by_name_.clear();
+  return tree;
+}
+
+}  // namespace vdiskfs

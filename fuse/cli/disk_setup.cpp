@@ -1,0 +1,100 @@
+#include "fuse/cli/disk_setup.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+
+#include "core/source/directory/directory_source.h"
+#include "core/image/error.h"
+#include "core/disk/fstab.h"
+#include "core/image/log.h"
+#include "core/image/size_parse.h"
+#include "core/source/tar/tar_source.h"
+
+namespace vdiskfs {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+PreparedDisk prepare_disk(const LayoutArgs& args) {
+  DiskOptions options;
+  if (!args.uuid.empty()) {
+    Uuid u;
+    if (!parse_uuid(args.uuid, u)) fail("--uuid {} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", args.uuid);
+    options.fs_uuid = u;
+  }
+  options.label = args.label;
+  options.bios_boot = args.bios_boot;
+  options.strict = args.strict;
+  auto free_space = parse_size(args.free_space);
+  if (!free_space) fail("--free {} is not a size (like 20%, 512M or 10G)", args.free_space);
+  options.free_space = *free_space;
+  auto min_free = parse_size(args.min_free);
+  if (!min_free || min_free->is_percent) fail("--min-free {} is not a size (like 256M)", args.min_free);
+  options.min_free_bytes = min_free->bytes;
+
+  PreparedDisk out;
+  char resolved[PATH_MAX];
+  if (!realpath(args.source.c_str(), resolved)) {
+    if (errno == ENOENT) fail("source {} does not exist", args.source);
+    fail("cannot resolve source {}: {}", args.source, strerror(errno));
+  }
+  out.source_path = resolved;
+  ScanOptions scan;
+  scan.strict = args.strict;
+  scan.one_file_system = args.one_file_system;
+  scan.xattrs = args.xattrs;
+  // Progress only on a terminal: scripts see nothing but warnings.
+  if (!args.quiet && isatty(STDERR_FILENO)) {
+    scan.progress = [](uint64_t entries) { std::fprintf(stderr, "\rscanning: %llu entries", (unsigned long long)entries); };
+  }
+  ScanReport report;
+  auto t0 = std::chrono::steady_clock::now();
+  struct stat st;
+  if (stat(out.source_path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    out.source = TarSource::open(out.source_path, scan, report);
+  else
+    out.source = DirectorySource::open(out.source_path, scan, report);
+  out.scan_seconds = seconds_since(t0);
+  if (scan.progress) std::fprintf(stderr, "\r\033[K");
+  if (!report.skipped.empty()) {
+    log_warning("skipped {} entr{} that could not be read (use --strict to fail instead):",
+                report.skipped.size(), report.skipped.size() == 1 ? "y" : "ies");
+    for (const std::string& s : report.skipped) log_warning("  {}", s);
+  }
+  if (!report.not_descended.empty() && !args.quiet) {
+    log_info("--one-file-system: {} director{} of {} on other filesystems kept empty, not descended into:",
+             report.not_descended.size(), report.not_descended.size() == 1 ? "y" : "ies", out.source->describe());
+    for (const std::string& s : report.not_descended) log_info("  {}", s);
+  }
+  // A restored system finds its root by the UUID or label in its fstab.
+  if (args.fstab_identity && args.uuid.empty() && args.label.empty()) {
+    if (auto root = root_identity_from_fstab(*out.source)) {
+      if (root->uuid) {
+        options.fs_uuid = root->uuid;
+        if (!args.quiet) log_info("ext4 UUID {} from etc/fstab of {}", uuid_to_string(*root->uuid), out.source->describe());
+      } else if (root->label.size() <= 16) {
+        options.label = root->label;
+        if (!args.quiet) log_info("ext4 label '{}' from etc/fstab of {}", root->label, out.source->describe());
+      } else {
+        log_warning("etc/fstab of {} names the root by label '{}', longer than ext4's 16 bytes; not used",
+                    out.source->describe(), root->label);
+      }
+    }
+  }
+  t0 = std::chrono::steady_clock::now();
+  out.disk = build_disk(*out.source, options);
+  out.layout_seconds = seconds_since(t0);
+  return out;
+}
+
+}  // namespace vdiskfs

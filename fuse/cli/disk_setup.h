@@ -1,0 +1,36 @@
+#pragma once
+// What every command that builds a disk shares: the layout options from
+// the command line, the scan of the source and the disk built from it.
+#include <memory>
+#include <string>
+
+#include "core/source/source.h"
+#include "core/disk/disk_builder.h"
+
+namespace vdiskfs {
+
+struct LayoutArgs {
+  std::string source;
+  std::string uuid;        // "" = derived from the identity
+  std::string label;
+  std::string free_space = "20%";
+  std::string min_free = "256M";
+  bool strict = false;
+  bool fstab_identity = true;  // take UUID/label from SOURCE/etc/fstab's "/" entry
+  bool xattrs = true;          // carry extended attributes
+  bool one_file_system = false;
+  bool bios_boot = false;      // add a BIOS boot partition for GRUB
+  bool quiet = false;
+};
+
+struct PreparedDisk {
+  std::unique_ptr<Source> source;  // a directory or a tar archive
+  Disk disk;
+  std::string source_path;  // canonical
+  double scan_seconds = 0, layout_seconds = 0;
+};
+
+// Scans the source and builds the disk; throws Error with a clear message.
+PreparedDisk prepare_disk(const LayoutArgs& args);
+
+}  // namespace vdiskfs

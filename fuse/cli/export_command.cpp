@@ -1,0 +1,76 @@
+#include "fuse/cli/export_command.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/image/error.h"
+#include "core/image/log.h"
+
+namespace vdiskfs {
+namespace {
+
+bool all_zero(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (p[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+int export_command(const ExportArgs& args) {
+  PreparedDisk prepared = prepare_disk(args.layout);
+  const Image& image = *prepared.disk.image;
+  const int fd = open(args.output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) fail("cannot create {}: {}", args.output, strerror(errno));
+  constexpr size_t kChunk = 1 << 20;
+  std::vector<uint8_t> buf(kChunk);
+  for (uint64_t off = 0; off < image.size(); off += kChunk) {
+    const size_t n = size_t(std::min<uint64_t>(kChunk, image.size() - off));
+    if (!ok(image.read(off, buf.data(), n))) {
+      close(fd);
+      unlink(args.output.c_str());
+      fail("reading the disk at offset {} failed; see the log above", off);
+    }
+    if (all_zero(buf.data(), n)) continue;  // leave a hole
+    if (pwrite(fd, buf.data(), n, off_t(off)) != ssize_t(n)) {
+      const int err = errno;
+      close(fd);
+      unlink(args.output.c_str());
+      fail("writing {} at offset {}: {}", args.output, off, strerror(err));
+    }
+  }
+  if (ftruncate(fd, off_t(image.size())) != 0 || fsync(fd) != 0 || close(fd) != 0)
+    fail("finishing {}: {}", args.output, strerror(errno));
+  if (!args.layout.quiet) log_info("wrote {} ({} bytes)", args.output, image.size());
+  return 0;
+}
+
+int info_command(const LayoutArgs& args, bool json) {
+  PreparedDisk prepared = prepare_disk(args);
+  const auto facts = disk_facts(prepared.disk, prepared.source->tree());
+  if (json) {
+    nlohmann::ordered_json j;
+    j["source"] = prepared.source_path;
+    for (const auto& [key, value] : facts) {
+      const bool numeric = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+      if (numeric) j[key] = std::stoull(value);
+      else j[key] = value;
+    }
+    j["scan_seconds"] = prepared.scan_seconds;
+    j["layout_seconds"] = prepared.layout_seconds;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%-20s %s\n", "source", prepared.source_path.c_str());
+    for (const auto& [key, value] : facts) std::printf("%-20s %s\n", key.c_str(), value.c_str());
+    std::printf("%-20s %.3f\n%-20s %.3f\n", "scan_seconds", prepared.scan_seconds, "layout_seconds",
+                prepared.layout_seconds);
+  }
+  return 0;
+}
+
+}  // namespace vdiskfs

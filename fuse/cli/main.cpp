@@ -1,0 +1,125 @@
+// vdiskfs: the command line. Parses options and hands off to a command.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "core/image/error.h"
+#include "core/image/log.h"
+#include "fuse/cli/delta_command.h"
+#include "fuse/cli/export_command.h"
+#include "fuse/cli/mount_command.h"
+
+namespace {
+
+// Options that shape the disk, shared by every command that builds one.
+void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
+  cmd->add_option("--uuid", a.uuid, "ext4 filesystem UUID (default: the root entry of SOURCE/etc/fstab, else derived from the source)");
+  cmd->add_option("--label", a.label, "ext4 volume label, up to 16 bytes");
+  cmd->add_option("--free", a.free_space, "free space left in the volume: a size (10G) or a percentage of data+metadata")
+      ->capture_default_str();
+  cmd->add_option("--min-free", a.min_free, "at least this much free space")->capture_default_str();
+  cmd->add_flag("!--no-fstab-identity", a.fstab_identity,
+                "do not take the ext4 UUID/label from the root entry of SOURCE/etc/fstab");
+  cmd->add_flag("!--no-xattrs", a.xattrs, "do not read or carry extended attributes");
+  cmd->add_flag("--strict", a.strict, "fail when an entry of the source cannot be read (default: skip it with a warning)");
+  cmd->add_flag("--one-file-system", a.one_file_system, "do not descend into directories on other filesystems");
+  cmd->add_flag("--bios-boot", a.bios_boot,
+                "add a 1 MiB BIOS boot partition (GPT entry 2) so that grub-install can make the disk bootable");
+  cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");
+}
+
+// Lets a large tree keep many source files open for reads.
+void raise_open_file_limit() {
+  rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vdiskfs: files as virtual disks, without copying them.\n"
+               "Mounts a directory as a synthesized GPT + ext4 disk image whose file data\n"
+               "is read on demand from the source, which is never written."};
+  app.set_version_flag("--version", "vdiskfs 0.1.0");
+  app.require_subcommand(1);
+
+  vdiskfs::MountArgs mount;
+  CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/<name>.img, .vmdk, .vhd, .vdi, .qcow2");
+  mount_cmd->add_option("SOURCE", mount.layout.source, "directory to present as a disk")->required();
+  mount_cmd->add_option("MOUNTPOINT", mount.mount_point, "empty directory to mount on")->required();
+  mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground (logs go to stderr)");
+  mount_cmd->add_option("--name", mount.name, "base name of the exposed files (default: the source's base name)");
+  mount_cmd->add_option("--formats", mount.formats,
+                        "exposed files: all, or a list of img,vmdk,vmdk-flat,vhd,vhd-fixed,vdi,qcow2")
+      ->capture_default_str();
+  mount_cmd->add_option("--log", mount.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
+  mount_cmd->add_option("--readahead", mount.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
+      ->capture_default_str();
+  mount_cmd->add_flag("--direct-io", mount.direct_io,
+                      "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
+  mount_cmd->add_flag("--read-only", mount.read_only, "refuse writes (EROFS); no delta");
+  mount_cmd->add_option("--delta", mount.delta_dir,
+                        "keep the writes of this mount in DIR (default: a state folder, see the README)");
+  mount_cmd->add_flag("--delta-memory", mount.delta_memory, "keep writes in memory until unmount");
+  mount_cmd->add_flag("--discard-delta", mount.discard_delta, "drop the existing delta and start fresh");
+  mount_cmd->add_option("-o", mount.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
+  add_layout_options(mount_cmd, mount.layout);
+
+  vdiskfs::ExportArgs exp;
+  CLI::App* export_cmd = app.add_subcommand("export", "Write the disk of SOURCE to a raw image file (sparse)");
+  export_cmd->add_option("SOURCE", exp.layout.source, "directory to present as a disk")->required();
+  export_cmd->add_option("OUTPUT", exp.output, "image file to create")->required();
+  add_layout_options(export_cmd, exp.layout);
+
+  vdiskfs::LayoutArgs info;
+  bool info_json = false;
+  CLI::App* info_cmd = app.add_subcommand("info", "Scan SOURCE and print the disk it would become");
+  info_cmd->add_option("SOURCE", info.source, "directory to present as a disk")->required();
+  info_cmd->add_flag("--json", info_json, "machine-readable output");
+  add_layout_options(info_cmd, info);
+
+  CLI::App* delta_cmd = app.add_subcommand("delta", "Inspect or discard deltas");
+  delta_cmd->require_subcommand(1);
+  std::string delta_path;
+  bool delta_json = false;
+  CLI::App* delta_info = delta_cmd->add_subcommand("info", "Show a delta (a .delta file or a delta folder)");
+  delta_info->add_option("PATH", delta_path, "delta file or folder")->required();
+  delta_info->add_flag("--json", delta_json, "machine-readable output");
+  CLI::App* delta_discard = delta_cmd->add_subcommand("discard", "Delete a delta (file or folder contents)");
+  delta_discard->add_option("PATH", delta_path, "delta file or folder")->required();
+
+  // Exit statuses (README, "Exit status"): 0 done (also --help and
+  // --version), 1 refused or failed, 2 a usage error. CLI11 prints its
+  // message for a parse error and would return its own codes (100 and up).
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  raise_open_file_limit();
+  try {
+    if (*mount_cmd) {
+      const int rc = vdiskfs::mount_command(mount);
+      // A daemon in the background has no one to return its status to:
+      // the log (--log FILE or syslog) says why it ends.
+      if (rc != 0 && !mount.foreground)
+        vdiskfs::log_error("the mount on {} ends with exit status {}", mount.mount_point, rc);
+      return rc;
+    }
+    if (*export_cmd) return vdiskfs::export_command(exp);
+    if (*info_cmd) return vdiskfs::info_command(info, info_json);
+    if (*delta_info) return vdiskfs::delta_info_command(delta_path, delta_json);
+    if (*delta_discard) return vdiskfs::delta_discard_command(delta_path);
+  } catch (const vdiskfs::Error& e) {
+    vdiskfs::log_error("{}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    vdiskfs::log_error("unexpected failure: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,81 @@
+#include "fuse/cli/mount_command.h"
+
+#include <fmt/core.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include "core/image/error.h"
+#include "core/image/log.h"
+#include "core/delta/delta_set.h"
+#include "formats/registry.h"
+#include "fuse/file_table.h"
+#include "fuse/fuse_ops.h"
+#include "fuse/mount_point.h"
+
+namespace vdiskfs {
+
+std::string default_disk_name(const std::string& canonical_source) {
+  const size_t slash = canonical_source.find_last_of('/');
+  std::string base = slash == std::string::npos ? canonical_source : canonical_source.substr(slash + 1);
+  // A backup "web01.tar" shows as web01.img, web01.vmdk, ...
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".tar") == 0) base.resize(base.size() - 4);
+  return base.empty() ? "root" : base;  // "/" has no base name
+}
+
+int mount_command(const MountArgs& args) {
+  if (!args.log_file.empty() && !log_to_file(args.log_file))
+    fail("cannot open log file {}", args.log_file);
+  const std::string mount_point = check_mount_point(args.mount_point);
+  PreparedDisk prepared = prepare_disk(args.layout);
+  if (prepared.source_path == mount_point) fail("source and mount point are the same directory");
+  const std::string name = args.name.empty() ? default_disk_name(prepared.source_path) : args.name;
+  if (name.find('/') != std::string::npos || name == "." || name == "..")
+    fail("--name {} is not a plain file name", name);
+
+  const Disk& disk = prepared.disk;
+  const Tree& tree = prepared.source->tree();
+  const std::vector<std::string> formats = parse_formats(args.formats);
+  ContainerInput input;
+  input.disk = disk.image;
+  disk.image->data_ranges(input.data);
+  input.identity = disk.identity;
+  input.name = name;
+  input.timestamp_ns = disk.timestamp_ns;
+  if (int(args.read_only) + int(args.delta_memory) + int(!args.delta_dir.empty()) > 1)
+    fail("choose one of --read-only, --delta-memory and --delta DIR");
+  DeltaSetOptions delta;
+  delta.mode = args.read_only ? DeltaMode::none : args.delta_memory ? DeltaMode::memory : DeltaMode::directory;
+  delta.dir = args.delta_dir.empty() ? default_delta_dir(name, prepared.source_path) : args.delta_dir;
+  delta.discard = args.discard_delta;
+  const DeltaSet deltas(delta, disk.identity, disk.layout, tree);
+  FileTable files;
+  for (ContainerFile& f : build_containers(input, formats)) {
+    const std::string file_name = name + f.suffix;
+    std::shared_ptr<OverlayFile> overlay;
+    if (delta.mode != DeltaMode::none)
+      overlay = std::make_shared<OverlayFile>(f.image, deltas.open(file_name, f.image->size()));
+    files.add({file_name, f.image, overlay, disk.timestamp_ns, f.allocated_bytes});
+  }
+  if (delta.mode == DeltaMode::directory && !args.layout.quiet) log_info("writes go to the delta in {}", delta.dir);
+
+  malloc_trim(0);  // give the scan's and layout's scratch memory back
+  if (!args.layout.quiet)
+    log_info("{}: {} entries, {:.1f} MiB of data -> {}/{}.* ({:.1f} MiB disk, ext4 UUID {}, "
+             "identity {}); scan {:.2f} s, layout {:.2f} s",
+             prepared.source_path, tree.dirents.size() + 1, double(tree.data_bytes()) / (1 << 20),
+             mount_point, name, double(disk.image->size()) / (1 << 20), uuid_to_string(disk.fs_uuid),
+             disk.identity.hex(), prepared.scan_seconds, prepared.layout_seconds);
+  if (!args.foreground && args.log_file.empty()) log_to_syslog(true);
+
+  FuseSettings settings;
+  settings.mount_point = mount_point;
+  settings.fs_name = "vdiskfs:" + prepared.source_path;
+  settings.foreground = args.foreground;
+  settings.read_only = args.read_only;
+  settings.extra_options = args.fuse_options;
+  settings.readahead_kib = args.readahead_kib;
+  settings.direct_io = args.direct_io;
+  return serve_fuse(files, settings);
+}
+
+}  // namespace vdiskfs

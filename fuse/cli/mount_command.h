@@ -1,0 +1,31 @@
+#pragma once
+// `vdiskfs mount SOURCE MOUNTPOINT`: build the disk, expose it, serve.
+#include <string>
+#include <vector>
+
+#include "fuse/cli/disk_setup.h"
+
+namespace vdiskfs {
+
+struct MountArgs {
+  LayoutArgs layout;
+  std::string mount_point;
+  std::string name;  // "" = the source's base name
+  std::string formats = "all";
+  bool foreground = false;
+  std::string log_file;
+  unsigned readahead_kib = 4096;
+  bool direct_io = false;
+  bool read_only = false;
+  bool delta_memory = false;
+  bool discard_delta = false;
+  std::string delta_dir;  // "" = the default state folder
+  std::vector<std::string> fuse_options;
+};
+
+int mount_command(const MountArgs& args);
+
+// Base name of a path, for the default <name>.
+std::string default_disk_name(const std::string& canonical_source);
+
+}  // namespace vdiskfs
