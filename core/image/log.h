@@ -17,21 +17,18 @@ void log_to_syslog(bool on);
 void log_set_verbose(bool on);
 void log_message(LogLevel level, std::string_view text);
 
-template <typename... Args>
-void log_error(fmt::format_string<Args...> f, Args&&... args) {
-  log_message(LogLevel::error, fmt::format(f, std::forward<Args>(args)...));
-}
-template <typename... Args>
-void log_warning(fmt::format_string<Args...> f, Args&&... args) {
-  log_message(LogLevel::warning, fmt::format(f, std::forward<Args>(args)...));
-}
-template <typename... Args>
-void log_info(fmt::format_string<Args...> f, Args&&... args) {
-  log_message(LogLevel::info, fmt::format(f, std::forward<Args>(args)...));
-}
-template <typename... Args>
-void log_debug(fmt::format_string<Args...> f, Args&&... args) {
-  log_message(LogLevel::debug, fmt::format(f, std::forward<Args>(args)...));
-}
+// Logs one line at `level`, formatted by fmt (format checked at compile
+// time): log_warning("{}: skipped ({})", path, reason).
+template <LogLevel level>
+struct LevelLogger {
+  template <typename... Args>
+  void operator()(fmt::format_string<Args...> f, Args&&... args) const {
+    log_message(level, fmt::format(f, std::forward<Args>(args)...));
+  }
+};
+inline constexpr LevelLogger<LogLevel::error> log_error;
+inline constexpr LevelLogger<LogLevel::warning> log_warning;
+inline constexpr LevelLogger<LogLevel::info> log_info;
+inline constexpr LevelLogger<LogLevel::debug> log_debug;
 
 }  // namespace vdiskfs
