@@ -22,6 +22,7 @@
 #include "core/fs/ext4/ext4_fit.h"
 #include "core/fs/ext4/ext4_acl.h"
 #include "core/fs/ext4/ext4_format.h"
+#include "core/fs/ext4/ext4_format_super.h"
 #include "core/fs/ext4/ext4_xattr.h"
 #include "test_images.h"
 
@@ -260,16 +261,15 @@ TEST_CASE("ext4 volume from a directory passes e2fsck and keeps names, links and
   // Superblock, read through the whole disk.
   uint8_t sbuf[1024];
   REQUIRE(disk.image->read(disk.partition_offset + 1024, sbuf, sizeof sbuf) == Status::ok);
-  CHECK(le(sbuf + sb::magic, 2) == 0xEF53);
-  CHECK(le(sbuf + sb::inodes_count, 4) == disk.volume.inodes);
-  CHECK((le(sbuf + sb::blocks_count_lo, 4) | le(sbuf + sb::blocks_count_hi, 4) << 32) ==
-        disk.volume.blocks);
-  CHECK((le(sbuf + sb::free_blocks_count_lo, 4) | le(sbuf + sb::free_blocks_count_hi, 4) << 32) ==
-        disk.volume.free_blocks);
-  CHECK(le(sbuf + sb::free_inodes_count, 4) == disk.volume.free_inodes);
-  CHECK(le(sbuf + sb::log_block_size, 4) == 2);
+  const SuperBlock sb = load<SuperBlock>(sbuf);
+  CHECK(sb.s_magic.get() == 0xEF53);
+  CHECK(sb.s_inodes_count.get() == disk.volume.inodes);
+  CHECK((sb.s_blocks_count_lo.get() | uint64_t(sb.s_blocks_count_hi) << 32) == disk.volume.blocks);
+  CHECK((sb.s_free_blocks_count_lo.get() | uint64_t(sb.s_free_blocks_count_hi) << 32) == disk.volume.free_blocks);
+  CHECK(sb.s_free_inodes_count.get() == disk.volume.free_inodes);
+  CHECK(sb.s_log_block_size.get() == 2);
   CHECK(disk.volume.inodes >= source->tree().nodes.size() + 10);
-  CHECK(std::memcmp(sbuf + sb::uuid, disk.fs_uuid.data(), 16) == 0);
+  CHECK(std::memcmp(sb.s_uuid, disk.fs_uuid.data(), 16) == 0);
 
   const std::string image = fsck_clean_partition(disk, work);
 

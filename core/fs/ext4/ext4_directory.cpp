@@ -4,7 +4,6 @@
 
 #include <cstring>
 
-#include "core/image/endian.h"
 
 namespace vdiskfs::ext4 {
 
@@ -68,19 +67,25 @@ void write_directory_block(const Plan& plan, uint32_t dir, uint32_t first, uint3
     const DirEntry e = directory_entry(plan, dir, i);
     const uint32_t size = dirent_size(uint32_t(e.name.size()));
     uint8_t* p = block + pos;
-    put_le32(p, e.ino);
-    put_le16(p + 4, uint16_t(size));
-    p[6] = uint8_t(e.name.size());
-    p[7] = uint8_t(e.type);
-    std::memcpy(p + 8, e.name.data(), e.name.size());
+    DirEntry2 h{};
+    h.inode = e.ino;
+    h.rec_len = uint16_t(size);
+    h.name_len = uint8_t(e.name.size());
+    h.file_type = uint8_t(e.type);
+    store(p, h);
+    std::memcpy(p + sizeof(DirEntry2), e.name.data(), e.name.size());
     last = p;
     pos += size;
   }
   if (last) {
-    put_le16(last + 4, uint16_t(block + kBlockSize - last));  // last entry spans the rest
+    DirEntry2 h = load<DirEntry2>(last);
+    h.rec_len = uint16_t(block + kBlockSize - last);  // last entry spans the rest
+    store(last, h);
   } else {
-    put_le32(block, 0);  // an empty block: one unused entry covering it
-    put_le16(block + 4, uint16_t(kBlockSize));
+    DirEntry2 h{};  // an empty block: one unused entry covering it
+    h.inode = 0;
+    h.rec_len = uint16_t(kBlockSize);
+    store(block, h);
   }
 }
 

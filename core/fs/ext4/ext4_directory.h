@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/fs/ext4/ext4_format.h"
+#include "core/fs/ext4/ext4_format_dirent.h"
 #include "core/fs/ext4/ext4_plan.h"
 
 namespace vdiskfs::ext4 {

@@ -3,26 +3,36 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/image/arith.h"
-#include "core/image/endian.h"
 #include "core/fs/ext4/ext4_format.h"
+#include "core/fs/ext4/ext4_format_extent.h"
+#include "core/fs/ext4/ext4_format_inode.h"
+#include "core/image/arith.h"
 
 namespace vdiskfs::ext4 {
 namespace {
 
-void write_header(uint8_t* p, uint16_t entries, uint16_t max, uint16_t depth) {
-  put_le16(p, kExtentMagic);
-  put_le16(p + 2, entries);
-  put_le16(p + 4, max);
-  put_le16(p + 6, depth);
-  put_le32(p + 8, 0);  // generation
+// Writes a node's header: `entries` of `max` slots used, `depth` levels
+// above the leaves.
+void write_header(uint8_t* node, uint16_t entries, uint16_t max, uint16_t depth) {
+  ExtentHeader h{};
+  h.eh_magic = kExtentMagic;
+  h.eh_entries = entries;
+  h.eh_max = max;
+  h.eh_depth = depth;
+  h.eh_generation = 0;
+  store(node, h);
 }
 
+// The bytes of entry `i` of a node (an ExtentIndex or an ExtentLeaf).
+uint8_t* entry_at(uint8_t* node, size_t i) { return node + sizeof(ExtentHeader) + i * sizeof(ExtentLeaf); }
+
 void write_extent(uint8_t* p, const FileExtent& e) {
-  put_le32(p, e.logical);
-  put_le16(p + 4, uint16_t(e.length));
-  put_le16(p + 6, 0);  // physical block, high 16 bits
-  put_le32(p + 8, e.physical);
+  ExtentLeaf leaf{};
+  leaf.ee_block = e.logical;
+  leaf.ee_len = uint16_t(e.length);
+  leaf.ee_start_hi = 0;
+  leaf.ee_start_lo = e.physical;
+  store(p, leaf);
 }
 
 // An index entry: the first logical block under a child block.
@@ -32,10 +42,12 @@ struct IndexEntry {
 };
 
 void write_index(uint8_t* p, const IndexEntry& e) {
-  put_le32(p, e.logical);
-  put_le32(p + 4, e.block);
-  put_le16(p + 8, 0);
-  put_le16(p + 10, 0);
+  ExtentIndex index{};
+  index.ei_block = e.logical;
+  index.ei_leaf_lo = e.block;
+  index.ei_leaf_hi = 0;
+  index.ei_unused = 0;
+  store(p, index);
 }
 
 }  // namespace
@@ -65,9 +77,9 @@ uint32_t extent_tree_block_count(size_t extent_count) {
 }
 
 void write_inline_extents(const FileExtent* extents, size_t count, uint8_t* i_block) {
-  std::memset(i_block, 0, ino::kBlockBytes);
+  std::memset(i_block, 0, sizeof(Inode::i_block));
   write_header(i_block, uint16_t(count), kInodeExtentSlots, 0);
-  for (size_t i = 0; i < count; ++i) write_extent(i_block + 12 + 12 * i, extents[i]);
+  for (size_t i = 0; i < count; ++i) write_extent(entry_at(i_block, i), extents[i]);
 }
 
 void write_extent_tree(const std::vector<FileExtent>& extents,
@@ -81,7 +93,7 @@ void write_extent_tree(const std::vector<FileExtent>& extents,
     uint8_t* b = block_bytes + next_block * kBlockSize;
     std::memset(b, 0, kBlockSize);
     write_header(b, uint16_t(n), kBlockExtentSlots, 0);
-    for (size_t j = 0; j < n; ++j) write_extent(b + 12 + 12 * j, extents[i + j]);
+    for (size_t j = 0; j < n; ++j) write_extent(entry_at(b, j), extents[i + j]);
     level.push_back({extents[i].logical, tree_blocks[next_block]});
     ++next_block;
   }
@@ -94,16 +106,16 @@ void write_extent_tree(const std::vector<FileExtent>& extents,
       uint8_t* b = block_bytes + next_block * kBlockSize;
       std::memset(b, 0, kBlockSize);
       write_header(b, uint16_t(n), kBlockExtentSlots, depth);
-      for (size_t j = 0; j < n; ++j) write_index(b + 12 + 12 * j, level[i + j]);
+      for (size_t j = 0; j < n; ++j) write_index(entry_at(b, j), level[i + j]);
       upper.push_back({level[i].logical, tree_blocks[next_block]});
       ++next_block;
     }
     level.swap(upper);
     ++depth;
   }
-  std::memset(i_block, 0, ino::kBlockBytes);
+  std::memset(i_block, 0, sizeof(Inode::i_block));
   write_header(i_block, uint16_t(level.size()), kInodeExtentSlots, depth);
-  for (size_t i = 0; i < level.size(); ++i) write_index(i_block + 12 + 12 * i, level[i]);
+  for (size_t i = 0; i < level.size(); ++i) write_index(entry_at(i_block, i), level[i]);
 }
 
 }  // namespace vdiskfs::ext4

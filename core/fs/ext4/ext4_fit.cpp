@@ -9,6 +9,7 @@
 #include "core/image/arith.h"
 #include "core/image/error.h"
 #include "core/image/log.h"
+#include "core/fs/ext4/ext4_format_dirent.h"
 #include "core/fs/ext4/ext4_xattr.h"
 
 namespace vdiskfs::ext4 {

@@ -22,6 +22,7 @@
 #include "core/source/tree.h"
 #include "core/fs/ext4/ext4_fit.h"
 #include "core/fs/ext4/ext4_format.h"
+#include "core/fs/ext4/ext4_format_inode.h"
 
 namespace vdiskfs::ext4 {
 
@@ -76,7 +77,7 @@ struct Placement {
 // A node whose extents do not fit the simple case: its i_block bytes and
 // block count (data + extent tree blocks) are kept.
 struct ComplexInode {
-  uint8_t i_block[60];
+  uint8_t i_block[sizeof(Inode::i_block)];
   uint64_t blocks = 0;  // fs blocks, data plus tree
 };
 

@@ -1,56 +1,58 @@
 #include "core/fs/ext4/ext4_superblock.h"
 
+#include <algorithm>
 #include <cstring>
 
-#include "core/image/endian.h"
 #include "core/fs/ext4/ext4_format.h"
+#include "core/fs/ext4/ext4_format_super.h"
 
 namespace vdiskfs::ext4 {
 
 void write_superblock(const Plan& plan, uint32_t group, uint8_t* p) {
-  std::memset(p, 0, sb::kSize);
+  SuperBlock s{};
   const Geometry& geo = plan.geo;
   const uint32_t t = uint32_t(plan.options.timestamp_ns / 1000000000);
-  put_le32(p + sb::inodes_count, uint32_t(geo.inodes_count()));
-  put_le32(p + sb::blocks_count_lo, uint32_t(geo.blocks));
-  put_le32(p + sb::blocks_count_hi, uint32_t(geo.blocks >> 32));
-  put_le32(p + sb::r_blocks_count_lo, 0);
-  put_le32(p + sb::free_blocks_count_lo, uint32_t(plan.free_blocks));
-  put_le32(p + sb::free_blocks_count_hi, uint32_t(plan.free_blocks >> 32));
-  put_le32(p + sb::free_inodes_count, uint32_t(plan.free_inodes()));
-  put_le32(p + sb::first_data_block, 0);
-  put_le32(p + sb::log_block_size, kLogBlockSize);
-  put_le32(p + sb::log_cluster_size, kLogBlockSize);
-  put_le32(p + sb::blocks_per_group, kBlocksPerGroup);
-  put_le32(p + sb::clusters_per_group, kBlocksPerGroup);
-  put_le32(p + sb::inodes_per_group, geo.inodes_per_group);
-  put_le32(p + sb::mtime, 0);
-  put_le32(p + sb::wtime, t);
-  put_le16(p + sb::mnt_count, 0);
-  put_le16(p + sb::max_mnt_count, 0xFFFF);  // -1: no forced checks
-  put_le16(p + sb::magic, kMagic);
-  put_le16(p + sb::state, 1);   // cleanly unmounted
-  put_le16(p + sb::errors, 1);  // continue
-  put_le32(p + sb::lastcheck, t);
-  put_le32(p + sb::creator_os, 0);  // Linux
-  put_le32(p + sb::rev_level, 1);   // dynamic inode sizes
-  put_le32(p + sb::first_ino, kFirstIno);
-  put_le16(p + sb::inode_size, kInodeSize);
-  put_le16(p + sb::block_group_nr, uint16_t(group));
-  put_le32(p + sb::feature_compat, plan.tree.xattrs.empty() ? 0 : kCompatExtAttr);
-  put_le32(p + sb::feature_incompat, kIncompatFiletype | kIncompatExtents | kIncompatFlexBg);
-  put_le32(p + sb::feature_ro_compat, kRoCompatSparseSuper | kRoCompatLargeFile |
-                                          kRoCompatHugeFile | kRoCompatDirNlink |
-                                          kRoCompatExtraIsize);
-  std::memcpy(p + sb::uuid, plan.options.uuid.data(), 16);
-  std::memcpy(p + sb::volume_name, plan.options.label.data(), std::min<size_t>(16, plan.options.label.size()));
-  std::memcpy(p + sb::hash_seed, plan.options.hash_seed.data(), 16);
-  p[sb::def_hash_version] = 1;  // half_md4
-  put_le32(p + sb::mkfs_time, t);
-  put_le16(p + sb::min_extra_isize, kExtraIsize);
-  put_le16(p + sb::want_extra_isize, kExtraIsize);
-  put_le32(p + sb::flags, 1);  // signed directory hash, as on x86
-  p[sb::log_groups_per_flex] = 4;
+  s.s_inodes_count = uint32_t(geo.inodes_count());
+  s.s_blocks_count_lo = uint32_t(geo.blocks);
+  s.s_blocks_count_hi = uint32_t(geo.blocks >> 32);
+  s.s_r_blocks_count_lo = 0;
+  s.s_free_blocks_count_lo = uint32_t(plan.free_blocks);
+  s.s_free_blocks_count_hi = uint32_t(plan.free_blocks >> 32);
+  s.s_free_inodes_count = uint32_t(plan.free_inodes());
+  s.s_first_data_block = 0;
+  s.s_log_block_size = kLogBlockSize;
+  s.s_log_cluster_size = kLogBlockSize;
+  s.s_blocks_per_group = kBlocksPerGroup;
+  s.s_clusters_per_group = kBlocksPerGroup;
+  s.s_inodes_per_group = geo.inodes_per_group;
+  s.s_mtime = 0;
+  s.s_wtime = t;
+  s.s_mnt_count = 0;
+  s.s_max_mnt_count = 0xFFFF;  // -1: no forced checks
+  s.s_magic = kMagic;
+  s.s_state = 1;   // cleanly unmounted
+  s.s_errors = 1;  // continue
+  s.s_lastcheck = t;
+  s.s_creator_os = 0;  // Linux
+  s.s_rev_level = 1;   // dynamic inode sizes
+  s.s_first_ino = kFirstIno;
+  s.s_inode_size = kInodeSize;
+  s.s_block_group_nr = uint16_t(group);
+  s.s_feature_compat = plan.tree.xattrs.empty() ? 0 : kCompatExtAttr;
+  s.s_feature_incompat = kIncompatFiletype | kIncompatExtents | kIncompatFlexBg;
+  s.s_feature_ro_compat = kRoCompatSparseSuper | kRoCompatLargeFile | kRoCompatHugeFile |
+                          kRoCompatDirNlink | kRoCompatExtraIsize;
+  std::memcpy(s.s_uuid, plan.options.uuid.data(), sizeof s.s_uuid);
+  std::memcpy(s.s_volume_name, plan.options.label.data(),
+              std::min(sizeof s.s_volume_name, plan.options.label.size()));
+  std::memcpy(s.s_hash_seed, plan.options.hash_seed.data(), sizeof s.s_hash_seed);
+  s.s_def_hash_version = 1;  // half_md4
+  s.s_mkfs_time = t;
+  s.s_min_extra_isize = kExtraIsize;
+  s.s_want_extra_isize = kExtraIsize;
+  s.s_flags = 1;  // signed directory hash, as on x86
+  s.s_log_groups_per_flex = 4;
+  store(p, s);
 }
 
 std::vector<uint8_t> make_group_descriptors(const Plan& plan) {
@@ -58,16 +60,17 @@ std::vector<uint8_t> make_group_descriptors(const Plan& plan) {
   std::vector<uint8_t> table(size_t(geo.gdt_blocks) * kBlockSize, 0);
   const uint64_t last_used = plan.inodes.last_used();
   for (uint32_t g = 0; g < geo.groups; ++g) {
-    uint8_t* d = table.data() + size_t(g) * kGroupDescSize;
-    put_le32(d + gd::block_bitmap_lo, geo.block_bitmap[g]);
-    put_le32(d + gd::inode_bitmap_lo, geo.inode_bitmap[g]);
-    put_le32(d + gd::inode_table_lo, geo.inode_table[g]);
-    put_le16(d + gd::free_blocks_count_lo, uint16_t(plan.group_free_blocks[g]));
+    GroupDesc d{};
+    d.bg_block_bitmap_lo = geo.block_bitmap[g];
+    d.bg_inode_bitmap_lo = geo.inode_bitmap[g];
+    d.bg_inode_table_lo = geo.inode_table[g];
+    d.bg_free_blocks_count_lo = uint16_t(plan.group_free_blocks[g]);
     const uint64_t first_ino = uint64_t(g) * geo.inodes_per_group + 1;
     uint64_t used = 0;
     if (last_used >= first_ino) used = std::min<uint64_t>(last_used - first_ino + 1, geo.inodes_per_group);
-    put_le16(d + gd::free_inodes_count_lo, uint16_t(geo.inodes_per_group - used));
-    put_le16(d + gd::used_dirs_count_lo, uint16_t(plan.group_used_dirs[g]));
+    d.bg_free_inodes_count_lo = uint16_t(geo.inodes_per_group - used);
+    d.bg_used_dirs_count_lo = uint16_t(plan.group_used_dirs[g]);
+    store(table.data() + size_t(g) * sizeof(GroupDesc), d);
   }
   return table;
 }

@@ -17,7 +17,7 @@ void add_superblock_copy(Plan& plan, uint32_t g, const std::vector<uint8_t>& gdt
   const uint64_t block = uint64_t(g) * kBlocksPerGroup;
   const uint64_t skel = plan.skeleton.size();
   plan.skeleton.resize(skel + kBlockSize + gdt.size(), 0);
-  const uint32_t sb_offset = g == 0 ? sb::kOffsetInBlock0 : 0;
+  const uint32_t sb_offset = g == 0 ? kSuperBlockOffset : 0;
   write_superblock(plan, g, plan.skeleton.data() + skel + sb_offset);
   std::copy(gdt.begin(), gdt.end(), plan.skeleton.begin() + ptrdiff_t(skel + kBlockSize));
   plan.map.add({block * kBlockSize, kBlockSize + gdt.size(), skel, 0, ExtentKind::skeleton});

@@ -5,17 +5,13 @@
 #include <string_view>
 #include <vector>
 
-#include "core/image/endian.h"
 #include "core/fs/ext4/ext4_acl.h"
 #include "core/fs/ext4/ext4_format.h"
+#include "core/fs/ext4/ext4_format_xattr.h"
+#include "core/image/on_disk.h"
 
 namespace vdiskfs::ext4 {
 namespace {
-
-constexpr uint32_t kIbodyStart = 128 + kExtraIsize;  // after i_extra_isize bytes
-constexpr uint32_t kXattrMagic = 0xEA020000;
-constexpr uint32_t kEntryHeader = 16;
-constexpr uint32_t kBlockHeader = 32;  // struct ext4_xattr_header
 
 uint32_t round4(uint32_t n) { return (n + 3) & ~3u; }
 
@@ -52,7 +48,7 @@ struct Entry {
   std::string_view value;  // as the source gave it
   std::string acl;         // an ACL in ext4's encoding (never empty then)
   std::string_view stored() const { return acl.empty() ? value : std::string_view(acl); }
-  uint32_t entry_len() const { return round4(kEntryHeader + uint32_t(rest.size())); }
+  uint32_t entry_len() const { return round4(uint32_t(sizeof(XattrEntry) + rest.size())); }
   uint32_t value_len() const { return uint32_t(stored().size()); }
 };
 
@@ -76,12 +72,12 @@ std::string misfit(std::string_view name, std::string_view why) {
 }
 
 // Fills an area of entries (growing up from `entry`) and values (growing
-// down from `value`) while they fit, with room for the 4-byte end marker.
+// down from `value`) while they fit, with room for the end marker.
 struct Area {
   uint32_t entry, value;
   bool take(const Entry& e) {
     const uint32_t v = round4(e.value_len());
-    if (entry + e.entry_len() + 4 + v > value) return false;
+    if (entry + e.entry_len() + kXattrEndMarker + v > value) return false;
     entry += e.entry_len();
     value -= v;
     return true;
@@ -115,8 +111,8 @@ Split split_xattrs(const Tree& tree, uint32_t node) {
       }
     }
   }
-  Area ibody{kIbodyStart + 4, kInodeSize};
-  Area block{kBlockHeader, kBlockSize};
+  Area ibody{sizeof(XattrIbodyHeader), sizeof(Inode::i_xattrs)};
+  Area block{sizeof(XattrHeader), kBlockSize};
   for (Entry& e : order) {
     if (ibody.take(e)) out.ibody.push_back(std::move(e));
     else if (block.take(e)) out.block.push_back(std::move(e));
@@ -139,7 +135,8 @@ Split split_xattrs(const Tree& tree, uint32_t node) {
 uint32_t entry_hash(std::string_view name, const uint8_t* value, uint32_t value_len) {
   uint32_t hash = 0;
   for (unsigned char c : name) hash = (hash << 5) ^ (hash >> 27) ^ c;
-  for (uint32_t i = 0; i < round4(value_len); i += 4) hash = (hash << 16) ^ (hash >> 16) ^ get_le32(value + i);
+  for (uint32_t i = 0; i < round4(value_len); i += sizeof(le32))
+    hash = (hash << 16) ^ (hash >> 16) ^ load<le32>(value + i);
   return hash;
 }
 
@@ -154,16 +151,17 @@ uint32_t write_entries(const std::vector<Entry>& entries, uint8_t* area,
     value -= round4(en.value_len());
     // (memcpy with an empty view's null pointer is undefined: skip those)
     if (en.value_len()) std::memcpy(area + value, en.stored().data(), en.value_len());
-    uint8_t* e = area + entry;
-    e[0] = uint8_t(en.rest.size());                // e_name_len
-    e[1] = en.index;                               // e_name_index
-    put_le16(e + 2, uint16_t(value - offs_base));  // e_value_offs
-    put_le32(e + 4, 0);                            // e_value_inum
-    put_le32(e + 8, en.value_len());               // e_value_size
+    XattrEntry e{};
+    e.e_name_len = uint8_t(en.rest.size());
+    e.e_name_index = en.index;
+    e.e_value_offs = uint16_t(value - offs_base);
+    e.e_value_inum = 0;
+    e.e_value_size = en.value_len();
     // e_hash: 0 is allowed in the inode body, required in a block.
     const uint32_t hash = hashes ? entry_hash(en.rest, area + value, en.value_len()) : 0;
-    put_le32(e + 12, hash);
-    if (!en.rest.empty()) std::memcpy(e + kEntryHeader, en.rest.data(), en.rest.size());
+    e.e_hash = hash;
+    store(area + entry, e);
+    if (!en.rest.empty()) std::memcpy(area + entry + sizeof(XattrEntry), en.rest.data(), en.rest.size());
     entry += en.entry_len();
     block_hash = (block_hash << 16) ^ (block_hash >> 16) ^ hash;
     any_zero |= hash == 0;
@@ -178,23 +176,29 @@ XattrFit fit_xattrs(const Tree& tree, uint32_t node) {
   return {!s.block.empty(), s.left_out, std::move(s.misfits)};
 }
 
-void write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode) {
+void write_inode_xattrs(const Tree& tree, uint32_t node, Inode& inode) {
   const Split s = split_xattrs(tree, node);
   if (s.ibody.empty()) return;  // no xattr area at all
-  uint8_t area[kInodeSize] = {};
-  write_entries(s.ibody, area, kIbodyStart + 4, kInodeSize, kIbodyStart + 4, false);
-  put_le32(area + kIbodyStart, kXattrMagic);
-  std::memcpy(inode + kIbodyStart, area + kIbodyStart, kInodeSize - kIbodyStart);
+  uint8_t* area = inode.i_xattrs;
+  std::memset(area, 0, sizeof inode.i_xattrs);
+  // Value offsets count from the first entry, right after the header.
+  constexpr uint32_t kFirstEntry = sizeof(XattrIbodyHeader);
+  write_entries(s.ibody, area, kFirstEntry, sizeof inode.i_xattrs, kFirstEntry, false);
+  XattrIbodyHeader h{};
+  h.h_magic = kXattrMagic;
+  store(area, h);
 }
 
 void write_xattr_block(const Tree& tree, uint32_t node, uint8_t* block) {
   std::memset(block, 0, kBlockSize);
   const Split s = split_xattrs(tree, node);
-  const uint32_t hash = write_entries(s.block, block, kBlockHeader, kBlockSize, 0, true);
-  put_le32(block + 0, kXattrMagic);  // h_magic
-  put_le32(block + 4, 1);            // h_refcount: one inode
-  put_le32(block + 8, 1);            // h_blocks
-  put_le32(block + 12, hash);        // h_hash (h_checksum stays 0: no metadata_csum)
+  XattrHeader h{};
+  h.h_magic = kXattrMagic;
+  h.h_refcount = 1;  // one inode
+  h.h_blocks = 1;
+  h.h_hash = write_entries(s.block, block, sizeof(XattrHeader), kBlockSize, 0, true);
+  h.h_checksum = 0;  // no metadata_csum
+  store(block, h);
 }
 
 }  // namespace vdiskfs::ext4

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/fs/ext4/ext4_format_inode.h"
 #include "core/source/tree.h"
 
 #include <string>
@@ -21,8 +22,9 @@ struct XattrFit {
 };
 XattrFit fit_xattrs(const Tree& tree, uint32_t node);
 
-// Writes the inode-body xattrs of `node` into the inode bytes.
-void write_inode_xattrs(const Tree& tree, uint32_t node, uint8_t* inode);
+// Writes the inode-body xattrs of `node` into the inode's xattr area
+// (i_xattrs); leaves the inode untouched if none go there.
+void write_inode_xattrs(const Tree& tree, uint32_t node, Inode& inode);
 
 // Writes the xattr block of `node` (kBlockSize bytes): header, sorted
 // entries with their hashes, values.
