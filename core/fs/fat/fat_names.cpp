@@ -1,0 +1,214 @@
+#include "core/fs/fat/fat_names.h"
+
+#include <fmt/core.h>
+
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/fs/fat/fat_format.h"
+#include "core/image/error.h"
+#include "core/image/on_disk.h"
+
+namespace vdiskfs::fat {
+namespace {
+
+constexpr char kLongNameForbidden[] = "\"*/:<>?\\|";
+constexpr char kShortNameForbidden[] = "\"*+,./:;<=>?[\\]|";
+
+// The code point that starts at utf8[*i] (advancing *i past it), or -1 for
+// an invalid sequence.
+int32_t next_code_point(std::string_view utf8, size_t* i) {
+  const uint8_t lead = uint8_t(utf8[*i]);
+  int len = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || *i + len > utf8.size()) return -1;
+  int32_t cp = len == 1 ? lead : lead & (0x7F >> len);
+  for (int k = 1; k < len; ++k) {
+    const uint8_t c = uint8_t(utf8[*i + k]);
+    if ((c & 0xC0) != 0x80) return -1;
+    cp = cp << 6 | (c & 0x3F);
+  }
+  static constexpr int32_t kMinForLength[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMinForLength[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+  *i += size_t(len);
+  return cp;
+}
+
+char16_t fold_unit(char16_t u) {
+  if (u >= u'a' && u <= u'z') return char16_t(u - 32);
+  if (u < 0xE0) return u;
+  if (u <= 0xFE) return u == 0xF7 ? u : char16_t(u - 32);
+  if (u == 0xFF) return 0x178;
+  if (u >= 0x100 && u <= 0x137) return char16_t(u & ~1u);  // pairs: even upper, odd lower
+  if (u >= 0x14A && u <= 0x177) return char16_t(u & ~1u);
+  if ((u >= 0x139 && u <= 0x148) || (u >= 0x179 && u <= 0x17E)) return (u & 1) ? u : char16_t(u - 1);
+  if (u >= 0x3B1 && u <= 0x3C9) return u == 0x3C2 ? char16_t(0x3A3) : char16_t(u - 32);
+  if (u >= 0x430 && u <= 0x44F) return char16_t(u - 32);
+  if (u >= 0x450 && u <= 0x45F) return char16_t(u - 80);
+  return u;
+}
+
+bool valid_short_char(char16_t c) {
+  return c > 0x20 && c < 0x7F && !(c >= u'a' && c <= u'z') && !std::strchr(kShortNameForbidden, char(c));
+}
+
+// A name's 8.3 basis (the specification's basis-name generation) and
+// whether the long name fits 8.3 as it is, so that it needs no tail.
+struct Basis {
+  std::string primary;  // 1..8 characters
+  std::string ext;      // 0..3 characters
+  bool fits = true;
+};
+
+// The name with spaces dropped and characters a short name cannot hold
+// as '_' (one per code point); clears basis->fits when it drops or
+// replaces anything.
+std::string short_characters(std::u16string_view folded, Basis* basis) {
+  std::string s;
+  for (size_t i = 0; i < folded.size(); ++i) {
+    const char16_t c = folded[i];
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < folded.size()) ++i;  // one '_' for the pair
+    if (c == u' ') {
+      basis->fits = false;
+    } else if (c == u'.' || valid_short_char(c)) {
+      s += char(c);
+    } else {
+      s += '_';
+      basis->fits = false;
+    }
+  }
+  return s;
+}
+
+Basis make_basis(std::u16string_view folded) {
+  Basis basis;
+  std::string s = short_characters(folded, &basis);
+  const size_t leading = s.find_first_not_of('.');
+  if (leading != 0) basis.fits = false;
+  s.erase(0, leading == std::string::npos ? s.size() : leading);
+  const size_t first_dot = s.find('.'), last_dot = s.rfind('.');
+  basis.primary = s.substr(0, std::min<size_t>(first_dot, 8));
+  if (last_dot != std::string::npos) basis.ext = s.substr(last_dot + 1, 3);
+  const size_t primary_len = std::min(first_dot, s.size());
+  const size_t ext_len = last_dot == std::string::npos ? 0 : s.size() - last_dot - 1;
+  if (first_dot != last_dot || primary_len > 8 || ext_len > 3) basis.fits = false;
+  if (basis.primary.empty()) {
+    basis.primary.push_back('_');
+    basis.fits = false;
+  }
+  return basis;
+}
+
+ShortName short_name(std::string_view primary, std::string_view ext) {
+  ShortName n;
+  n.fill(' ');
+  std::memcpy(n.data(), primary.data(), std::min<size_t>(primary.size(), 8));
+  std::memcpy(n.data() + 8, ext.data(), std::min<size_t>(ext.size(), 3));
+  return n;
+}
+
+std::string key(const ShortName& n) { return std::string(n.begin(), n.end()); }
+
+}  // namespace
+
+bool utf8_to_utf16(std::string_view utf8, std::u16string* out) {
+  out->clear();
+  for (size_t i = 0; i < utf8.size();) {
+    const int32_t cp = next_code_point(utf8, &i);
+    if (cp < 0) return false;
+    if (cp < 0x10000) {
+      out->push_back(char16_t(cp));
+    } else {
+      out->push_back(char16_t(0xD800 + ((cp - 0x10000) >> 10)));
+      out->push_back(char16_t(0xDC00 + ((cp - 0x10000) & 0x3FF)));
+    }
+  }
+  return true;
+}
+
+std::string long_name_problem(std::string_view utf8, std::u16string* utf16) {
+  if (utf8.empty()) return "the name is empty";
+  if (!utf8_to_utf16(utf8, utf16)) return "the name is not valid UTF-8";
+  for (char c : utf8) {
+    if (uint8_t(c) < 0x20) return "the name holds a control character, which FAT forbids";
+    if (std::strchr(kLongNameForbidden, c))
+      return fmt::format("the name holds '{}', which FAT forbids", c);
+  }
+  if (utf8.front() == ' ' || utf8.back() == ' ' || utf8.back() == '.')
+    return "the name starts or ends with a space or ends with a period, which FAT drops";
+  if (utf16->size() > kMaxLongNameUnits)
+    return fmt::format("the name is {} UTF-16 units long; FAT holds at most {}", utf16->size(), kMaxLongNameUnits);
+  return "";
+}
+
+std::u16string fold_case(std::u16string_view name) {
+  std::u16string out(name);
+  for (char16_t& u : out) u = fold_unit(u);
+  return out;
+}
+
+std::vector<ShortName> assign_short_names(const std::vector<std::u16string>& names) {
+  std::vector<Basis> bases;
+  bases.reserve(names.size());
+  for (const std::u16string& n : names) bases.push_back(make_basis(fold_case(n)));
+  std::vector<ShortName> out(names.size());
+  std::unordered_set<std::string> used;
+  // Names that fit 8.3 first: they keep their name, and no tail may take it.
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!bases[i].fits) continue;
+    out[i] = short_name(bases[i].primary, bases[i].ext);
+    used.insert(key(out[i]));
+  }
+  std::unordered_map<std::string, uint32_t> next_tail;  // per basis: the lowest tail not yet tried
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (bases[i].fits) continue;
+    const Basis& b = bases[i];
+    uint32_t& n = next_tail[key(short_name(b.primary, b.ext))];
+    for (;;) {
+      const std::string tail = fmt::format("~{}", ++n);
+      out[i] = short_name(b.primary.substr(0, 8 - tail.size()) + tail, b.ext);
+      if (used.insert(key(out[i])).second) break;
+    }
+  }
+  return out;
+}
+
+ShortName make_volume_label(std::string_view label) {
+  if (label.empty()) return short_name("NO NAME", "");
+  if (label.size() > 11) fail("the FAT volume label '{}' is {} bytes long; FAT holds at most 11", label, label.size());
+  ShortName n;
+  n.fill(' ');
+  for (size_t i = 0; i < label.size(); ++i) {
+    const char16_t c = fold_unit(char16_t(uint8_t(label[i])));
+    if (c != u' ' && !valid_short_char(c))
+      fail("the FAT volume label '{}' holds '{}'; a label takes letters, digits, spaces and ! # $ % & ' ( ) - @ ^ _ ` {{ }} ~",
+           label, label[i]);
+    n[i] = uint8_t(c);
+  }
+  return n;
+}
+
+uint8_t short_name_checksum(const ShortName& name) {
+  uint8_t sum = 0;
+  for (uint8_t c : name) sum = uint8_t(((sum & 1) ? 0x80 : 0) + (sum >> 1) + c);
+  return sum;
+}
+
+void write_long_name(std::u16string_view name, uint8_t checksum, uint8_t* out) {
+  const uint32_t count = long_name_entries(name.size());
+  auto unit = [&](size_t i) -> char16_t { return i < name.size() ? name[i] : i == name.size() ? 0x0000 : 0xFFFF; };
+  for (uint32_t k = count; k >= 1; --k) {  // stored last part first
+    LongNameEntry e{};
+    e.order = uint8_t(k | (k == count ? kLastLongEntry : 0));
+    e.attr = kAttrLongName;
+    e.checksum = checksum;
+    const size_t base = size_t(k - 1) * kLongNameUnitsPerEntry;
+    for (size_t j = 0; j < 5; ++j) e.name1[j] = unit(base + j);
+    for (size_t j = 0; j < 6; ++j) e.name2[j] = unit(base + 5 + j);
+    for (size_t j = 0; j < 2; ++j) e.name3[j] = unit(base + 11 + j);
+    store(out, e);
+    out += kDirEntryBytes;
+  }
+}
+
+}  // namespace vdiskfs::fat
