@@ -13,11 +13,26 @@ namespace vdiskfs {
 
 struct ExposedFile {
   std::string name;
-  std::shared_ptr<const Image> image;       // the base, read-only
-  std::shared_ptr<OverlayFile> overlay;     // writes; null on --read-only
+  // What reads and getattr see: the overlay when the mount has a delta,
+  // else the base Image itself.
+  std::shared_ptr<const Image> image;
+  // The write side (the same overlay); null on --read-only, where writes
+  // get EROFS.
+  std::shared_ptr<OverlayFile> writer;
   int64_t mtime_ns = 0;
-  uint64_t allocated_bytes = 0;  // reported as st_blocks
+  // Bytes the base container allocates (a sparse format only its data
+  // units); reported as st_blocks.
+  uint64_t allocated_bytes = 0;
+
+  // Bytes the file really holds: the base's allocated bytes plus the pages
+  // written to its delta.
+  uint64_t held_bytes() const;
 };
+
+// An exposed file serving `base`, or, when `overlay` is given, that overlay
+// over it (reads and writes).
+ExposedFile expose(std::string name, std::shared_ptr<const Image> base, std::shared_ptr<OverlayFile> overlay,
+                   int64_t mtime_ns, uint64_t allocated_bytes);
 
 class FileTable {
  public:

@@ -14,11 +14,18 @@
 namespace vdiskfs {
 namespace {
 
-const FuseSettings* g_settings = nullptr;  // set before the loop starts
+// One mount's state, which every operation reaches through
+// fuse_get_context()->private_data: the files, the settings, and whether
+// the readahead was raised yet.
+struct Mount {
+  const FileTable& files;
+  const FuseSettings& settings;
+  std::once_flag readahead_tuned;
+};
 
-const FileTable& table() {
-  return *static_cast<const FileTable*>(fuse_get_context()->private_data);
-}
+Mount& mount() { return *static_cast<Mount*>(fuse_get_context()->private_data); }
+
+const FileTable& table() { return mount().files; }
 
 int errno_of(Status s) {
   switch (s) {
@@ -67,9 +74,9 @@ int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
   const int i = lookup(path);
   if (i < 0) return -ENOENT;
   const ExposedFile& f = table().at(size_t(i));
-  st->st_mode = S_IFREG | (f.overlay ? 0644 : 0444);
+  st->st_mode = S_IFREG | (f.writer ? 0644 : 0444);
   st->st_nlink = 1;
-  st->st_size = off_t(f.overlay ? f.overlay->size() : f.image->size());
+  st->st_size = off_t(f.image->size());
   st->st_blocks = blkcnt_t((f.allocated_bytes + 511) / 512);
   st->st_blksize = 1 << 16;
   st->st_mtim = st->st_ctim = st->st_atim = to_timespec(f.mtime_ns);
@@ -89,10 +96,9 @@ int op_readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_fi
 // Raises the mount's readahead once, at the first open: by then the kernel
 // has applied FUSE's INIT reply (which would cap it again), and the opening
 // file picks the new value up right after our reply.
-void tune_readahead_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    const FuseSettings& s = *g_settings;
+void tune_readahead_once(Mount& m) {
+  std::call_once(m.readahead_tuned, [&m] {
+    const FuseSettings& s = m.settings;
     if (s.readahead_kib && !set_mount_readahead(s.mount_point, s.readahead_kib))
       log_debug("could not set readahead of {} (needs root and sysfs)", s.mount_point);
   });
@@ -101,36 +107,32 @@ void tune_readahead_once() {
 int op_open(const char* path, fuse_file_info* fi) {
   const int i = lookup(path);
   if (i < 0) return -ENOENT;
-  if ((fi->flags & O_ACCMODE) != O_RDONLY && !table().at(size_t(i)).overlay) return -EROFS;
-  tune_readahead_once();
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && !table().at(size_t(i)).writer) return -EROFS;
+  tune_readahead_once(mount());
   fi->fh = uint64_t(i);
   fi->keep_cache = 1;
   // direct_io skips the kernel's page cache: one copy less for streaming
   // readers, but no caching between readers and no mmap.
-  if (g_settings->direct_io) fi->direct_io = 1;
+  if (mount().settings.direct_io) fi->direct_io = 1;
   return 0;
 }
 
 int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
-  const ExposedFile& f = table().at(fi->fh);
+  const Image& image = *table().at(fi->fh).image;
   if (offset < 0) return -EINVAL;
-  uint8_t* out = reinterpret_cast<uint8_t*>(buf);
-  size_t n = 0;
-  Status s = Status::ok;
-  if (f.overlay) {
-    s = f.overlay->read_clipped(uint64_t(offset), out, size, &n);
-  } else if (uint64_t(offset) < f.image->size()) {
-    n = size_t(std::min<uint64_t>(size, f.image->size() - uint64_t(offset)));
-    s = f.image->read(uint64_t(offset), out, n);
-  }
+  // Up to `size` bytes, stopping at the end of the file.
+  const uint64_t end = image.size();
+  const size_t n = uint64_t(offset) < end ? size_t(std::min<uint64_t>(size, end - uint64_t(offset))) : 0;
+  if (n == 0) return 0;
+  const Status s = image.read(uint64_t(offset), reinterpret_cast<uint8_t*>(buf), n);
   return ok(s) ? int(n) : -errno_of(s);
 }
 
 int op_write(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
   const ExposedFile& f = table().at(fi->fh);
-  if (!f.overlay) return -EROFS;
+  if (!f.writer) return -EROFS;
   if (offset < 0) return -EINVAL;
-  const Status s = f.overlay->write(uint64_t(offset), reinterpret_cast<const uint8_t*>(buf), size);
+  const Status s = f.writer->write(uint64_t(offset), reinterpret_cast<const uint8_t*>(buf), size);
   if (!ok(s)) return -errno_of(s);
   return int(size);
 }
@@ -139,14 +141,14 @@ int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
   const int i = fi ? int(fi->fh) : lookup(path);
   if (i < 0) return -ENOENT;
   const ExposedFile& f = table().at(size_t(i));
-  if (!f.overlay) return -EROFS;
+  if (!f.writer) return -EROFS;
   if (size < 0) return -EINVAL;
-  return -errno_of(f.overlay->truncate(uint64_t(size)));
+  return -errno_of(f.writer->truncate(uint64_t(size)));
 }
 
 int op_fsync(const char*, int, fuse_file_info* fi) {
   const ExposedFile& f = table().at(fi->fh);
-  return f.overlay ? -errno_of(f.overlay->sync()) : 0;
+  return f.writer ? -errno_of(f.writer->sync()) : 0;
 }
 
 // Times and modes of the exposed files are the disk's: accept and ignore
@@ -156,12 +158,22 @@ int op_utimens(const char* path, const timespec*, fuse_file_info*) {
   return known ? 0 : -ENOENT;
 }
 
+// What the mount holds, as df shows it:
+//   f_bsize, f_frsize  4096: the unit of the block counts below
+//   f_blocks           the bytes the exposed files really hold (each base
+//                      container's allocated bytes plus the pages written to
+//                      its delta), in blocks, rounded up
+//   f_bfree, f_bavail  0: there is no room for new files (a delta grows on
+//                      the filesystem of its own folder), so df shows it full
+//   f_files            the exposed files
+//   f_ffree, f_favail  0: no file can be created
+//   f_namemax          255, the longest name a file could have
 int op_statfs(const char*, struct statvfs* st) {
   std::memset(st, 0, sizeof *st);
   st->f_bsize = st->f_frsize = 4096;
-  uint64_t total = 0;
-  for (size_t i = 0; i < table().size(); ++i) total += table().at(i).image->size();
-  st->f_blocks = total / 4096;
+  uint64_t held = 0;
+  for (size_t i = 0; i < table().size(); ++i) held += table().at(i).held_bytes();
+  st->f_blocks = (held + 4095) / 4096;
   st->f_files = table().size();
   st->f_namemax = 255;
   return 0;
@@ -181,7 +193,7 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   ops.fsync = op_fsync;
   ops.utimens = op_utimens;
   ops.statfs = op_statfs;
-  g_settings = &settings;
+  Mount mount{files, settings, {}};
 
   std::string options = "fsname=" + settings.fs_name + ",subtype=vdiskfs,default_permissions";
   if (settings.read_only) options += ",ro";
@@ -190,7 +202,7 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   fuse_opt_add_arg(&args, "vdiskfs");
   fuse_opt_add_arg(&args, "-o");
   fuse_opt_add_arg(&args, options.c_str());
-  fuse* f = fuse_new(&args, &ops, sizeof ops, const_cast<FileTable*>(&files));
+  fuse* f = fuse_new(&args, &ops, sizeof ops, &mount);
   fuse_opt_free_args(&args);
   if (!f) {
     log_error("cannot set up FUSE with options '{}'", options);

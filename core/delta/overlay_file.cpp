@@ -59,11 +59,9 @@ Status OverlayFile::read(uint64_t offset, uint8_t* buf, size_t len) const {
   return read_locked(offset, buf, len);
 }
 
-Status OverlayFile::read_clipped(uint64_t offset, uint8_t* buf, size_t len, size_t* done) const {
+uint64_t OverlayFile::delta_bytes() const {
   std::shared_lock lock(mutex_);
-  const uint64_t size = store_->size().size;
-  *done = offset < size ? size_t(std::min<uint64_t>(len, size - offset)) : 0;
-  return *done ? read_locked(offset, buf, *done) : Status::ok;
+  return store_->pages_held() * kDeltaPageSize;
 }
 
 Status OverlayFile::write(uint64_t offset, const uint8_t* buf, size_t len) {

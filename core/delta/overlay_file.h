@@ -1,7 +1,8 @@
 #pragma once
-// An exposed file made writable: reads see the newest bytes (delta pages
-// over the base Image), writes land in the delta at page granularity, and
-// the file may grow or shrink. The base is never written.
+// An exposed file made writable. Its read side is an Image: the newest
+// bytes, delta pages over the base Image. Its write side lands writes in the
+// delta at page granularity and lets the file grow or shrink. The base is
+// never written.
 #include <memory>
 #include <shared_mutex>
 
@@ -10,19 +11,32 @@
 
 namespace vdiskfs {
 
-class OverlayFile {
+class OverlayFile final : public Image {
  public:
   OverlayFile(std::shared_ptr<const Image> base, std::unique_ptr<PageStore> store);
 
-  uint64_t size() const;
-  // Reads [offset, offset + len); the caller keeps it inside size().
-  Status read(uint64_t offset, uint8_t* buf, size_t len) const;
-  // Reads up to len bytes, stopping at the end of the file as it is now
-  // (one lock: the size cannot change between the check and the read).
-  Status read_clipped(uint64_t offset, uint8_t* buf, size_t len, size_t* done) const;
+  // --- read side (Image) ---
+  // The file's size in bytes now. Unlike other Images it changes with
+  // write() and truncate().
+  uint64_t size() const override;
+  // Fills buf with [offset, offset + len) as the file is now. Bytes past the
+  // current end (the file shrank after the caller read size()) read as
+  // zeros. Errors: io_error when the delta cannot be read.
+  Status read(uint64_t offset, uint8_t* buf, size_t len) const override;
+  // Bytes the delta holds: kDeltaPageSize per page written and not cut off
+  // by a truncation since.
+  uint64_t delta_bytes() const;
+
+  // --- write side ---
+  // Writes [offset, offset + len), growing the file when it ends past the
+  // end. Errors: no_space, io_error (the file stays as it was).
   Status write(uint64_t offset, const uint8_t* buf, size_t len);
+  // Sets the size in bytes: a shrink hides the cut base bytes for good, a
+  // growth reads as zeros. Errors: no_space, io_error.
   Status truncate(uint64_t size);
+  // Makes everything written so far durable. Errors: no_space, io_error.
   Status sync();
+  // The delta, for inspection (tests); not locked.
   const PageStore& store() const { return *store_; }
 
  private:

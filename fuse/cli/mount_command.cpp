@@ -51,10 +51,10 @@ int mount_command(const MountArgs& args) {
   FileTable files;
   for (ContainerFile& f : build_containers(input, formats)) {
     const std::string file_name = name + f.suffix;
-    std::shared_ptr<OverlayFile> overlay;
+    std::shared_ptr<OverlayFile> overlay;  // none on --read-only: the base is served itself
     if (delta.mode != DeltaMode::none)
       overlay = std::make_shared<OverlayFile>(f.image, deltas.open(file_name, f.image->size()));
-    files.add({file_name, f.image, overlay, disk.timestamp_ns, f.allocated_bytes});
+    files.add(expose(file_name, f.image, std::move(overlay), disk.timestamp_ns, f.allocated_bytes));
   }
   if (delta.mode == DeltaMode::directory && !args.layout.quiet) log_info("writes go to the delta in {}", delta.dir);
 

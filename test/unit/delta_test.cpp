@@ -242,6 +242,37 @@ TEST_CASE("overlay reads newest bytes, grows and shrinks like a file", "[delta]"
   CHECK(read_all(f) == model);
 }
 
+TEST_CASE("overlay is an Image: size and reads through the interface, delta bytes counted", "[delta]") {
+  auto base = std::make_shared<BytesImage>(pattern(3 * kDeltaPageSize, 4));
+  auto overlay = std::make_shared<OverlayFile>(base, std::make_unique<MemoryPageStore>(
+                                                         DeltaSize{base->size(), base->size()}));
+  const Image& image = *overlay;
+  std::vector<uint8_t> model = base->bytes();
+  CHECK(image.size() == base->size());
+  CHECK(overlay->delta_bytes() == 0);
+
+  const auto w = pattern(10, 50);  // one page touched
+  REQUIRE(ok(overlay->write(kDeltaPageSize + 5, w.data(), w.size())));
+  std::copy(w.begin(), w.end(), model.begin() + kDeltaPageSize + 5);
+  std::vector<uint8_t> got(image.size());
+  REQUIRE(ok(image.read(0, got.data(), got.size())));
+  CHECK(difference(got, model) == "");
+  CHECK(overlay->delta_bytes() == kDeltaPageSize);
+
+  // A reader that looked at the size before a shrink reads zeros past the
+  // new end, never the cut bytes.
+  REQUIRE(ok(overlay->truncate(kDeltaPageSize + 8)));
+  CHECK(image.size() == kDeltaPageSize + 8);
+  std::vector<uint8_t> past(got.size(), 0xff);
+  REQUIRE(ok(image.read(0, past.data(), past.size())));
+  model.resize(kDeltaPageSize + 8);
+  model.resize(got.size(), 0);
+  CHECK(difference(past, model) == "");
+  CHECK(overlay->delta_bytes() == kDeltaPageSize);
+  REQUIRE(ok(overlay->truncate(kDeltaPageSize)));
+  CHECK(overlay->delta_bytes() == 0);  // the written page is cut off
+}
+
 // A torn tail, one case per exit of DeltaLog::replay: the replay stops at
 // the first record that is short or fails a check, and open() cuts the file
 // there. Each case builds a good synced log, appends what an interrupted
