@@ -13,6 +13,7 @@
 
 #include "core/image/endian.h"
 #include "core/image/error.h"
+#include "core/image/io.h"
 #include "core/image/log.h"
 
 namespace vdiskfs {
@@ -53,15 +54,9 @@ void write_record_header(uint8_t* h, uint32_t type, uint64_t a, uint64_t b, cons
   put_le64(h + rec::checksum, record_checksum(h, payload, payload_len));
 }
 
-bool pread_all(int fd, uint8_t* buf, size_t len, uint64_t off) {
-  size_t done = 0;
-  while (done < len) {
-    const ssize_t r = pread(fd, buf + done, len - done, off_t(off + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    done += size_t(r);
-  }
-  return true;
+// Why a complete transfer stopped short, for a log line.
+std::string io_failure(const IoResult& r) {
+  return r.end == IoEnd::failed ? strerror(r.error) : "the file ends early";
 }
 
 DeltaHeader parse_header(const uint8_t* h, const std::string& path) {
@@ -109,8 +104,9 @@ std::unique_ptr<DeltaLog> DeltaLog::create(const std::string& path, const DeltaH
   put_le32(h + hdr::identity_len, uint32_t(header.base_identity.size()));
   std::memcpy(h + hdr::identity, header.base_identity.data(), header.base_identity.size());
   put_le64(h + hdr::checksum, XXH3_64bits(h, hdr::checksum));
-  if (pwrite(fd, h, kHeaderBytes, 0) != ssize_t(kHeaderBytes) || fdatasync(fd) != 0) {
-    const int err = errno;
+  const IoResult w = pwrite_full(fd, h, kHeaderBytes, 0);
+  if (!w.complete() || fdatasync(fd) != 0) {
+    const int err = !w.complete() ? (w.error ? w.error : ENOSPC) : errno;
     close(fd);
     unlink(path.c_str());
     fail("cannot create delta {}: {}", path, strerror(err));
@@ -124,7 +120,7 @@ DeltaHeader DeltaLog::read_header(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("cannot open delta {}: {}", path, strerror(errno));
   uint8_t h[kHeaderBytes];
-  const bool ok_read = pread_all(fd, h, kHeaderBytes, 0);
+  const bool ok_read = pread_full(fd, h, kHeaderBytes, 0).complete();
   close(fd);
   if (!ok_read) fail("{} is not a vdiskfs delta (too short)", path);
   return parse_header(h, path);
@@ -134,7 +130,7 @@ DeltaHeader DeltaLog::read_header(const std::string& path) {
 DeltaHeader header_of(int fd, const std::string& path) {
   uint8_t h[kHeaderBytes];
   try {
-    if (!pread_all(fd, h, kHeaderBytes, 0)) fail("{} is not a vdiskfs delta (too short)", path);
+    if (!pread_full(fd, h, kHeaderBytes, 0).complete()) fail("{} is not a vdiskfs delta (too short)", path);
     return parse_header(h, path);
   } catch (...) {
     close(fd);
@@ -175,12 +171,12 @@ void DeltaLog::replay(bool repair) {
   uint8_t h[kRecordHeader];
   std::vector<uint8_t> payload(kDeltaPageSize);
   while (pos + kRecordHeader <= file_size) {
-    if (!pread_all(fd_, h, kRecordHeader, pos) || get_le32(h + rec::magic) != kRecordMagic) break;
+    if (!pread_full(fd_, h, kRecordHeader, pos).complete() || get_le32(h + rec::magic) != kRecordMagic) break;
     const uint32_t type = get_le32(h + rec::type);
     const size_t payload_len = type == kRecordPage ? kDeltaPageSize : 0;
     if (type != kRecordPage && type != kRecordSize) break;
     if (pos + kRecordHeader + payload_len > file_size) break;
-    if (payload_len && !pread_all(fd_, payload.data(), payload_len, pos + kRecordHeader)) break;
+    if (payload_len && !pread_full(fd_, payload.data(), payload_len, pos + kRecordHeader).complete()) break;
     if (record_checksum(h, payload.data(), payload_len) != get_le64(h + rec::checksum)) break;
     if (type == kRecordPage)
       index_[get_le64(h + rec::a)] = pos + kRecordHeader;
@@ -202,26 +198,22 @@ void DeltaLog::replay(bool repair) {
 
 Status DeltaLog::read_page(uint64_t page, uint8_t* out) const {
   const uint64_t offset = index_.at(page);
-  if (pread_all(fd_, out, kDeltaPageSize, offset)) return Status::ok;
-  log_error("reading delta {} at offset {}: {}", path_, offset, strerror(errno));
+  const IoResult r = pread_full(fd_, out, kDeltaPageSize, offset);
+  if (r.complete()) return Status::ok;
+  log_error("reading delta {} at offset {}: {}", path_, offset, io_failure(r));
   return Status::io_error;
 }
 
 Status DeltaLog::append(const std::vector<uint8_t>& records) {
-  size_t done = 0;
-  while (done < records.size()) {
-    const ssize_t w = pwrite(fd_, records.data() + done, records.size() - done, off_t(end_ + done));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      const int err = w < 0 ? errno : ENOSPC;
-      // Leave no partial record behind: the delta stays as it was.
-      if (ftruncate(fd_, off_t(end_)) != 0)
-        log_error("delta {}: cannot cut a failed write: {}", path_, strerror(errno));
-      if (err == ENOSPC || err == EDQUOT) return Status::no_space;
-      log_error("writing delta {}: {}", path_, strerror(err));
-      return Status::io_error;
-    }
-    done += size_t(w);
+  const IoResult w = pwrite_full(fd_, records.data(), records.size(), end_);
+  if (!w.complete()) {
+    const int err = w.end == IoEnd::failed ? w.error : ENOSPC;  // a write of nothing: no room
+    // Leave no partial record behind: the delta stays as it was.
+    if (ftruncate(fd_, off_t(end_)) != 0)
+      log_error("delta {}: cannot cut a failed write: {}", path_, strerror(errno));
+    if (err == ENOSPC || err == EDQUOT) return Status::no_space;
+    log_error("writing delta {}: {}", path_, strerror(err));
+    return Status::io_error;
   }
   end_ += records.size();
   return Status::ok;
@@ -266,19 +258,13 @@ bool DeltaLog::compact() {
     return false;
   };
   std::vector<uint8_t> buf(kHeaderBytes);
-  if (!pread_all(fd_, buf.data(), kHeaderBytes, 0)) return give_up();
+  if (!pread_full(fd_, buf.data(), kHeaderBytes, 0).complete()) return give_up();
   std::vector<std::pair<uint64_t, uint64_t>> pages(index_.begin(), index_.end());
   std::sort(pages.begin(), pages.end());
   std::unordered_map<uint64_t, uint64_t> index;
   uint64_t pos = 0;
   auto flush = [&] {
-    size_t done = 0;
-    while (done < buf.size()) {
-      const ssize_t w = pwrite(fd, buf.data() + done, buf.size() - done, off_t(pos + done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      done += size_t(w);
-    }
+    if (!pwrite_full(fd, buf.data(), buf.size(), pos).complete()) return false;
     pos += buf.size();
     buf.clear();
     return true;
@@ -286,7 +272,7 @@ bool DeltaLog::compact() {
   for (const auto& [page, offset] : pages) {
     const size_t at = buf.size();
     buf.resize(at + kRecordHeader + kDeltaPageSize);
-    if (!pread_all(fd_, buf.data() + at + kRecordHeader, kDeltaPageSize, offset)) return give_up();
+    if (!pread_full(fd_, buf.data() + at + kRecordHeader, kDeltaPageSize, offset).complete()) return give_up();
     write_record_header(buf.data() + at, kRecordPage, page, 0, buf.data() + at + kRecordHeader, kDeltaPageSize);
     index[page] = pos + at + kRecordHeader;
     if (buf.size() >= (1u << 20) && !flush()) return give_up();
