@@ -1,12 +1,17 @@
 #pragma once
-// Turns a scanned source into a guest disk: identity, ext4 volume, GPT.
+// Turns a scanned source into a guest disk: its identity, a volume of the
+// filesystem named in the options (core/fs/filesystem.h), the placement of
+// the partitions and the GPT around them (core/partition).
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+// ext4_test.cpp reaches ext4::build_volume through this header; kept until
+// that test includes core/fs/ext4/ext4_volume.h itself.
 #include "core/fs/ext4/ext4_volume.h"
+#include "core/fs/filesystem.h"
 #include "core/image/identity.h"
 #include "core/image/image.h"
 #include "core/image/size_parse.h"
@@ -14,30 +19,33 @@
 
 namespace vdiskfs {
 
+// What shapes a disk: its filesystem, the volume's options, its partitions.
 struct DiskOptions {
-  std::optional<Uuid> fs_uuid;  // default: derived from the identity
-  std::string label;            // ext4 volume label, up to 16 bytes
-  SizeSpec free_space{0, 20, true};
-  uint64_t min_free_bytes = 256ull << 20;
-  // A 1 MiB BIOS boot partition (GPT entry 2, after the ext4) where
+  std::string filesystem = "ext4";  // a row of the filesystem table (filesystem_named)
+  std::optional<Uuid> fs_uuid;      // default: derived from the identity
+  std::string label;                // volume label, up to the filesystem's max_label_bytes
+  SizeSpec free_space{0, 20, true};        // room for writes: bytes or % of data + metadata
+  uint64_t min_free_bytes = 256ull << 20;  // at least this much room for writes, bytes
+  // A 1 MiB BIOS boot partition (GPT entry 2, after the volume) where
   // grub-install --target=i386-pc puts its core image, so that a
   // bootloader written into the delta can boot the disk without -kernel.
   bool bios_boot = false;
-  // What ext4 cannot hold (ext4::fit_tree, xattrs that fit nowhere) fails
-  // the build instead of a warning.
+  // What the filesystem cannot hold (ext4::fit_tree, xattrs that fit
+  // nowhere) fails the build instead of a warning.
   bool strict = false;
 };
 
+// A built guest disk and what `vdiskfs info` reports about it.
 struct Disk {
   std::shared_ptr<const Image> image;  // the raw guest disk
-  Identity identity;
+  Identity identity;   // of the tree and the layout: seeds every derived UUID
   std::string layout;  // the layout options that went into the identity
-  Uuid fs_uuid{};
-  uint64_t partition_offset = 0;
-  uint64_t partition_size = 0;
-  ext4::VolumeInfo volume;
+  Uuid fs_uuid{};      // the volume's filesystem UUID (volume.uuid)
+  uint64_t partition_offset = 0;  // bytes from the start of the disk to the volume
+  uint64_t partition_size = 0;    // bytes of the volume's partition
+  Volume volume;                 // the filesystem inside the partition
   uint64_t allocated_bytes = 0;  // bytes of the disk that hold data or metadata
-  int64_t timestamp_ns = 0;
+  int64_t timestamp_ns = 0;      // newest_past_time of the tree: the volume's own times
 };
 
 // The newest mtime or ctime in the tree that is not in the future: the
@@ -48,7 +56,8 @@ int64_t newest_past_time(const Tree& tree);
 // a stable order; values are numbers or strings rendered as text.
 std::vector<std::pair<std::string, std::string>> disk_facts(const Disk& disk, const Tree& tree);
 
-// The source must outlive the disk.
+// Builds the disk of `source`, which must outlive it. Throws Error on
+// options the filesystem cannot take and on what it cannot hold (strict).
 Disk build_disk(const Source& source, const DiskOptions& options);
 
 }  // namespace vdiskfs

@@ -1,43 +1,39 @@
 #pragma once
-// GPT partition table (UEFI spec, chapter 5): a protective MBR, the
-// primary header and entry array at the start of the disk, the backup
+// The GPT encoder of a placement (UEFI spec, chapter 5): a protective MBR,
+// the primary header and entry array at the start of the disk, the backup
 // entry array and header at its end, all with their CRC32s. The disk is a
 // MappedImage: table bytes from a skeleton, partitions from child Images.
+#include <cstdint>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "core/image/identity.h"
 #include "core/image/image.h"
+#include "core/partition/gpt_format.h"
+#include "core/partition/placement.h"
 
 namespace vdiskfs {
 
-inline constexpr uint64_t kSectorSize = 512;
-inline constexpr uint64_t kPartitionAlignment = 1 << 20;  // 1 MiB
+// Entries in the arrays we write: 16 KiB, the least the spec allows.
+inline constexpr uint32_t kGptEntryCount = 128;
+// Sectors of one entry array (32).
+inline constexpr uint64_t kGptEntryArraySectors = kGptEntryCount * sizeof(GptPartitionEntry) / kSectorSize;
+// The LBA of the primary header, after the protective MBR at LBA 0.
+inline constexpr uint64_t kGptPrimaryHeaderLba = 1;
+// The LBA of the primary entry array, after the primary header.
+inline constexpr uint64_t kGptPrimaryEntriesLba = kGptPrimaryHeaderLba + 1;
 
-// GPT type GUIDs in their on-disk (mixed-endian) byte order.
-extern const Uuid kGptTypeLinuxFilesystem;  // 0FC63DAF-8483-4772-8E79-3D69D8477DE4
-extern const Uuid kGptTypeBiosBoot;         // 21686148-6449-6E6F-744E-656564454649
+// What GPT keeps on the disk: the protective MBR, the primary header and
+// entry array at the start (34 sectors); the backup entry array and header
+// at the end (33 sectors).
+inline constexpr TableFootprint kGptFootprint{
+    "GPT", (kGptPrimaryEntriesLba + kGptEntryArraySectors) * kSectorSize,
+    (kGptEntryArraySectors + 1) * kSectorSize, kGptEntryCount};
 
-struct GptPartitionSpec {
-  std::shared_ptr<const Image> content;  // size: a multiple of 512 bytes
-  Uuid type;
-  Uuid unique;       // big-endian RFC 4122 bytes; stored mixed-endian
-  std::string name;  // up to 36 UTF-16 code units (ASCII here)
-};
+// The disk of `placement` (made with kGptFootprint) under a GPT whose disk
+// GUID is `disk_guid` (big-endian RFC 4122 bytes).
+std::shared_ptr<const Image> encode_gpt(const Placement& placement, const Uuid& disk_guid);
 
-struct GptPartitionPlacement {
-  uint64_t offset;  // bytes from the start of the disk
-  uint64_t size;
-};
-
-// Lays the partitions out one after another, each aligned to 1 MiB, and
-// returns the disk. `placements` receives where each partition went.
-std::shared_ptr<const Image> build_gpt_disk(const std::vector<GptPartitionSpec>& partitions,
-                                            const Uuid& disk_guid,
-                                            std::vector<GptPartitionPlacement>* placements);
-
-// Big-endian RFC 4122 bytes -> GPT's mixed-endian byte order.
+// Big-endian RFC 4122 bytes -> GPT's mixed-endian byte order (and back).
 Uuid gpt_guid_bytes(const Uuid& rfc4122);
 
 }  // namespace vdiskfs

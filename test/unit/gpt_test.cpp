@@ -1,14 +1,18 @@
-// GPT disks read back byte by byte and checked against the UEFI layout,
-// with CRCs recomputed independently through zlib.
+// GPT disks read back byte by byte and checked against the UEFI layout
+// (offsets from the spec's tables, not from our structs), with CRCs
+// recomputed independently through zlib.
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/image/error.h"
+#include "core/image/mapped_image.h"
 #include "core/partition/gpt.h"
+#include "core/partition/placement.h"
 #include "test_images.h"
 
 using namespace vdiskfs;
@@ -18,7 +22,6 @@ using vdiskfs::test::BytesImage;
 
 namespace {
 
-
 uint32_t zcrc(const uint8_t* p, size_t n) {
   return uint32_t(crc32(crc32(0L, Z_NULL, 0), p, uInt(n)));
 }
@@ -27,6 +30,14 @@ std::vector<uint8_t> read_all(const Image& img) {
   std::vector<uint8_t> out(img.size());
   REQUIRE(img.read(0, out.data(), out.size()) == Status::ok);
   return out;
+}
+
+// The placement of `partitions` under GPT and the disk GPT makes of it.
+std::pair<Placement, std::shared_ptr<const Image>> gpt_disk(std::vector<PartitionSpec> partitions,
+                                                            const Uuid& disk_guid) {
+  Placement placement = place_partitions(std::move(partitions), kGptFootprint);
+  auto disk = encode_gpt(placement, disk_guid);
+  return {std::move(placement), std::move(disk)};
 }
 
 // Checks one GPT header at `lba` and returns the entry array it points to.
@@ -63,8 +74,8 @@ TEST_CASE("GPT disk with one partition matches the UEFI layout") {
                        0x81, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
   const Uuid disk_guid = {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x40, 0x11,
                           0x82, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99};
-  std::vector<GptPartitionPlacement> placed;
-  auto disk = build_gpt_disk({{content, kGptTypeLinuxFilesystem, unique, "root"}}, disk_guid, &placed);
+  const auto [placement, disk] = gpt_disk({{content, PartitionRole::linux_filesystem, unique, "root"}}, disk_guid);
+  const std::vector<PlacedPartition>& placed = placement.partitions;
   REQUIRE(disk);
   const std::vector<uint8_t> d = read_all(*disk);
   REQUIRE(d.size() == disk->size());
@@ -138,9 +149,9 @@ TEST_CASE("GPT disk with one partition matches the UEFI layout") {
 TEST_CASE("GPT places several partitions on 1 MiB boundaries") {
   auto a = std::make_shared<BytesImage>(vdiskfs::test::pattern_bytes((1 << 20) + 512, 1));
   auto b = std::make_shared<BytesImage>(vdiskfs::test::pattern_bytes(1024, 2));
-  std::vector<GptPartitionPlacement> placed;
-  auto disk = build_gpt_disk({{a, kGptTypeBiosBoot, Uuid{}, "a"}, {b, kGptTypeLinuxFilesystem, Uuid{}, "b"}},
-                             Uuid{}, &placed);
+  const auto [placement, disk] =
+      gpt_disk({{a, PartitionRole::bios_boot, Uuid{}, "a"}, {b, PartitionRole::linux_filesystem, Uuid{}, "b"}}, Uuid{});
+  const std::vector<PlacedPartition>& placed = placement.partitions;
   REQUIRE(placed.size() == 2);
   CHECK(placed[0].offset == 1 << 20);
   CHECK(placed[1].offset == 3 << 20);  // a spills past 2 MiB
@@ -159,8 +170,19 @@ TEST_CASE("GPT places several partitions on 1 MiB boundaries") {
 
 TEST_CASE("GPT rejects a partition that is not a multiple of 512 bytes") {
   auto odd = std::make_shared<BytesImage>(std::vector<uint8_t>(1000, 1));
-  CHECK_THROWS_AS(build_gpt_disk({{odd, kGptTypeLinuxFilesystem, Uuid{}, "x"}}, Uuid{}, nullptr),
-                  vdiskfs::Error);
+  CHECK_THROWS_AS(gpt_disk({{odd, PartitionRole::linux_filesystem, Uuid{}, "x"}}, Uuid{}), vdiskfs::Error);
+}
+
+TEST_CASE("the protective MBR's size saturates at 0xFFFFFFFF sectors on a disk beyond 2 TiB") {
+  // 3 TiB of zeros, never read but for the first sector.
+  auto big = std::make_shared<MappedImage>(uint64_t(3) << 40, ExtentMap{}, std::vector<uint8_t>{}, nullptr,
+                                           std::vector<std::shared_ptr<const Image>>{});
+  const auto [placement, disk] = gpt_disk({{big, PartitionRole::linux_filesystem, Uuid{}, "big"}}, Uuid{});
+  CHECK(placement.disk_bytes > (uint64_t(2) << 40));
+  uint8_t mbr[512];
+  REQUIRE(disk->read(0, mbr, sizeof mbr) == Status::ok);
+  CHECK(le(mbr + 446 + 8, 4) == 1);
+  CHECK(le(mbr + 446 + 12, 4) == 0xFFFFFFFF);
 }
 
 TEST_CASE("gpt_guid_bytes swaps the first three fields") {
