@@ -1,20 +1,16 @@
 #include "fuse/cli/disk_setup.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <climits>
-#include <cstdlib>
 #include <cstdio>
-#include <cstring>
 
-#include "core/source/directory/directory_source.h"
-#include "core/image/error.h"
 #include "core/disk/fstab.h"
+#include "core/fs/filesystem.h"
+#include "core/image/error.h"
 #include "core/image/log.h"
 #include "core/image/size_parse.h"
-#include "core/source/tar/tar_source.h"
+#include "core/source/source_factory.h"
 
 namespace vdiskfs {
 namespace {
@@ -43,12 +39,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   options.min_free_bytes = min_free->bytes;
 
   PreparedDisk out;
-  char resolved[PATH_MAX];
-  if (!realpath(args.source.c_str(), resolved)) {
-    if (errno == ENOENT) fail("source {} does not exist", args.source);
-    fail("cannot resolve source {}: {}", args.source, strerror(errno));
-  }
-  out.source_path = resolved;
+  out.source_path = resolve_source(args.source);
   ScanOptions scan;
   scan.strict = args.strict;
   scan.one_file_system = args.one_file_system;
@@ -59,11 +50,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   }
   ScanReport report;
   auto t0 = std::chrono::steady_clock::now();
-  struct stat st;
-  if (stat(out.source_path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-    out.source = TarSource::open(out.source_path, scan, report);
-  else
-    out.source = DirectorySource::open(out.source_path, scan, report);
+  out.source = open_source(out.source_path, scan, report);
   out.scan_seconds = seconds_since(t0);
   if (scan.progress) std::fprintf(stderr, "\r\033[K");
   if (!report.skipped.empty()) {
@@ -79,15 +66,16 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   // A restored system finds its root by the UUID or label in its fstab.
   if (args.fstab_identity && args.uuid.empty() && args.label.empty()) {
     if (auto root = root_identity_from_fstab(*out.source)) {
+      const Filesystem& fs = filesystem_named(options.filesystem);
       if (root->uuid) {
         options.fs_uuid = root->uuid;
-        if (!args.quiet) log_info("ext4 UUID {} from etc/fstab of {}", uuid_to_string(*root->uuid), out.source->describe());
-      } else if (root->label.size() <= 16) {
+        if (!args.quiet) log_info("{} UUID {} from etc/fstab of {}", fs.name, uuid_to_string(*root->uuid), out.source->describe());
+      } else if (root->label.size() <= fs.max_label_bytes) {
         options.label = root->label;
-        if (!args.quiet) log_info("ext4 label '{}' from etc/fstab of {}", root->label, out.source->describe());
+        if (!args.quiet) log_info("{} label '{}' from etc/fstab of {}", fs.name, root->label, out.source->describe());
       } else {
-        log_warning("etc/fstab of {} names the root by label '{}', longer than ext4's 16 bytes; not used",
-                    out.source->describe(), root->label);
+        log_warning("etc/fstab of {} names the root by label '{}', longer than {}'s {} bytes; not used",
+                    out.source->describe(), root->label, fs.name, fs.max_label_bytes);
       }
     }
   }

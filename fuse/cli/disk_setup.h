@@ -10,7 +10,7 @@
 namespace vdiskfs {
 
 struct LayoutArgs {
-  std::string source;
+  std::string source;     // SOURCE as typed (source_kinds_help)
   std::string uuid;        // "" = derived from the identity
   std::string label;
   std::string free_space = "20%";
@@ -24,9 +24,9 @@ struct LayoutArgs {
 };
 
 struct PreparedDisk {
-  std::unique_ptr<Source> source;  // a directory or a tar archive
+  std::unique_ptr<Source> source;  // what open_source made of LayoutArgs::source
   Disk disk;
-  std::string source_path;  // canonical
+  std::string source_path;  // canonical (resolve_source): names the mount and its delta
   double scan_seconds = 0, layout_seconds = 0;
 };
 

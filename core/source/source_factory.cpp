@@ -1,0 +1,34 @@
+#include "core/source/source_factory.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/image/error.h"
+#include "core/source/directory/directory_source.h"
+#include "core/source/tar/tar_source.h"
+
+namespace vdiskfs {
+
+std::string source_kinds_help() { return "a directory or an uncompressed tar archive"; }
+
+std::string resolve_source(const std::string& typed) {
+  char resolved[PATH_MAX];
+  if (!realpath(typed.c_str(), resolved)) {
+    if (errno == ENOENT) fail("source {} does not exist", typed);
+    fail("cannot resolve source {}: {}", typed, strerror(errno));
+  }
+  return resolved;
+}
+
+std::unique_ptr<Source> open_source(const std::string& typed, const ScanOptions& options, ScanReport& report) {
+  const std::string path = resolve_source(typed);
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return TarSource::open(path, options, report);
+  return DirectorySource::open(path, options, report);
+}
+
+}  // namespace vdiskfs

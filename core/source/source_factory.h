@@ -1,0 +1,28 @@
+#pragma once
+// The one place that turns what the user typed for SOURCE into a Source, so
+// that the command line never names a source class. Today SOURCE is a path:
+// a regular file is an uncompressed tar archive, anything else a directory;
+// later nfs://, smb:// and a.tar+b.tar each become a branch here.
+#include <memory>
+#include <string>
+
+#include "core/source/source.h"
+
+namespace vdiskfs {
+
+// What SOURCE may be today, for the command line's help ("a directory or
+// an uncompressed tar archive"); it grows with the factory.
+std::string source_kinds_help();
+
+// The canonical name of the source the user typed: an absolute path
+// without symbolic links. Names the mount and its delta. Throws Error
+// "source X does not exist" or "cannot resolve source X: reason".
+std::string resolve_source(const std::string& typed);
+
+// Opens and scans the source the user typed (resolved as resolve_source
+// does): a tar archive for a regular file, else a directory. What could
+// not be read goes to `report`. Throws Error as resolve_source does, and
+// as the source does when it cannot be scanned.
+std::unique_ptr<Source> open_source(const std::string& typed, const ScanOptions& options, ScanReport& report);
+
+}  // namespace vdiskfs
