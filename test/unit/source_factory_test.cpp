@@ -1,0 +1,53 @@
+// The source factory: what the user typed for SOURCE becomes a directory or
+// a tar source, with the errors the command line has always given.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/image/error.h"
+#include "core/source/source_factory.h"
+#include "test_images.h"
+
+using namespace vdiskfs;
+using vdiskfs::test::TempDir;
+using vdiskfs::test::write_file;
+
+TEST_CASE("a directory opens as a directory source, a regular file as a tar archive") {
+  TempDir dir;
+  std::filesystem::create_directory(dir / "tree");
+  write_file(dir / "tree" / "a", {'x'});
+  write_file(dir / "empty.tar", std::vector<uint8_t>(10240, 0));  // what GNU tar writes for no members
+  ScanReport report;
+  const auto tree = open_source((dir / "tree").string(), ScanOptions{}, report);
+  CHECK(tree->describe() == "directory " + (dir / "tree").string());
+  CHECK(tree->tree().dirents.size() == 1);
+  const auto tar = open_source((dir / "empty.tar").string(), ScanOptions{}, report);
+  CHECK(tar->describe() == "tar archive " + (dir / "empty.tar").string());
+  CHECK(report.skipped.empty());
+}
+
+TEST_CASE("SOURCE is resolved to its canonical path") {
+  TempDir dir;
+  std::filesystem::create_directory(dir / "tree");
+  std::filesystem::create_directory_symlink("tree", dir / "link");
+  CHECK(resolve_source((dir / "link" / ".." / "link").string()) == (dir / "tree").string());
+  ScanReport report;
+  CHECK(open_source((dir / "link").string(), ScanOptions{}, report)->describe() == "directory " + (dir / "tree").string());
+}
+
+TEST_CASE("a SOURCE that does not exist is named in the error") {
+  TempDir dir;
+  const std::string missing = (dir / "missing").string();
+  ScanReport report;
+  try {
+    open_source(missing, ScanOptions{}, report);
+    FAIL("a missing source opened");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) == "source " + missing + " does not exist");
+  }
+}
+
+TEST_CASE("the help text says what SOURCE may be") {
+  CHECK(source_kinds_help() == "a directory or an uncompressed tar archive");
+}
