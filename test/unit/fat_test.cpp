@@ -335,7 +335,8 @@ TEST_CASE("short names follow the basis-name algorithm with unique ~N tails", "[
     for (const ShortName& s : assign_short_names(u)) out.push_back(short_text(s));
     return out;
   };
-  CHECK(names({"readme.txt", "MAKEFILE", "a.b"}) == std::vector<std::string>{"README  TXT", "MAKEFILE   ", "A       B  "});
+  CHECK(names({"readme.txt", "MAKEFILE", "a.b"}) ==
+        std::vector<std::string>{"README  TXT", "MAKEFILE   ", "A       B  "});
   CHECK(names({"A very long name.text", ".hidden", "foo.bar.baz", "x y", "a+b.c"}) ==
         std::vector<std::string>{"AVERYL~1TEX", "HIDDEN~1   ", "FOO~1   BAZ", "XY~1       ", "A_B~1   C  "});
   CHECK(names({"Gr\xC3\xBC\xC3\x9F" "e.txt", "\xF0\x9F\x98\x80.txt"}) ==
@@ -390,15 +391,31 @@ TEST_CASE("times: 2 s write times, 10 ms creation times, clamped to 1980..2107",
   CHECK(format_time(Timestamp{981173107, 0}, false) == "2001-02-03 04:05:07");
 }
 
+TEST_CASE("times in local time follow the process's time zone", "[fat]") {
+  const char* old = std::getenv("TZ");
+  const std::string saved = old ? old : "";
+  setenv("TZ", "UTC-2", 1);  // two hours east of UTC
+  tzset();
+  const FatTime local = to_fat_time(Timestamp{981173107, 0}, true);  // 04:05:07 UTC
+  const FatTime utc = to_fat_time(Timestamp{981173107, 0}, false);
+  if (old) setenv("TZ", saved.c_str(), 1); else unsetenv("TZ");
+  tzset();
+  CHECK(local.time >> 11 == 6);
+  CHECK(utc.time >> 11 == 4);
+  CHECK(local.date == utc.date);
+}
+
 TEST_CASE("the computed FAT chains each run and leaves the rest free", "[fat]") {
   const FatTableImage fat({{2, 1}, {3, 3}, {10, 2}}, 1);
   CHECK(fat.size() == 512);
-  const std::vector<uint32_t> want = {0x0FFFFFF8, 0x0FFFFFFF, 0x0FFFFFFF, 4, 5, 0x0FFFFFFF, 0, 0, 0, 0, 11, 0x0FFFFFFF, 0};
+  const std::vector<uint32_t> want = {0x0FFFFFF8, 0x0FFFFFFF, 0x0FFFFFFF, 4, 5, 0x0FFFFFFF,  // clusters 0..5
+                                      0, 0, 0, 0, 11, 0x0FFFFFFF, 0};                       // clusters 6..12
   const std::vector<uint8_t> bytes = read_bytes(fat, 0, 512);
   for (size_t c = 0; c < want.size(); ++c) CHECK(le(&bytes[c * 4], 4) == want[c]);
   CHECK(vdiskfs::test::all_zero(&bytes[want.size() * 4], 512 - want.size() * 4));
   // Any byte range reads the same bytes.
-  for (uint64_t off : {1, 6, 13, 41}) CHECK(read_bytes(fat, off, 9) == std::vector<uint8_t>(&bytes[off], &bytes[off + 9]));
+  for (uint64_t off : {1, 6, 13, 41})
+    CHECK(read_bytes(fat, off, 9) == std::vector<uint8_t>(&bytes[off], &bytes[off + 9]));
   std::vector<ByteRange> ranges;
   fat.data_ranges(ranges);
   REQUIRE(ranges.size() == 1);
@@ -424,7 +441,8 @@ TEST_CASE("geometry: the specification's cluster-size table and FAT32's minimum"
   o.cluster_bytes = 3000;
   CHECK_THROWS_WITH(choose_geometry([](uint32_t) { return 1; }, o), Catch::Contains("power of two"));
   o.cluster_bytes = 512;
-  CHECK_THROWS_WITH(choose_geometry([](uint32_t) { return uint64_t(1) << 33; }, o), Catch::Contains("FAT32 holds at most"));
+  CHECK_THROWS_WITH(choose_geometry([](uint32_t) { return uint64_t(1) << 33; }, o),
+                    Catch::Contains("FAT32 holds at most"));
 }
 
 TEST_CASE("FAT32 volume from a directory passes fsck.fat, mtools and sleuthkit", "[fat][tools]") {

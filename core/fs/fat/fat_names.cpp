@@ -181,7 +181,8 @@ ShortName make_volume_label(std::string_view label) {
   for (size_t i = 0; i < label.size(); ++i) {
     const char16_t c = fold_unit(char16_t(uint8_t(label[i])));
     if (c != u' ' && !valid_short_char(c))
-      fail("the FAT volume label '{}' holds '{}'; a label takes letters, digits, spaces and ! # $ % & ' ( ) - @ ^ _ ` {{ }} ~",
+      fail("the FAT volume label '{}' holds '{}'; a label takes letters, digits, spaces and "
+           "! # $ % & ' ( ) - @ ^ _ ` {{ }} ~",
            label, label[i]);
     n[i] = uint8_t(c);
   }
