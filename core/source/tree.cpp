@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/source/tree_assembler.h"
+
 namespace vdiskfs {
 
 void Tree::data_segments(uint32_t node, std::vector<DataSegment>& out) const {
@@ -64,11 +66,11 @@ uint32_t Tree::lookup(std::string_view path) const {
     if (part.empty()) continue;
     const Node& dir = nodes[node];
     if (!dir.is_dir()) return kNoIndex;
-    // Children are sorted by name: binary search.
+    // Children are in name order (TreeAssembler): binary search.
     const Dirent* first = dirents.data() + child_begin(dir);
     const Dirent* last = first + child_count(dir);
     const Dirent* it = std::lower_bound(first, last, part,
-                                        [this](const Dirent& d, std::string_view n) { return name(d) < n; });
+                                        [this](const Dirent& d, std::string_view n) { return name_before(name(d), n); });
     if (it == last || name(*it) != part) return kNoIndex;
     node = it->node;
   }

@@ -4,8 +4,10 @@
 //
 // Nodes are inodes (one per file, hard links share one); dirents are names.
 // nodes[0] is the root directory. A directory's children are the contiguous
-// dirents [child_begin, child_begin + child_count), sorted by name. Names
-// and link targets live in one string arena so a million entries stay small.
+// dirents [child_begin, child_begin + child_count), in name order. Sources
+// make trees with TreeAssembler, the owner of these rules (order, link
+// counts). Names and link targets live in one string arena so a million
+// entries stay small.
 #include <sys/stat.h>
 
 #include <cstdint>

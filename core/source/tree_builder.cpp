@@ -65,7 +65,7 @@ uint32_t TreeBuilder::place(uint32_t parent, std::string_view name) {
   const uint32_t index = uint32_t(pending_.size());
   auto [it, added] = by_name_.emplace(child_key(parent, name), index);
   if (!added) return it->second;
-  if (pending_.size() >= 0xfffffff0u) fail("too many entries in one source");
+  if (pending_.size() >= TreeAssembler::kMaxNodes) fail("too many entries in one source");
   Pending p;
   p.parent = parent;
   p.name = std::string(name);
@@ -80,7 +80,7 @@ uint32_t TreeBuilder::place(uint32_t parent, std::string_view name) {
 // keeps the inode) and the name moves to a fresh entry, returned.
 uint32_t TreeBuilder::renew(uint32_t index) {
   if (!pending_[index].linked) return index;
-  if (pending_.size() >= 0xfffffff0u) fail("too many entries in one source");
+  if (pending_.size() >= TreeAssembler::kMaxNodes) fail("too many entries in one source");
   const uint32_t parent = pending_[index].parent;
   pending_[index].unnamed = true;
   Pending p;
@@ -168,72 +168,33 @@ std::string TreeBuilder::add_hard_link(std::string_view path, std::string_view t
 }
 
 Tree TreeBuilder::finish(std::vector<uint64_t>& payloads) {
-  Tree tree;
   payloads.clear();
-  std::vector<uint32_t> node_of(pending_.size(), kNoIndex);
-  auto make_node = [&](uint32_t index, uint32_t first_link) {
-    EntrySpec& spec = pending_[index].spec;
-    Node n = spec.attrs;
-    n.first_link = first_link;
-    n.nlink = n.is_dir() ? 2 : 0;
-    n.flags = 0;
-    const uint32_t node = uint32_t(tree.nodes.size());
-    if (n.is_symlink()) {
-      n.aux = tree.add_string(spec.link_target);
-      n.size = spec.link_target.size();
-    } else if (n.is_regular() && spec.sparse) {
-      n.flags |= Node::kSparse;
-      n.aux = uint64_t(tree.segments.size()) | uint64_t(spec.segments.size()) << 32;
-      tree.segments.insert(tree.segments.end(), spec.segments.begin(), spec.segments.end());
-    } else if (!S_ISCHR(n.mode) && !S_ISBLK(n.mode)) {
-      n.aux = 0;
-    }
-    if (!n.is_regular() && !n.is_symlink()) n.size = 0;
-    for (const auto& [key, value] : spec.xattrs) {
-      const uint32_t name_off = tree.add_string(key);
-      const uint32_t value_off = tree.add_string(value);
-      tree.xattrs.push_back({node, name_off, uint32_t(key.size()), value_off, uint32_t(value.size())});
-      n.flags |= Node::kXattrs;
-    }
-    tree.nodes.push_back(n);
-    payloads.push_back(spec.payload);
+  std::vector<uint32_t> node_of(pending_.size(), kNoIndex);  // by pending index
+  std::vector<uint32_t> index_of;                            // by node: pending index
+  // Adds the entry `index` as a node; its spec is freed as we go.
+  auto add_node = [&](uint32_t node, uint32_t index) {
+    payloads.push_back(pending_[index].spec.payload);
+    index_of.push_back(index);
     node_of[index] = node;
-    spec = EntrySpec{};  // free as we go
-    return node;
+    pending_[index].spec = EntrySpec{};
   };
-  make_node(0, kNoIndex);
-
-  // Depth first, subdirectories in name order, as the directory scan does.
-  std::vector<uint32_t> stack{0};
-  while (!stack.empty()) {
-    const uint32_t dir_index = stack.back();
-    stack.pop_back();
-    const uint32_t dir_node = node_of[dir_index];
-    std::vector<uint32_t> children = std::move(pending_[dir_index].children);
+  TreeAssembler assembler(pending_[0].spec);
+  add_node(0, 0);
+  for (uint32_t dir = assembler.next_directory(); dir != kNoIndex; dir = assembler.next_directory()) {
+    std::vector<uint32_t> children = std::move(pending_[index_of[dir]].children);
     std::sort(children.begin(), children.end(),
-              [&](uint32_t a, uint32_t b) { return pending_[a].name < pending_[b].name; });
-    const uint32_t child_begin = uint32_t(tree.dirents.size());
-    std::vector<uint32_t> subdirs;
+              [&](uint32_t a, uint32_t b) { return name_before(pending_[a].name, pending_[b].name); });
     for (uint32_t c : children) {
       if (pending_[c].unnamed) continue;
       const uint32_t target = pending_[c].inode_of != kNoIndex ? pending_[c].inode_of : c;
-      const uint32_t dirent = uint32_t(tree.dirents.size());
-      uint32_t node = node_of[target];
-      if (node == kNoIndex) {
-        node = make_node(target, dirent);
-        if (tree.nodes[node].is_dir()) subdirs.push_back(target);
-      }
-      if (tree.nodes[node].is_dir()) ++tree.nodes[dir_node].nlink;  // the child's ".."
-      else ++tree.nodes[node].nlink;
       const std::string& name = pending_[c].name;
-      tree.dirents.push_back({dir_node, node, tree.add_string(name), uint32_t(name.size())});
+      if (node_of[target] != kNoIndex) assembler.add_link(name, node_of[target]);
+      else add_node(assembler.add_new(name, pending_[target].spec), target);
     }
-    tree.nodes[dir_node].aux = uint64_t(child_begin) | uint64_t(tree.dirents.size() - child_begin) << 32;
-    for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) stack.push_back(*it);
   }
   pending_.clear();
   by_name_.clear();
-  return tree;
+  return assembler.finish();
 }
 
 }  // namespace vdiskfs

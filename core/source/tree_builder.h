@@ -1,6 +1,8 @@
 #pragma once
 // Builds a Tree from entries that arrive by path in any order, as archives
-// and listings deliver them (a tar, later a tar chain): parents that were
+// and listings deliver them (a tar, later a tar chain), and hands them to
+// TreeAssembler (which owns the tree's order and link counts) when it
+// finishes. The rules of entries by path are here: parents that were
 // never named are implied, a later entry for the same path replaces the
 // earlier one (hard links made before it keep the file they named, as after
 // extraction), hard links share their target's node. Paths are checked:
@@ -14,18 +16,9 @@
 #include <vector>
 
 #include "core/source/tree.h"
+#include "core/source/tree_assembler.h"
 
 namespace vdiskfs {
-
-// One entry as a source describes it.
-struct EntrySpec {
-  Node attrs;                     // mode, owners, times, size; aux = rdev for devices
-  std::string link_target;        // symlinks
-  bool sparse = false;                // data only in `segments`, holes elsewhere
-  std::vector<DataSegment> segments;  // sparse regular files
-  std::vector<std::pair<std::string, std::string>> xattrs;
-  uint64_t payload = 0;           // the source's own locator (a tar: data offset)
-};
 
 // Splits an archive path into checked components ("./a//b/" -> a, b).
 // Returns "" or why the path is refused.
@@ -46,7 +39,8 @@ class TreeBuilder {
   // Adds `path` as another name of the file at `target`.
   std::string add_hard_link(std::string_view path, std::string_view target);
 
-  // The finished tree, and each node's payload (indexed by node).
+  // The finished tree, assembled by TreeAssembler, and each node's
+  // payload (indexed by node).
   Tree finish(std::vector<uint64_t>& payloads);
 
  private:

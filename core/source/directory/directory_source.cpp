@@ -16,7 +16,9 @@
 #include <unordered_map>
 
 #include "core/image/error.h"
+#include "core/image/io.h"
 #include "core/image/log.h"
+#include "core/source/tree_assembler.h"
 
 namespace vdiskfs {
 namespace {
@@ -134,11 +136,11 @@ bool list_data_segments(int fd, uint64_t size, std::vector<DataSegment>& out) {
 }
 
 // Reads the extended attributes of `name` (never following a symlink) into
-// the tree, POSIX ACLs (system.posix_acl_*) among them.
+// `out`, POSIX ACLs (system.posix_acl_*) among them, in the order listed.
 // The working directory is the entry's directory (see scan; "." for the
 // root): a one-component name cannot lead out of the source, and l*xattr do
 // not follow it.
-void read_xattrs(Tree& tree, uint32_t node, const std::string& name) {
+void read_xattrs(const std::string& name, std::vector<std::pair<std::string, std::string>>& out) {
   const std::string& at = name;
   ssize_t len = llistxattr(at.c_str(), nullptr, 0);
   if (len <= 0) return;
@@ -147,7 +149,7 @@ void read_xattrs(Tree& tree, uint32_t node, const std::string& name) {
   if (len <= 0) return;
   names.resize(size_t(len));
   for (size_t pos = 0; pos < names.size();) {
-    const std::string key = names.c_str() + pos;
+    std::string key = names.c_str() + pos;
     pos += key.size() + 1;
     ssize_t vlen = lgetxattr(at.c_str(), key.c_str(), nullptr, 0);
     if (vlen < 0) continue;
@@ -155,15 +157,12 @@ void read_xattrs(Tree& tree, uint32_t node, const std::string& name) {
     vlen = lgetxattr(at.c_str(), key.c_str(), value.data(), value.size());
     if (vlen < 0) continue;
     value.resize(size_t(vlen));
-    const uint32_t name_off = tree.add_string(key);
-    const uint32_t value_off = tree.add_string(value);
-    tree.xattrs.push_back({node, name_off, uint32_t(key.size()), value_off, uint32_t(value.size())});
-    tree.nodes[node].flags |= Node::kXattrs;
+    out.emplace_back(std::move(key), std::move(value));
   }
 }
 
-// The names of a directory (without "." and ".."), sorted; false when the
-// listing stopped on an error (errno says which).
+// The names of a directory (without "." and ".."), in name order; false
+// when the listing stopped on an error (errno says which).
 bool list_sorted(DIR* d, std::vector<std::string>& names) {
   names.clear();
   errno = 0;
@@ -172,35 +171,30 @@ bool list_sorted(DIR* d, std::vector<std::string>& names) {
     names.emplace_back(e->d_name);
   }
   const bool complete = errno == 0;
-  std::sort(names.begin(), names.end());
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) { return name_before(a, b); });
   return complete;
 }
 
-// Fills what a new node needs beyond its stat: a symlink's target, or the
+// Fills what an entry needs beyond its stat: a symlink's target, or the
 // data ranges of a sparse file. Returns "" or why the entry is skipped.
-std::string read_link_or_holes(Tree& tree, Node& n, const struct statx& st, int dfd, const std::string& name,
-                               std::vector<DataSegment>& segs) {
-  if (S_ISLNK(n.mode)) {
-    std::string target(size_t(st.stx_size) + 1, '\0');
+std::string read_link_or_holes(EntrySpec& spec, const struct statx& st, int dfd, const std::string& name) {
+  if (S_ISLNK(st.stx_mode)) {
+    std::string& target = spec.link_target;
+    target.assign(size_t(st.stx_size) + 1, '\0');
     const ssize_t len = readlinkat(dfd, name.c_str(), target.data(), target.size());
     if (len < 0) return strerror(errno);
     if (size_t(len) >= target.size()) return "link target changed during scan";
     target.resize(size_t(len));
-    n.aux = tree.add_string(target);
-    n.size = uint64_t(len);
     return "";
   }
-  if (!S_ISREG(n.mode) || st.stx_blocks * 512 >= st.stx_size) return "";  // dense
+  if (!S_ISREG(st.stx_mode) || st.stx_blocks * 512 >= st.stx_size) return "";  // dense
   int fd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
   if (fd < 0 && errno == EPERM) fd = openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);  // not the owner
-  segs.clear();
-  const bool listed = fd >= 0 && list_data_segments(fd, n.size, segs);
+  const bool listed = fd >= 0 && list_data_segments(fd, spec.attrs.size, spec.segments);
   const int err = errno;
   if (fd >= 0) close(fd);
   if (!listed) return std::string("cannot map holes: ") + strerror(err);
-  n.flags |= Node::kSparse;
-  n.aux = uint64_t(tree.segments.size()) | uint64_t(segs.size()) << 32;
-  tree.segments.insert(tree.segments.end(), segs.begin(), segs.end());
+  spec.sparse = true;
   return "";
 }
 
@@ -210,19 +204,19 @@ bool stat_entry(int dfd, const char* name, struct statx& st) {
   return statx(dfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS | STATX_BTIME, &st) == 0;
 }
 
-// Adds the node of an entry `name` of `dfd`, stat'ed as `st`: its
+// Describes the entry `name` of `dfd`, stat'ed as `st`, in `spec`: its
 // attributes, link target or holes, and (with `with_xattrs`: `dfd` is the
 // working directory) its extended attributes and ACLs. The one path for
 // every entry, the root included. Returns "" or why the entry is skipped.
-std::string add_entry_node(Tree& tree, const struct statx& st, int dfd, const std::string& name,
-                           uint32_t first_link, bool with_xattrs, std::vector<DataSegment>& segs) {
-  Node n = node_from_statx(st);
-  if (std::string why = read_link_or_holes(tree, n, st, dfd, name, segs); !why.empty()) return why;
-  n.first_link = first_link;
-  if (n.is_dir()) n.nlink = 2;  // "." and the name in the parent
-  const uint32_t node = uint32_t(tree.nodes.size());
-  tree.nodes.push_back(n);
-  if (with_xattrs) read_xattrs(tree, node, name);
+std::string describe_entry(const struct statx& st, int dfd, const std::string& name, bool with_xattrs,
+                           EntrySpec& spec) {
+  spec.attrs = node_from_statx(st);
+  spec.link_target.clear();
+  spec.sparse = false;
+  spec.segments.clear();
+  spec.xattrs.clear();
+  if (std::string why = read_link_or_holes(spec, st, dfd, name); !why.empty()) return why;
+  if (with_xattrs) read_xattrs(name, spec.xattrs);
   return "";
 }
 
@@ -230,7 +224,7 @@ std::string add_entry_node(Tree& tree, const struct statx& st, int dfd, const st
 
 void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
   ScanState state;
-  std::vector<DataSegment> segs;
+  EntrySpec spec;  // reused for every entry
   // The scan changes the working directory to read xattrs; put it back.
   struct RestoreCwd {
     int fd = ::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -259,84 +253,72 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
   if (!stat_entry(root_fd_, ".", root_st)) fail("cannot stat source {}: {}", root_path_, strerror(errno));
   state.root_dev = makedev(root_st.stx_dev_major, root_st.stx_dev_minor);
   const bool in_root = enter_for_xattrs(root_fd_, ".");
-  if (const std::string why = add_entry_node(tree_, root_st, root_fd_, ".", kNoIndex, in_root, segs); !why.empty())
+  if (const std::string why = describe_entry(root_st, root_fd_, ".", in_root, spec); !why.empty())
     fail("cannot read source {}: {}", root_path_, why);
+  // Numbers the nodes, orders the names and counts the links.
+  TreeAssembler tree(spec);
 
   auto skip = [&](const std::string& path, const std::string& reason) {
     report.skipped.push_back(path + ": " + reason);
     if (options.strict) fail("cannot read {}/{}: {} (without --strict it is skipped)", root_path_, path, reason);
   };
+  auto progress = [&] {
+    const size_t entries = tree.tree().dirents.size();
+    if (options.progress && (entries & 0xffff) == 0) options.progress(entries);
+  };
 
-  // Directories still to read, as (node, path); popped from the back.
-  std::vector<std::pair<uint32_t, std::string>> pending;
-  pending.emplace_back(0, "");
   std::vector<std::string> names;
-  while (!pending.empty()) {
-    auto [dir_node, dir_path] = std::move(pending.back());
-    pending.pop_back();
+  for (uint32_t dir_node = tree.next_directory(); dir_node != kNoIndex; dir_node = tree.next_directory()) {
+    const std::string dir_path = tree.tree().relative_path(dir_node);
     const int dfd = open_beneath(root_fd_, dir_path, O_RDONLY | O_DIRECTORY | O_NOATIME);
-    const uint32_t child_begin = uint32_t(tree_.dirents.size());
-    uint32_t child_count = 0;
-    std::vector<std::pair<uint32_t, std::string>> subdirs;
     if (dfd < 0) {
       skip(dir_path, strerror(-dfd));
-    } else {
-      // xattrs are read by name relative to this directory: chdir into it
-      // (the scan runs before any other thread exists).
-      const bool in_dir = enter_for_xattrs(dfd, dir_path);
-      // Closed on every way out, a --strict skip() that throws included.
-      const std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(dfd), closedir);
-      if (!dir) {
-        const int err = errno;
-        close(dfd);
-        names.clear();
-        skip(dir_path, std::string("listing failed: ") + strerror(err));
-      } else if (!list_sorted(dir.get(), names)) {
-        skip(dir_path, std::string("listing failed: ") + strerror(errno));
-      }
-      for (const std::string& name : names) {
-        const std::string child_path = dir_path.empty() ? name : dir_path + "/" + name;
-        struct statx st;
-        if (!stat_entry(dfd, name.c_str(), st)) {
-          skip(child_path, strerror(errno));
-          continue;
-        }
-        const bool is_dir = S_ISDIR(st.stx_mode);
-        const uint64_t dev = makedev(st.stx_dev_major, st.stx_dev_minor);
-        // A directory on another filesystem (a mount point) is kept, empty,
-        // with what its stat and xattrs show: the root of the filesystem
-        // mounted there (its mode, owners, times), as GNU tar
-        // --one-file-system and rsync -x record it; the directory beneath
-        // the mount is hidden from every reader.
-        const bool other_fs = is_dir && options.one_file_system && dev != state.root_dev;
-        uint32_t node = kNoIndex;
-        if (!is_dir && st.stx_nlink > 1) {
-          auto it = state.hard_links.find({dev, st.stx_ino});
-          if (it != state.hard_links.end()) node = it->second;
-        }
-        if (node == kNoIndex) {
-          node = uint32_t(tree_.nodes.size());
-          const uint32_t first_link = uint32_t(tree_.dirents.size());
-          if (const std::string why = add_entry_node(tree_, st, dfd, name, first_link, in_dir, segs); !why.empty()) {
-            skip(child_path, why);
-            continue;
-          }
-          if (!is_dir && st.stx_nlink > 1) state.hard_links.emplace(ScanState::InodeKey{dev, st.stx_ino}, node);
-          if (other_fs) report.not_descended.push_back(child_path);
-          else if (is_dir) subdirs.emplace_back(node, child_path);
-        }
-        if (!is_dir) ++tree_.nodes[node].nlink;
-        else ++tree_.nodes[dir_node].nlink;  // the child's ".."
-        tree_.dirents.push_back({dir_node, node, tree_.add_string(name), uint32_t(name.size())});
-        ++child_count;
-        if (options.progress && (tree_.dirents.size() & 0xffff) == 0) options.progress(tree_.dirents.size());
-      }
+      continue;
     }
-    tree_.nodes[dir_node].aux = uint64_t(child_begin) | uint64_t(child_count) << 32;
-    if (tree_.nodes.size() >= 0xfffffff0u) fail("source {} holds too many entries", root_path_);
-    // Pushed in reverse so the walk reads subdirectories in name order.
-    for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) pending.push_back(std::move(*it));
+    // xattrs are read by name relative to this directory: chdir into it
+    // (the scan runs before any other thread exists).
+    const bool in_dir = enter_for_xattrs(dfd, dir_path);
+    // Closed on every way out, a --strict skip() that throws included.
+    const std::unique_ptr<DIR, int (*)(DIR*)> dir(fdopendir(dfd), closedir);
+    if (!dir) {
+      const int err = errno;
+      close(dfd);
+      skip(dir_path, std::string("listing failed: ") + strerror(err));
+      continue;
+    }
+    if (!list_sorted(dir.get(), names)) skip(dir_path, std::string("listing failed: ") + strerror(errno));
+    for (const std::string& name : names) {
+      const std::string child_path = dir_path.empty() ? name : dir_path + "/" + name;
+      struct statx st;
+      if (!stat_entry(dfd, name.c_str(), st)) {
+        skip(child_path, strerror(errno));
+        continue;
+      }
+      const bool is_dir = S_ISDIR(st.stx_mode);
+      const uint64_t dev = makedev(st.stx_dev_major, st.stx_dev_minor);
+      // A directory on another filesystem (a mount point) is kept, empty,
+      // with what its stat and xattrs show: the root of the filesystem
+      // mounted there (its mode, owners, times), as GNU tar
+      // --one-file-system and rsync -x record it; the directory beneath
+      // the mount is hidden from every reader.
+      const bool other_fs = is_dir && options.one_file_system && dev != state.root_dev;
+      // A file of several names is one node, named by each.
+      const bool linked = !is_dir && st.stx_nlink > 1;
+      const ScanState::InodeKey inode{dev, st.stx_ino};
+      if (auto it = linked ? state.hard_links.find(inode) : state.hard_links.end(); it != state.hard_links.end()) {
+        tree.add_link(name, it->second);
+      } else if (const std::string why = describe_entry(st, dfd, name, in_dir, spec); !why.empty()) {
+        skip(child_path, why);
+        continue;
+      } else {
+        const uint32_t node = tree.add_new(name, spec, !other_fs);
+        if (linked) state.hard_links.emplace(inode, node);
+        if (other_fs) report.not_descended.push_back(child_path);
+      }
+      progress();
+    }
   }
+  tree_ = tree.finish();
 }
 
 int DirectorySource::open_for_read(uint32_t node) const {
@@ -369,17 +351,12 @@ Status DirectorySource::read_file(uint32_t node, uint64_t offset, uint8_t* buf,
     return report_changed(node, fmt::format("changed size from {} to {}", n.size, st.st_size));
   if (Timestamp{int64_t(st.st_mtim.tv_sec), uint32_t(st.st_mtim.tv_nsec)} != n.mtime)
     return report_changed(node, "was modified (mtime changed)");
-  size_t done = 0;
-  while (done < len) {
-    const ssize_t r = pread(lease.fd(), buf + done, len - done, off_t(offset + done));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      log_error("reading source file {}/{} at offset {}: {}", root_path_,
-                tree_.relative_path(node), offset + done, strerror(errno));
-      return Status::io_error;
-    }
-    if (r == 0) return report_changed(node, "shrank");
-    done += size_t(r);
+  const IoResult r = pread_full(lease.fd(), buf, len, offset);
+  if (r.end == IoEnd::stopped) return report_changed(node, "shrank");
+  if (r.end == IoEnd::failed) {
+    log_error("reading source file {}/{} at offset {}: {}", root_path_, tree_.relative_path(node), offset + r.bytes,
+              strerror(r.error));
+    return Status::io_error;
   }
   return Status::ok;
 }
