@@ -5,6 +5,11 @@ Used by test/integration/tar_dialects_test.sh and test/unit/tar_test.cpp."""
 
 USTAR = b"ustar\x0000"
 
+# Offsets of the header's fields (POSIX ustar; see core/source/tar/tar_header.h).
+NAME, MODE, UID, GID, SIZE, MTIME = 0x000, 0x064, 0x06C, 0x074, 0x07C, 0x088
+CHKSUM, TYPEFLAG, LINKNAME, MAGIC = 0x094, 0x09C, 0x09D, 0x101
+CHKSUM_END = CHKSUM + 8
+
 
 def octal(value, width):
     """An octal field of `width` bytes: digits and a NUL."""
@@ -19,13 +24,13 @@ def b256(value, width):
 def header(name, size, typeflag=b"0", mode=None, uid=None, gid=None, sizef=None, mtime=None, magic=b"", link=b""):
     """A 512-byte header; each field given as bytes replaces the default."""
     h = bytearray(512)
-    fields = [(0, name.encode()), (100, mode or octal(0o644, 8)), (108, uid or octal(1000, 8)),
-              (116, gid or octal(1000, 8)), (124, sizef if sizef is not None else octal(size, 12)),
-              (136, mtime or octal(1262304000, 12)), (156, typeflag), (157, link), (257, magic)]
+    fields = [(NAME, name.encode()), (MODE, mode or octal(0o644, 8)), (UID, uid or octal(1000, 8)),
+              (GID, gid or octal(1000, 8)), (SIZE, sizef if sizef is not None else octal(size, 12)),
+              (MTIME, mtime or octal(1262304000, 12)), (TYPEFLAG, typeflag), (LINKNAME, link), (MAGIC, magic)]
     for off, value in fields:
         h[off:off + len(value)] = value
-    h[148:156] = b" " * 8
-    h[148:156] = b"%06o\0 " % sum(h)
+    h[CHKSUM:CHKSUM_END] = b" " * 8
+    h[CHKSUM:CHKSUM_END] = b"%06o\0 " % sum(h)
     return bytes(h)
 
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstddef>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -22,6 +23,7 @@
 #include "core/image/error.h"
 #include "core/source/tar/tar_acl.h"
 #include "core/source/tar/tar_fields.h"
+#include "core/source/tar/tar_header.h"
 #include "core/source/tar/tar_source.h"
 #include "core/source/tree_builder.h"
 #include "test_images.h"
@@ -660,7 +662,7 @@ with tarfile.open("badpax.tar", "w", format=tarfile.PAX_FORMAT) as t:
     write_file(dir / "bad.tar", bad);
     expect_error(dir / "bad.tar", "is corrupt: bad header checksum at offset 1024");
     bad = ok;
-    bad[148] = 'x';  // the checksum field itself
+    bad[offsetof(tar::Header, chksum)] = 'x';  // the checksum field itself
     write_file(dir / "bad0.tar", bad);
     expect_error(dir / "bad0.tar", "is not a tar archive (no valid tar header at offset 0)");
   }
@@ -811,7 +813,7 @@ void craft(const TempDir& dir, const std::string& script) {
 }
 
 std::optional<int64_t> number_of(const std::string& field) {
-  return tar::parse_number(reinterpret_cast<const uint8_t*>(field.data()), field.size());
+  return tar::parse_number(field);
 }
 
 std::string bytes_of(std::initializer_list<int> b) {

@@ -8,13 +8,14 @@ namespace {
 
 // Base-256: the first byte's low 7 bits extended from their sign bit (0x40),
 // then the other bytes, big-endian two's complement.
-std::optional<int64_t> parse_base256(const uint8_t* field, size_t len) {
-  const bool negative = field[0] & 0x40;
+std::optional<int64_t> parse_base256(std::string_view field) {
+  const auto byte = [&](size_t i) { return uint8_t(field[i]); };
+  const bool negative = byte(0) & 0x40;
   const uint64_t sign_fill = negative ? ~uint64_t(0) : 0;
-  uint64_t v = sign_fill << 7 | (field[0] & 0x7f);
-  for (size_t i = 1; i < len; ++i) {
+  uint64_t v = sign_fill << 7 | (byte(0) & 0x7f);
+  for (size_t i = 1; i < field.size(); ++i) {
     if ((v >> 55) != (sign_fill >> 55)) return std::nullopt;  // would leave int64
-    v = v << 8 | field[i];
+    v = v << 8 | byte(i);
   }
   if (bool(v >> 63) != negative) return std::nullopt;
   return int64_t(v);
@@ -22,8 +23,9 @@ std::optional<int64_t> parse_base256(const uint8_t* field, size_t len) {
 
 }  // namespace
 
-std::optional<int64_t> parse_number(const uint8_t* field, size_t len) {
-  if (len > 0 && (field[0] & 0x80)) return parse_base256(field, len);
+std::optional<int64_t> parse_number(std::string_view field) {
+  const size_t len = field.size();
+  if (len > 0 && (uint8_t(field[0]) & 0x80)) return parse_base256(field);
   size_t i = 0;
   while (i < len && (field[i] == ' ' || field[i] == '\t')) ++i;
   int64_t v = 0;
@@ -45,17 +47,18 @@ std::optional<int64_t> parse_number(const uint8_t* field, size_t len) {
 }
 
 bool checksum_ok(const uint8_t* header) {
-  const auto stored = parse_number(header + 148, 8);
+  constexpr size_t at = offsetof(Header, chksum), len = sizeof(Header::chksum);
+  const auto stored = parse_number(std::string_view(reinterpret_cast<const char*>(header) + at, len));
   if (!stored) return false;
-  // The sum counts the checksum field as eight spaces.
-  int64_t unsigned_sum = 8 * ' ';
-  for (size_t i = 0; i < 148; ++i) unsigned_sum += header[i];
-  for (size_t i = 156; i < kBlock; ++i) unsigned_sum += header[i];
-  if (*stored == unsigned_sum) return true;
-  int64_t signed_sum = 8 * ' ';  // historic archivers summed signed chars
-  for (size_t i = 0; i < kBlock; ++i)
-    if (i < 148 || i >= 156) signed_sum += int8_t(header[i]);
-  return *stored == signed_sum;
+  // The sum counts the checksum field as spaces.
+  int64_t unsigned_sum = len * ' ';
+  int64_t signed_sum = len * ' ';  // historic archivers summed signed chars
+  for (size_t i = 0; i < kBlock; ++i) {
+    if (i >= at && i < at + len) continue;
+    unsigned_sum += header[i];
+    signed_sum += int8_t(header[i]);
+  }
+  return *stored == unsigned_sum || *stored == signed_sum;
 }
 
 bool is_zero_block(const uint8_t* block) {
@@ -64,11 +67,7 @@ bool is_zero_block(const uint8_t* block) {
   return true;
 }
 
-std::string_view field_string(const uint8_t* field, size_t len) {
-  const void* nul = std::memchr(field, 0, len);
-  return std::string_view(reinterpret_cast<const char*>(field),
-                          nul ? size_t(static_cast<const uint8_t*>(nul) - field) : len);
-}
+std::string_view field_string(std::string_view field) { return field.substr(0, field.find('\0')); }
 
 std::optional<uint64_t> parse_decimal(std::string_view text) {
   if (text.empty() || text.size() > 19) return std::nullopt;

@@ -9,11 +9,16 @@
 #include <utility>
 #include <vector>
 
+#include "core/source/tar/tar_header.h"
 #include "core/source/timestamp.h"
 
 namespace vdiskfs::tar {
 
-inline constexpr size_t kBlock = 512;
+// All the characters of a header field (tar_header.h), NULs included.
+template <size_t N>
+constexpr std::string_view field_chars(const char (&field)[N]) {
+  return std::string_view(field, N);
+}
 
 // A numeric field as GNU tar (list.c, from_header) and libarchive
 // (tar_atol) read it. Octal: leading spaces or tabs, the digits, then a
@@ -22,14 +27,16 @@ inline constexpr size_t kBlock = 512;
 // byte set): big-endian over the whole field, the first byte's bit 0x40 the
 // sign (0x80 positive, 0xff negative), of any field width. nullopt when
 // malformed or outside int64.
-std::optional<int64_t> parse_number(const uint8_t* field, size_t len);
+std::optional<int64_t> parse_number(std::string_view field);
 
-// True when the stored checksum matches (unsigned or historic signed sum).
+// True when the stored checksum of the header block (kBlock bytes at
+// `header`) matches its bytes (unsigned or historic signed sum).
 bool checksum_ok(const uint8_t* header);
+// True when the kBlock bytes at `block` are all zero (the end marker).
 bool is_zero_block(const uint8_t* block);
 
 // A NUL-terminated (or full-width) string field.
-std::string_view field_string(const uint8_t* field, size_t len);
+std::string_view field_string(std::string_view field);
 
 // Splits pax extended-header data into (key, value) records; false when a
 // record is malformed.

@@ -10,12 +10,16 @@
 
 #include "core/image/arith.h"
 #include "core/image/error.h"
+#include "core/image/io.h"
+#include "core/image/on_disk.h"
 #include "core/source/tar/tar_acl.h"
 #include "core/source/tar/tar_fields.h"
+#include "core/source/tar/tar_header.h"
 
 namespace vdiskfs {
 namespace {
 
+using tar::field_chars;
 using tar::kBlock;
 using tar::parse_number;
 
@@ -33,16 +37,12 @@ class WindowReader {
     if (offset < start_ || offset + len > start_ + filled_) {
       buf_.resize(std::max<size_t>(kWindow, len));
       const size_t want = size_t(std::min<uint64_t>(buf_.size(), size_ - offset));
-      size_t done = 0;
-      while (done < want) {
-        const ssize_t r = pread(fd_, buf_.data() + done, want - done, off_t(offset + done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) fail("cannot read tar archive {} at offset {}: {}", name_, offset + done, strerror(errno));
-        if (r == 0) fail("tar archive {} shrank while being read (offset {})", name_, offset + done);
-        done += size_t(r);
-      }
+      const IoResult r = pread_full(fd_, buf_.data(), want, offset);
+      if (r.end == IoEnd::failed)
+        fail("cannot read tar archive {} at offset {}: {}", name_, offset + r.bytes, strerror(r.error));
+      if (r.end == IoEnd::stopped) fail("tar archive {} shrank while being read (offset {})", name_, offset + r.bytes);
       start_ = offset;
-      filled_ = done;
+      filled_ = want;
     }
     return buf_.data() + (offset - start_);
   }
@@ -131,11 +131,12 @@ std::string utc_text(Timestamp t) {
                      tm.tm_hour, tm.tm_min, tm.tm_sec, t.nsec);
 }
 
-// Old GNU sparse entries: (offset, numbytes) pairs of 12-byte numbers.
-void read_gnu_sparse_entries(const uint8_t* p, int count, std::vector<DataSegment>& out, bool& bad) {
-  for (int i = 0; i < count; ++i, p += 24) {
-    if (p[0] == 0) return;
-    const auto off = parse_number(p, 12), len = parse_number(p + 12, 12);
+// Old GNU sparse entries, up to the first empty one.
+template <size_t N>
+void read_gnu_sparse_entries(const tar::GnuSparseEntry (&entries)[N], std::vector<DataSegment>& out, bool& bad) {
+  for (const tar::GnuSparseEntry& e : entries) {
+    if (e.offset[0] == 0) return;
+    const auto off = parse_number(field_chars(e.offset)), len = parse_number(field_chars(e.numbytes));
     if (!off || !len || *off < 0 || *len < 0) {
       bad = true;
       return;
@@ -171,8 +172,8 @@ class Walker {
 
  private:
   // A field that cannot be negative (sizes, ids, modes, device numbers).
-  uint64_t number(const uint8_t* h, size_t off, size_t len, const char* what, uint64_t at) {
-    auto v = parse_number(h + off, len);
+  uint64_t number(std::string_view field, const char* what, uint64_t at) {
+    auto v = parse_number(field);
     if (!v || *v < 0) fail("tar archive {} is corrupt: bad {} field in the header at offset {}", name_, what, at);
     return uint64_t(*v);
   }
@@ -185,8 +186,8 @@ class Walker {
 
   // Handles the header at `pos`; returns the offset of the next header.
   uint64_t member(uint64_t pos) {
-    const uint8_t* h = in_.at(pos, kBlock);
-    const char type = char(h[156]);
+    const tar::Header h = load<tar::Header>(in_.at(pos, kBlock));
+    const char type = h.typeflag;
     note_dialect(h, type);
     if (type == 'L' || type == 'K' || type == 'x' || type == 'g' || type == 'X') return extension(h, type, pos);
     TarMember m;
@@ -198,7 +199,7 @@ class Walker {
     // members whose size matters.
     const uint64_t data = pos + kBlock;
     const bool sized = kind.data || type == '1';
-    const uint64_t size = sized ? pax_or_field("size", h, 124, 12, "size", pos) : 0;
+    const uint64_t size = sized ? pax_or_field("size", field_chars(h.size), "size", pos) : 0;
     if (type == '1' && size > 0) kind.data = hard_link_has_data();
     if (type == '1' && kind.data && cb_.warning)
       cb_.warning(path, fmt::format("pax hard link with {} bytes of data at offset {}: the data is skipped and the link "
@@ -229,7 +230,7 @@ class Walker {
     m.hard_link = type == '1';
     if (type == '1' || type == '2') {
       const std::string* pax_link = pax_.find("linkpath");
-      m.link_target = pax_link ? *pax_link : !long_link_.empty() ? long_link_ : std::string(tar::field_string(h + 157, 100));
+      m.link_target = pax_link ? *pax_link : !long_link_.empty() ? long_link_ : std::string(tar::field_string(field_chars(h.linkname)));
     }
     m.data_offset = data;
     m.stored_size = stored;
@@ -251,9 +252,9 @@ class Walker {
 
   // An extension header (GNU long name or link, pax 'x'/'g', Solaris 'X',
   // which GNU tar and libarchive read as 'x'); returns the next header.
-  uint64_t extension(const uint8_t* h, char type, uint64_t pos) {
+  uint64_t extension(const tar::Header& h, char type, uint64_t pos) {
     const uint64_t data = pos + kBlock;
-    const uint64_t stored = number(h, 124, 12, "size", pos);
+    const uint64_t stored = number(field_chars(h.size), "size", pos);
     const uint64_t next = data + align_up(stored, kBlock);
     if (data + stored > size_ || next < data)
       fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
@@ -265,10 +266,10 @@ class Walker {
     return next;
   }
 
-  void note_dialect(const uint8_t* h, char type) {
+  void note_dialect(const tar::Header& h, char type) {
     if (type == 'x' || type == 'g' || type == 'X') dialect_ = Dialect::pax;
-    else if (std::memcmp(h + 257, "ustar  \0", 8) == 0) dialect_ = Dialect::gnu;
-    else if (std::memcmp(h + 257, "ustar", 5) == 0) dialect_ = dialect_ == Dialect::pax ? Dialect::pax : Dialect::ustar;
+    else if (tar::has_gnu_magic(h)) dialect_ = Dialect::gnu;
+    else if (tar::has_ustar_magic(h)) dialect_ = dialect_ == Dialect::pax ? Dialect::pax : Dialect::ustar;
     else dialect_ = Dialect::v7;
   }
 
@@ -310,14 +311,14 @@ class Walker {
     sparse00_.clear();
   }
 
-  std::string member_path(const uint8_t* h) {
+  std::string member_path(const tar::Header& h) {
     if (const std::string* p = pax_.find("GNU.sparse.name")) return *p;
     if (const std::string* p = pax_.find("path")) return *p;
     if (!long_name_.empty()) return long_name_;
-    std::string name(tar::field_string(h, 100));
+    std::string name(tar::field_string(field_chars(h.name)));
     // POSIX ustar keeps a prefix; GNU ("ustar  ") uses that room for times.
-    if (std::memcmp(h + 257, "ustar\0", 6) == 0) {
-      const std::string_view prefix = tar::field_string(h + 345, 155);
+    if (tar::has_posix_magic(h)) {
+      const std::string_view prefix = tar::field_string(field_chars(h.ustar.prefix));
       if (!prefix.empty()) name = std::string(prefix) + "/" + name;
     }
     return name;
@@ -327,17 +328,17 @@ class Walker {
   // field is read, and must be valid, only when no record does (GNU tar and
   // libarchive both extract a member whose overridden field is garbage,
   // bsdtar's base-256 mtime among them).
-  uint64_t pax_or_field(const char* key, const uint8_t* h, size_t off, size_t len, const char* what, uint64_t pos) {
+  uint64_t pax_or_field(const char* key, std::string_view field, const char* what, uint64_t pos) {
     if (auto v = pax_uint(key)) return *v;
-    return number(h, off, len, what, pos);
+    return number(field, what, pos);
   }
 
   // A number of a pax record or else of the header field that must lie in
   // [0, max] (ids, device numbers): "" with `out` set, or why the member is
   // refused (negative, or too large: cut to fit, uid 2^32 would be root).
   // A value that is not a number fails the mount as corrupt.
-  std::string bounded(const char* key, const uint8_t* h, size_t off, size_t len, const char* what, uint64_t pos,
-                      int bits, uint64_t& out) {
+  std::string bounded(const char* key, std::string_view field, const char* what, uint64_t pos, int bits,
+                      uint64_t& out) {
     bool negative = false;
     std::string shown;
     if (const std::string* v = pax_.find(key)) {
@@ -350,7 +351,7 @@ class Walker {
       negative = negative && *n != 0;
       shown = fmt::format("pax {}={} (header at offset {})", key, *v, pos);
     } else {
-      const auto n = parse_number(h + off, len);
+      const auto n = parse_number(field);
       if (!n) fail("tar archive {} is corrupt: bad {} field in the header at offset {}", name_, what, pos);
       negative = *n < 0;
       out = uint64_t(*n);
@@ -376,29 +377,29 @@ class Walker {
   }
 
   // The member's attributes; "" or why it is refused.
-  std::string fill_attrs(const uint8_t* h, uint64_t pos, uint32_t bits, TarMember& m) {
+  std::string fill_attrs(const tar::Header& h, uint64_t pos, uint32_t bits, TarMember& m) {
     Node& a = m.attrs;
-    a.mode = bits | uint32_t(number(h, 100, 8, "mode", pos) & 07777);
+    a.mode = bits | uint32_t(number(field_chars(h.mode), "mode", pos) & 07777);
     if (bits == S_IFLNK) a.mode = S_IFLNK | 0777;  // Linux has no symlink modes: both tars extract 0777
     uint64_t uid = 0, gid = 0;
-    if (std::string why = bounded("uid", h, 108, 8, "uid", pos, 32, uid); !why.empty()) return why;
-    if (std::string why = bounded("gid", h, 116, 8, "gid", pos, 32, gid); !why.empty()) return why;
+    if (std::string why = bounded("uid", field_chars(h.uid), "uid", pos, 32, uid); !why.empty()) return why;
+    if (std::string why = bounded("gid", field_chars(h.gid), "gid", pos, 32, gid); !why.empty()) return why;
     a.uid = uint32_t(uid);
     a.gid = uint32_t(gid);
     if (auto t = warned_pax_time("mtime", m, pos)) {
       a.mtime = *t;
     } else {
-      const auto seconds = parse_number(h + 136, 12);
+      const auto seconds = parse_number(field_chars(h.mtime));
       if (!seconds)
-        fail("tar archive {} is corrupt: bad mtime field (bytes 136-147) in the header of {} at offset {} and no "
+        fail("tar archive {} is corrupt: bad mtime field (bytes {}-{}) in the header of {} at offset {} and no "
              "pax mtime record",
-             name_, m.path, pos);
+             name_, offsetof(tar::Header, mtime), offsetof(tar::Header, mtime) + sizeof h.mtime - 1, m.path, pos);
       a.mtime = {*seconds, 0};
     }
     Timestamp atime = a.mtime, ctime = a.mtime;
-    if (std::memcmp(h + 257, "ustar  \0", 8) == 0) {  // GNU keeps atime and ctime with --incremental
-      if (auto v = parse_number(h + 345, 12); v && *v) atime = {*v, 0};
-      if (auto v = parse_number(h + 357, 12); v && *v) ctime = {*v, 0};
+    if (tar::has_gnu_magic(h)) {  // GNU keeps atime and ctime with --incremental
+      if (auto v = parse_number(field_chars(h.gnu.atime)); v && *v) atime = {*v, 0};
+      if (auto v = parse_number(field_chars(h.gnu.ctime)); v && *v) ctime = {*v, 0};
     }
     a.atime = warned_pax_time("atime", m, pos).value_or(atime);
     a.ctime = warned_pax_time("ctime", m, pos).value_or(ctime);
@@ -406,8 +407,8 @@ class Walker {
       // The tree holds a dev_t (glibc: 32-bit major and minor); the ext4
       // layer judges what its inodes can hold.
       uint64_t major = 0, minor = 0;
-      if (std::string why = bounded("SCHILY.devmajor", h, 329, 8, "devmajor", pos, 32, major); !why.empty()) return why;
-      if (std::string why = bounded("SCHILY.devminor", h, 337, 8, "devminor", pos, 32, minor); !why.empty()) return why;
+      if (std::string why = bounded("SCHILY.devmajor", field_chars(h.devmajor), "devmajor", pos, 32, major); !why.empty()) return why;
+      if (std::string why = bounded("SCHILY.devminor", field_chars(h.devminor), "devminor", pos, 32, minor); !why.empty()) return why;
       a.aux = makedev(uint32_t(major), uint32_t(minor));
     }
     collect_xattrs(m, pos);
@@ -492,16 +493,16 @@ class Walker {
   std::optional<uint64_t> pax_uint(const char* key) { return pax_field(key, tar::parse_decimal, "a number"); }
   std::optional<Timestamp> pax_time(const char* key) { return pax_field(key, tar::parse_pax_time, "a time"); }
 
-  void gnu_sparse(const uint8_t* h, uint64_t pos, TarMember& m) {
+  void gnu_sparse(const tar::Header& h, uint64_t pos, TarMember& m) {
     bool bad = false;
-    read_gnu_sparse_entries(h + 386, 4, m.segments, bad);
-    m.attrs.size = number(h, 483, 12, "realsize", pos);
-    bool extended = h[482] != 0;
+    read_gnu_sparse_entries(h.gnu.sparse, m.segments, bad);
+    m.attrs.size = number(field_chars(h.gnu.realsize), "realsize", pos);
+    bool extended = h.gnu.isextended != 0;
     // Extension blocks follow the header; the data follows them.
     while (extended && !bad) {
-      const uint8_t* e = in_.at(m.data_offset, kBlock);
-      read_gnu_sparse_entries(e, 21, m.segments, bad);
-      extended = e[504] != 0;
+      const auto e = load<tar::GnuSparseBlock>(in_.at(m.data_offset, kBlock));
+      read_gnu_sparse_entries(e.sparse, m.segments, bad);
+      extended = e.isextended != 0;
       m.data_offset += kBlock;
     }
     if (bad) fail("tar archive {} is corrupt: bad sparse map of the member at offset {}", name_, pos);

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "core/image/error.h"
+#include "core/image/io.h"
 #include "core/image/log.h"
 #include "core/source/tar/tar_reader.h"
 #include "core/source/tree_builder.h"
@@ -122,16 +123,11 @@ bool TarSource::archive_unchanged() const {
 }
 
 Status TarSource::read_archive(uint64_t at, uint8_t* buf, size_t len) const {
-  size_t done = 0;
-  while (done < len) {
-    const ssize_t r = pread(fd_, buf + done, len - done, off_t(at + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      log_error("reading tar archive {} at offset {}: {}", path_, at + done, strerror(errno));
-      return Status::io_error;
-    }
-    if (r == 0) return archive_unchanged() ? Status::io_error : Status::source_changed;
-    done += size_t(r);
+  const IoResult r = pread_full(fd_, buf, len, at);
+  if (r.end == IoEnd::stopped) return archive_unchanged() ? Status::io_error : Status::source_changed;
+  if (r.end == IoEnd::failed) {
+    log_error("reading tar archive {} at offset {}: {}", path_, at + r.bytes, strerror(r.error));
+    return Status::io_error;
   }
   return Status::ok;
 }
