@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/image/endian.h"
+#include "core/delta/delta_log_format.h"
 #include "core/image/error.h"
 #include "core/image/io.h"
 #include "core/image/log.h"
@@ -19,57 +19,51 @@
 namespace vdiskfs {
 namespace {
 
-constexpr uint64_t kHeaderBytes = 4096;
-constexpr char kMagic[8] = {'V', 'D', 'I', 'S', 'K', 'D', 'L', 'T'};
-constexpr uint32_t kVersion = 1;
-constexpr uint32_t kRecordMagic = 0x52544c44;  // "DLTR"
-constexpr uint32_t kRecordPage = 1, kRecordSize = 2;
-constexpr size_t kRecordHeader = 32;
+constexpr uint64_t kHeaderBytes = sizeof(DeltaLogHeader);
+constexpr size_t kRecordHeader = sizeof(DeltaRecordHeader);
 
-// Delta file header field offsets.
-namespace hdr {
-constexpr size_t magic = 0x00, version = 0x08, page_size = 0x0C, base_size = 0x10, created = 0x18,
-                 identity_len = 0x20, identity = 0x24, kIdentityMax = 0xF00, checksum = 0xFF8;
-}  // namespace hdr
-// Record header field offsets.
-namespace rec {
-constexpr size_t magic = 0, type = 4, a = 8, b = 16, checksum = 24;
-}  // namespace rec
-
-uint64_t record_checksum(const uint8_t* header, const uint8_t* payload, size_t payload_len) {
+// The checksum a record must carry: of its header up to the checksum field,
+// then of its payload.
+uint64_t record_checksum(const DeltaRecordHeader& h, const uint8_t* payload, size_t payload_len) {
   XXH3_state_t st;  // on the stack: a write must not allocate per record
   XXH3_INITSTATE(&st);
   XXH3_64bits_reset(&st);
-  XXH3_64bits_update(&st, header, rec::checksum);
+  XXH3_64bits_update(&st, &h, offsetof(DeltaRecordHeader, checksum));
   if (payload_len) XXH3_64bits_update(&st, payload, payload_len);
   return XXH3_64bits_digest(&st);
 }
 
-void write_record_header(uint8_t* h, uint32_t type, uint64_t a, uint64_t b, const uint8_t* payload,
+// Stores at `out` the header of a record of `type` with fields a and b,
+// checksummed with its payload.
+void write_record_header(uint8_t* out, uint32_t type, uint64_t a, uint64_t b, const uint8_t* payload,
                          size_t payload_len) {
-  put_le32(h + rec::magic, kRecordMagic);
-  put_le32(h + rec::type, type);
-  put_le64(h + rec::a, a);
-  put_le64(h + rec::b, b);
-  put_le64(h + rec::checksum, record_checksum(h, payload, payload_len));
+  DeltaRecordHeader h{};
+  h.magic = kDeltaRecordMagic;
+  h.type = type;
+  h.a = a;
+  h.b = b;
+  h.checksum = record_checksum(h, payload, payload_len);
+  store(out, h);
 }
+
+// The checksum a delta header must carry: of the bytes before the field.
+uint64_t header_checksum(const DeltaLogHeader& h) { return XXH3_64bits(&h, offsetof(DeltaLogHeader, checksum)); }
 
 // Why a complete transfer stopped short, for a log line.
 std::string io_failure(const IoResult& r) {
   return r.end == IoEnd::failed ? strerror(r.error) : "the file ends early";
 }
 
-DeltaHeader parse_header(const uint8_t* h, const std::string& path) {
-  if (std::memcmp(h + hdr::magic, kMagic, 8) != 0) fail("{} is not a vdiskfs delta (bad magic)", path);
-  if (get_le32(h + hdr::version) != kVersion)
-    fail("{} is a delta of version {}, this vdiskfs reads version {}", path, get_le32(h + hdr::version), kVersion);
-  if (XXH3_64bits(h, hdr::checksum) != get_le64(h + hdr::checksum))
-    fail("{}: delta header checksum mismatch; the file is damaged", path);
+DeltaHeader parse_header(const DeltaLogHeader& h, const std::string& path) {
+  if (std::memcmp(h.magic, kDeltaLogMagic, sizeof h.magic) != 0) fail("{} is not a vdiskfs delta (bad magic)", path);
+  if (h.version != kDeltaLogVersion)
+    fail("{} is a delta of version {}, this vdiskfs reads version {}", path, h.version.get(), kDeltaLogVersion);
+  if (header_checksum(h) != h.checksum) fail("{}: delta header checksum mismatch; the file is damaged", path);
   DeltaHeader d;
-  d.base_size = get_le64(h + hdr::base_size);
-  d.created_ns = int64_t(get_le64(h + hdr::created));
-  const uint32_t n = std::min<uint32_t>(get_le32(h + hdr::identity_len), hdr::kIdentityMax);
-  d.base_identity.assign(reinterpret_cast<const char*>(h + hdr::identity), n);
+  d.base_size = h.base_size;
+  d.created_ns = int64_t(h.created_ns.get());
+  const size_t n = std::min<size_t>(h.identity_len, kDeltaIdentityMax);
+  d.base_identity.assign(reinterpret_cast<const char*>(h.identity), n);
   return d;
 }
 
@@ -93,18 +87,18 @@ DeltaLog::DeltaLog(std::string path, int fd, DeltaHeader header)
 DeltaLog::~DeltaLog() { close(fd_); }
 
 std::unique_ptr<DeltaLog> DeltaLog::create(const std::string& path, const DeltaHeader& header) {
-  if (header.base_identity.size() > hdr::kIdentityMax) fail("delta identity too long");
+  if (header.base_identity.size() > kDeltaIdentityMax) fail("delta identity too long");
   const int fd = open_locked(path, O_RDWR | O_CREAT | O_EXCL);
-  uint8_t h[kHeaderBytes] = {};
-  std::memcpy(h + hdr::magic, kMagic, 8);
-  put_le32(h + hdr::version, kVersion);
-  put_le32(h + hdr::page_size, kDeltaPageSize);
-  put_le64(h + hdr::base_size, header.base_size);
-  put_le64(h + hdr::created, uint64_t(header.created_ns));
-  put_le32(h + hdr::identity_len, uint32_t(header.base_identity.size()));
-  std::memcpy(h + hdr::identity, header.base_identity.data(), header.base_identity.size());
-  put_le64(h + hdr::checksum, XXH3_64bits(h, hdr::checksum));
-  const IoResult w = pwrite_full(fd, h, kHeaderBytes, 0);
+  DeltaLogHeader h{};
+  std::memcpy(h.magic, kDeltaLogMagic, sizeof h.magic);
+  h.version = kDeltaLogVersion;
+  h.page_size = kDeltaPageSize;
+  h.base_size = header.base_size;
+  h.created_ns = uint64_t(header.created_ns);
+  h.identity_len = uint32_t(header.base_identity.size());
+  std::memcpy(h.identity, header.base_identity.data(), header.base_identity.size());
+  h.checksum = header_checksum(h);
+  const IoResult w = pwrite_full(fd, &h, sizeof h, 0);
   if (!w.complete() || fdatasync(fd) != 0) {
     const int err = !w.complete() ? (w.error ? w.error : ENOSPC) : errno;
     close(fd);
@@ -119,8 +113,8 @@ std::unique_ptr<DeltaLog> DeltaLog::create(const std::string& path, const DeltaH
 DeltaHeader DeltaLog::read_header(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("cannot open delta {}: {}", path, strerror(errno));
-  uint8_t h[kHeaderBytes];
-  const bool ok_read = pread_full(fd, h, kHeaderBytes, 0).complete();
+  DeltaLogHeader h;
+  const bool ok_read = pread_full(fd, &h, sizeof h, 0).complete();
   close(fd);
   if (!ok_read) fail("{} is not a vdiskfs delta (too short)", path);
   return parse_header(h, path);
@@ -128,9 +122,9 @@ DeltaHeader DeltaLog::read_header(const std::string& path) {
 
 // Reads and checks the header of an open delta; closes fd on failure.
 DeltaHeader header_of(int fd, const std::string& path) {
-  uint8_t h[kHeaderBytes];
+  DeltaLogHeader h;
   try {
-    if (!pread_full(fd, h, kHeaderBytes, 0).complete()) fail("{} is not a vdiskfs delta (too short)", path);
+    if (!pread_full(fd, &h, sizeof h, 0).complete()) fail("{} is not a vdiskfs delta (too short)", path);
     return parse_header(h, path);
   } catch (...) {
     close(fd);
@@ -168,20 +162,20 @@ void DeltaLog::replay(bool repair) {
   if (fstat(fd_, &st) != 0) fail("cannot stat delta {}: {}", path_, strerror(errno));
   const uint64_t file_size = uint64_t(st.st_size);
   uint64_t pos = kHeaderBytes;
-  uint8_t h[kRecordHeader];
+  DeltaRecordHeader h;
   std::vector<uint8_t> payload(kDeltaPageSize);
   while (pos + kRecordHeader <= file_size) {
-    if (!pread_full(fd_, h, kRecordHeader, pos).complete() || get_le32(h + rec::magic) != kRecordMagic) break;
-    const uint32_t type = get_le32(h + rec::type);
-    const size_t payload_len = type == kRecordPage ? kDeltaPageSize : 0;
-    if (type != kRecordPage && type != kRecordSize) break;
+    if (!pread_full(fd_, &h, sizeof h, pos).complete() || h.magic != kDeltaRecordMagic) break;
+    const uint32_t type = h.type;
+    const size_t payload_len = type == kDeltaRecordPage ? kDeltaPageSize : 0;
+    if (type != kDeltaRecordPage && type != kDeltaRecordSize) break;
     if (pos + kRecordHeader + payload_len > file_size) break;
     if (payload_len && !pread_full(fd_, payload.data(), payload_len, pos + kRecordHeader).complete()) break;
-    if (record_checksum(h, payload.data(), payload_len) != get_le64(h + rec::checksum)) break;
-    if (type == kRecordPage)
-      index_[get_le64(h + rec::a)] = pos + kRecordHeader;
+    if (record_checksum(h, payload.data(), payload_len) != h.checksum) break;
+    if (type == kDeltaRecordPage)
+      index_[h.a.get()] = pos + kRecordHeader;
     else
-      apply_size({get_le64(h + rec::a), get_le64(h + rec::b)});
+      apply_size({h.a.get(), h.b.get()});
     pos += kRecordHeader + payload_len;
   }
   if (pos < file_size) {
@@ -225,10 +219,10 @@ Status DeltaLog::put(const std::vector<uint64_t>& pages, const uint8_t* data, co
     uint8_t* r = records.data() + i * (kRecordHeader + kDeltaPageSize);
     const uint8_t* payload = data + i * kDeltaPageSize;
     std::memcpy(r + kRecordHeader, payload, kDeltaPageSize);
-    write_record_header(r, kRecordPage, pages[i], 0, payload, kDeltaPageSize);
+    write_record_header(r, kDeltaRecordPage, pages[i], 0, payload, kDeltaPageSize);
   }
   if (new_size)
-    write_record_header(records.data() + records.size() - kRecordHeader, kRecordSize, new_size->size,
+    write_record_header(records.data() + records.size() - kRecordHeader, kDeltaRecordSize, new_size->size,
                         new_size->base_limit, nullptr, 0);
   const uint64_t first = end_;
   const Status s = append(records);
@@ -273,13 +267,13 @@ bool DeltaLog::compact() {
     const size_t at = buf.size();
     buf.resize(at + kRecordHeader + kDeltaPageSize);
     if (!pread_full(fd_, buf.data() + at + kRecordHeader, kDeltaPageSize, offset).complete()) return give_up();
-    write_record_header(buf.data() + at, kRecordPage, page, 0, buf.data() + at + kRecordHeader, kDeltaPageSize);
+    write_record_header(buf.data() + at, kDeltaRecordPage, page, 0, buf.data() + at + kRecordHeader, kDeltaPageSize);
     index[page] = pos + at + kRecordHeader;
     if (buf.size() >= (1u << 20) && !flush()) return give_up();
   }
   const size_t at = buf.size();
   buf.resize(at + kRecordHeader);
-  write_record_header(buf.data() + at, kRecordSize, size_.size, size_.base_limit, nullptr, 0);
+  write_record_header(buf.data() + at, kDeltaRecordSize, size_.size, size_.base_limit, nullptr, 0);
   if (!flush() || fdatasync(fd) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) return give_up();
   if (rename(tmp.c_str(), path_.c_str()) != 0) return give_up();
   const size_t slash = path_.find_last_of('/');
@@ -298,7 +292,7 @@ bool DeltaLog::compact() {
 
 Status DeltaLog::set_size(const DeltaSize& s) {
   std::vector<uint8_t> record(kRecordHeader);
-  write_record_header(record.data(), kRecordSize, s.size, s.base_limit, nullptr, 0);
+  write_record_header(record.data(), kDeltaRecordSize, s.size, s.base_limit, nullptr, 0);
   const Status st = append(record);
   if (ok(st)) apply_size(s);
   return st;

@@ -1,5 +1,5 @@
 #pragma once
-// A persistent delta: an append-only log file.
+// A persistent delta: an append-only log file (format: delta_log_format.h).
 //
 //   header (4096 bytes) | record | record | ...
 //   record = 32-byte header (magic, type, page or size, base limit,
