@@ -69,8 +69,8 @@ uint32_t Tree::lookup(std::string_view path) const {
     // Children are in name order (TreeAssembler): binary search.
     const Dirent* first = dirents.data() + child_begin(dir);
     const Dirent* last = first + child_count(dir);
-    const Dirent* it = std::lower_bound(first, last, part,
-                                        [this](const Dirent& d, std::string_view n) { return name_before(name(d), n); });
+    const auto before = [this](const Dirent& d, std::string_view n) { return name_before(name(d), n); };
+    const Dirent* it = std::lower_bound(first, last, part, before);
     if (it == last || name(*it) != part) return kNoIndex;
     node = it->node;
   }

@@ -407,8 +407,9 @@ class Walker {
       // The tree holds a dev_t (glibc: 32-bit major and minor); the ext4
       // layer judges what its inodes can hold.
       uint64_t major = 0, minor = 0;
-      if (std::string why = bounded("SCHILY.devmajor", field_chars(h.devmajor), "devmajor", pos, 32, major); !why.empty()) return why;
-      if (std::string why = bounded("SCHILY.devminor", field_chars(h.devminor), "devminor", pos, 32, minor); !why.empty()) return why;
+      std::string why = bounded("SCHILY.devmajor", field_chars(h.devmajor), "devmajor", pos, 32, major);
+      if (why.empty()) why = bounded("SCHILY.devminor", field_chars(h.devminor), "devminor", pos, 32, minor);
+      if (!why.empty()) return why;
       a.aux = makedev(uint32_t(major), uint32_t(minor));
     }
     collect_xattrs(m, pos);
