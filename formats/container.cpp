@@ -5,6 +5,12 @@
 
 namespace vdiskfs {
 
+ContainerFile build_raw(const ContainerInput& in, std::string_view suffix) {
+  uint64_t allocated = 0;
+  for (const ByteRange& r : in.data) allocated += r.length;
+  return {std::string(suffix), in.disk, allocated};
+}
+
 std::shared_ptr<const Image> make_container_image(uint64_t size, ExtentMap map,
                                                   std::vector<uint8_t> skeleton,
                                                   std::vector<std::shared_ptr<const Image>> children) {

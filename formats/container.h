@@ -4,6 +4,7 @@
 // guest disk; only units that hold data are allocated in sparse formats.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "formats/allocation_map.h"
@@ -28,6 +29,10 @@ struct ContainerFile {
   std::shared_ptr<const Image> image;
   uint64_t allocated_bytes = 0;
 };
+
+// The guest disk itself as the raw file "<in.name><suffix>"; its allocated
+// bytes are those of the data ranges.
+ContainerFile build_raw(const ContainerInput& in, std::string_view suffix);
 
 // Builds the MappedImage of a container: `skeleton` bytes for headers,
 // `children` (index 0: the guest disk) for tables and data.

@@ -4,6 +4,7 @@
 
 #include "core/image/arith.h"
 #include "core/image/endian.h"
+#include "formats/qcow2_header.h"
 #include "formats/table_image.h"
 
 namespace vdiskfs {
@@ -11,20 +12,15 @@ namespace {
 
 constexpr uint64_t kClusterBits = 16;
 constexpr uint64_t kCluster = 1ull << kClusterBits;
-constexpr uint64_t kL2Entries = kCluster / 8;
-constexpr uint64_t kRefcountsPerBlock = kCluster / 2;  // refcount_order 4
+static_assert(kCluster == kQcow2ClusterBytes);
+constexpr uint64_t kEntryBytes = 8;  // an L1, L2 or refcount table entry: a 64-bit offset
+constexpr uint64_t kL2Entries = kCluster / kEntryBytes;
+constexpr uint32_t kRefcountOrder = 4;  // 16-bit refcounts
+constexpr uint64_t kRefcountBytes = (1u << kRefcountOrder) / 8;
+constexpr uint64_t kRefcountsPerBlock = kCluster / kRefcountBytes;
+constexpr uint64_t kHeaderClusterBytes = 4096;  // of cluster 0 in the skeleton (header, extension end); the rest reads as zeros
 constexpr uint64_t kCopied = 1ull << 63;              // QCOW_OFLAG_COPIED
 constexpr uint64_t kNone = ~0ull;
-
-// Header field offsets (qcow2.txt, "Header").
-namespace hdr {
-constexpr size_t magic = 0, version = 4, backing_file_offset = 8, backing_file_size = 16,
-                 cluster_bits = 20, size = 24, crypt_method = 32, l1_size = 36,
-                 l1_table_offset = 40, refcount_table_offset = 48, refcount_table_clusters = 56,
-                 nb_snapshots = 60, snapshots_offset = 64, incompatible_features = 72,
-                 compatible_features = 80, autoclear_features = 88, refcount_order = 96,
-                 header_length = 100, kLength = 104;
-}  // namespace hdr
 
 // Where each structure starts, in clusters.
 struct Layout {
@@ -35,9 +31,25 @@ struct Layout {
   uint64_t data = 0, clusters = 0;  // total clusters of the file
 };
 
+// The header of a file laid out as `L` for a disk of `disk_bytes`.
+Qcow2Header header(const Layout& L, uint64_t disk_bytes, uint64_t l1_size) {
+  Qcow2Header h{};
+  h.magic = kQcow2Magic;
+  h.version = 3;
+  h.cluster_bits = kClusterBits;
+  h.size = disk_bytes;
+  h.l1_size = uint32_t(l1_size);
+  h.l1_table_offset = L.l1 * kCluster;
+  h.refcount_table_offset = L.refcount_table * kCluster;
+  h.refcount_table_clusters = uint32_t(L.refcount_table_clusters);
+  h.refcount_order = kRefcountOrder;
+  h.header_length = sizeof(Qcow2Header);
+  return h;
+}
+
 }  // namespace
 
-ContainerFile build_qcow2(const ContainerInput& in) {
+ContainerFile build_qcow2(const ContainerInput& in, std::string_view suffix) {
   const uint64_t disk_bytes = in.disk->size();
   auto alloc = std::make_shared<AllocationMap>(in.data, kCluster, disk_bytes);
   const uint64_t l1_size = div_up(alloc->total_units(), kL2Entries);
@@ -52,14 +64,14 @@ ContainerFile build_qcow2(const ContainerInput& in) {
   }
 
   Layout L;
-  L.l1_clusters = div_up(l1_size * 8, kCluster);
+  L.l1_clusters = div_up(l1_size * kEntryBytes, kCluster);
   L.l2_count = l1_of_l2->size();
   // The refcount structures must count themselves: iterate to a fixpoint.
   while (true) {
     const uint64_t total = 1 + L.refcount_table_clusters + L.refcount_block_count + L.l1_clusters +
                            L.l2_count + alloc->allocated();
     const uint64_t blocks = div_up(total, kRefcountsPerBlock);
-    const uint64_t table = div_up(blocks * 8, kCluster);
+    const uint64_t table = div_up(blocks * kEntryBytes, kCluster);
     if (blocks == L.refcount_block_count && table == L.refcount_table_clusters) {
       L.clusters = total;
       break;
@@ -72,45 +84,37 @@ ContainerFile build_qcow2(const ContainerInput& in) {
   L.l2 = L.l1 + L.l1_clusters;
   L.data = L.l2 + L.l2_count;
 
-  std::vector<uint8_t> skeleton(4096, 0);
-  uint8_t* h = skeleton.data();
-  std::memcpy(h + hdr::magic, "QFI\xfb", 4);
-  put_be32(h + hdr::version, 3);
-  put_be32(h + hdr::cluster_bits, kClusterBits);
-  put_be64(h + hdr::size, disk_bytes);
-  put_be32(h + hdr::l1_size, uint32_t(l1_size));
-  put_be64(h + hdr::l1_table_offset, L.l1 * kCluster);
-  put_be64(h + hdr::refcount_table_offset, L.refcount_table * kCluster);
-  put_be32(h + hdr::refcount_table_clusters, uint32_t(L.refcount_table_clusters));
-  put_be32(h + hdr::refcount_order, 4);
-  put_be32(h + hdr::header_length, hdr::kLength);
-  // Bytes after the header are zero: a header-extension end marker.
+  std::vector<uint8_t> skeleton(kHeaderClusterBytes, 0);
+  store(skeleton.data(), header(L, disk_bytes, l1_size));
+  Qcow2HeaderExtension end{};  // no header extensions
+  end.type = kQcow2ExtensionEnd;
+  store(skeleton.data() + sizeof(Qcow2Header), end);
 
   const uint64_t clusters = L.clusters;
   const Layout layout = L;
   auto refcount_table = std::make_shared<TableImage>(
-      L.refcount_block_count, 8, [layout](uint64_t first, uint64_t count, uint8_t* out) {
+      L.refcount_block_count, kEntryBytes, [layout](uint64_t first, uint64_t count, uint8_t* out) {
         for (uint64_t i = 0; i < count; ++i)
-          put_be64(out + 8 * i, (layout.refcount_blocks + first + i) * kCluster);
+          put_be64(out + kEntryBytes * i, (layout.refcount_blocks + first + i) * kCluster);
       });
   auto refcounts = std::make_shared<TableImage>(
-      L.refcount_block_count * kRefcountsPerBlock, 2,
+      L.refcount_block_count * kRefcountsPerBlock, kRefcountBytes,
       [clusters](uint64_t first, uint64_t count, uint8_t* out) {
-        for (uint64_t i = 0; i < count; ++i) put_be16(out + 2 * i, first + i < clusters ? 1 : 0);
+        for (uint64_t i = 0; i < count; ++i) put_be16(out + kRefcountBytes * i, first + i < clusters ? 1 : 0);
       });
-  auto l1 = std::make_shared<TableImage>(l1_size, 8, [layout, l2_of_l1](uint64_t first, uint64_t count, uint8_t* out) {
+  auto l1 = std::make_shared<TableImage>(l1_size, kEntryBytes, [layout, l2_of_l1](uint64_t first, uint64_t count, uint8_t* out) {
     for (uint64_t i = 0; i < count; ++i) {
       const uint64_t l2 = (*l2_of_l1)[first + i];
-      put_be64(out + 8 * i, l2 == kNone ? 0 : ((layout.l2 + l2) * kCluster) | kCopied);
+      put_be64(out + kEntryBytes * i, l2 == kNone ? 0 : ((layout.l2 + l2) * kCluster) | kCopied);
     }
   });
   auto l2 = std::make_shared<TableImage>(
-      L.l2_count * kL2Entries, 8, [layout, l1_of_l2, alloc](uint64_t first, uint64_t count, uint8_t* out) {
+      L.l2_count * kL2Entries, kEntryBytes, [layout, l1_of_l2, alloc](uint64_t first, uint64_t count, uint8_t* out) {
         for (uint64_t i = 0; i < count; ++i) {
           const uint64_t e = first + i;
           const uint64_t guest = (*l1_of_l2)[e / kL2Entries] * kL2Entries + e % kL2Entries;
           const uint64_t slot = guest < alloc->total_units() ? alloc->ordinal(guest) : AllocationMap::kNone;
-          put_be64(out + 8 * i, slot == AllocationMap::kNone ? 0 : ((layout.data + slot) * kCluster) | kCopied);
+          put_be64(out + kEntryBytes * i, slot == AllocationMap::kNone ? 0 : ((layout.data + slot) * kCluster) | kCopied);
         }
       });
 
@@ -124,7 +128,7 @@ ContainerFile build_qcow2(const ContainerInput& in) {
   map_allocated_data(*alloc, L.data * kCluster, disk_bytes, map);
 
   ContainerFile file;
-  file.suffix = ".qcow2";
+  file.suffix = suffix;
   file.allocated_bytes = L.clusters * kCluster;
   file.image = make_container_image(L.clusters * kCluster, std::move(map), std::move(skeleton),
                                     {in.disk, refcount_table, refcounts, l1, l2});

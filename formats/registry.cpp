@@ -4,27 +4,36 @@
 #include <sstream>
 
 #include "core/image/error.h"
-#include "formats/qcow2.h"
-#include "formats/vdi.h"
-#include "formats/vhd.h"
-#include "formats/vmdk.h"
+#include "core/image/log.h"
+#include "formats/format_table.h"
 
 namespace vdiskfs {
+namespace {
 
-const std::vector<std::string>& all_format_names() {
-  static const std::vector<std::string> names = {"img", "vmdk", "vmdk-flat", "vhd", "vhd-fixed", "vdi", "qcow2"};
-  return names;
+// The names of every format, joined by ", ".
+std::string all_names() {
+  std::string out;
+  for (const ContainerFormat& f : container_formats()) out += (out.empty() ? "" : ", ") + std::string(f.name);
+  return out;
 }
 
+bool known(const std::string& name) {
+  const auto& table = container_formats();
+  return std::any_of(table.begin(), table.end(), [&](const ContainerFormat& f) { return f.name == name; });
+}
+
+}  // namespace
+
 std::vector<std::string> parse_formats(const std::string& list) {
-  if (list.empty() || list == "all") return all_format_names();
   std::vector<std::string> chosen;
+  if (list.empty() || list == "all") {
+    for (const ContainerFormat& f : container_formats()) chosen.emplace_back(f.name);
+    return chosen;
+  }
   std::stringstream in(list);
   std::string name;
   while (std::getline(in, name, ',')) {
-    const auto& all = all_format_names();
-    if (std::find(all.begin(), all.end(), name) == all.end())
-      fail("unknown format '{}' in --formats; choose from img, vmdk, vmdk-flat, vhd, vhd-fixed, vdi, qcow2", name);
+    if (!known(name)) fail("unknown format '{}' in --formats; choose from {}", name, all_names());
     if (std::find(chosen.begin(), chosen.end(), name) == chosen.end()) chosen.push_back(name);
   }
   if (chosen.empty()) fail("--formats names no format");
@@ -32,25 +41,20 @@ std::vector<std::string> parse_formats(const std::string& list) {
 }
 
 std::vector<ContainerFile> build_containers(const ContainerInput& in, const std::vector<std::string>& formats) {
-  auto wanted = [&](const char* name) { return std::find(formats.begin(), formats.end(), name) != formats.end(); };
   std::vector<ContainerFile> files;
-  const uint64_t raw_allocated = [&] {
-    uint64_t n = 0;
-    for (const ByteRange& r : in.data) n += r.length;
-    return n;
-  }();
-  if (wanted("img")) files.push_back({".img", in.disk, raw_allocated});
-  if (wanted("vmdk")) files.push_back(build_vmdk_sparse(in));
-  if (wanted("vmdk-flat")) {
-    files.push_back({"-flat.vmdk", in.disk, raw_allocated});
-    files.push_back(build_vmdk_esx_descriptor(in));
+  for (const ContainerFormat& f : container_formats()) {
+    if (std::find(formats.begin(), formats.end(), f.name) == formats.end()) continue;
+    if (!disk_fits(f, in)) {
+      const std::string suffixes = format_suffixes(f, " and ");
+      if (f.beyond == BeyondLimit::left_out) {
+        log_warning("no {} for {}: the disk ({} bytes) exceeds {}", suffixes, in.name, in.disk->size(), f.limit);
+        continue;
+      }
+      fail("cannot expose {} for {}: the disk ({} bytes) exceeds {}; leave {} out of --formats", suffixes,
+           in.name, in.disk->size(), f.limit, f.name);
+    }
+    for (ContainerFile& file : f.build(in, f)) files.push_back(std::move(file));
   }
-  if (wanted("vhd"))
-    if (auto f = build_vhd_dynamic(in)) files.push_back(std::move(*f));
-  if (wanted("vhd-fixed"))
-    if (auto f = build_vhd_fixed(in)) files.push_back(std::move(*f));
-  if (wanted("vdi")) files.push_back(build_vdi(in));
-  if (wanted("qcow2")) files.push_back(build_qcow2(in));
   return files;
 }
 

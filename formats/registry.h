@@ -1,6 +1,6 @@
 #pragma once
-// The container formats a mount can expose, by the names users give to
-// --formats, and the function that builds the chosen ones for a disk.
+// The container formats a mount exposes: the names chosen with --formats
+// and the files built for them, both from the table (formats/format_table.h).
 #include <string>
 #include <vector>
 
@@ -8,14 +8,13 @@
 
 namespace vdiskfs {
 
-// img, vmdk, vmdk-flat, vhd, vhd-fixed, vdi, qcow2.
-const std::vector<std::string>& all_format_names();
-
-// Parses "vmdk,vhd" (or "all"); throws Error naming an unknown format.
+// Parses "vmdk,vhd" (or "all"): the names of the table's formats, each
+// once, in the order given; throws Error naming an unknown format.
 std::vector<std::string> parse_formats(const std::string& list);
 
-// Builds the chosen formats in a stable order; formats that do not fit the
-// disk (VHD above 2040 GiB) are left out with a log line.
+// Builds the files of the chosen formats in the table's order. A format
+// whose limit is below the disk is left out with a warning, or throws
+// Error, as its row says.
 std::vector<ContainerFile> build_containers(const ContainerInput& in, const std::vector<std::string>& formats);
 
 }  // namespace vdiskfs

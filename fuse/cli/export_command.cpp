@@ -10,6 +10,7 @@
 
 #include "core/image/error.h"
 #include "core/image/log.h"
+#include "formats/format_table.h"
 
 namespace vdiskfs {
 namespace {
@@ -18,6 +19,42 @@ bool all_zero(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i)
     if (p[i]) return false;
   return true;
+}
+
+// What the table's formats would do with the disk of `prepared`: for each,
+// its name, files, limit and whether the disk is within it.
+nlohmann::ordered_json formats_json(const PreparedDisk& prepared) {
+  ContainerInput in;
+  in.disk = prepared.disk.image;
+  in.disk->data_ranges(in.data);
+  in.identity = prepared.disk.identity;
+  auto rows = nlohmann::ordered_json::array();
+  for (const ContainerFormat& f : container_formats()) {
+    nlohmann::ordered_json row, files = nlohmann::ordered_json::array();
+    row["name"] = std::string(f.name);
+    for (const FormatFile& file : f.files) {
+      row["suffixes"].push_back(std::string(file.suffix));
+      files.push_back({{"suffix", std::string(file.suffix)},
+                       {"qemu_format", std::string(file.qemu_format)},
+                       {"descriptor", file.descriptor}});
+    }
+    row["max_disk_bytes"] = f.max_disk_bytes ? nlohmann::ordered_json(*f.max_disk_bytes) : nullptr;
+    row["fits"] = disk_fits(f, in);
+    row["unit_bytes"] = f.unit_bytes ? nlohmann::ordered_json(*f.unit_bytes) : nullptr;
+    row["files"] = files;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// One line of `info` per format: its files, and whether the disk is beyond its limit.
+void print_formats(const nlohmann::ordered_json& formats) {
+  for (const auto& row : formats) {
+    std::string files;
+    for (const auto& suffix : row["suffixes"]) files += (files.empty() ? "" : " ") + suffix.get<std::string>();
+    std::printf("%-20s %s%s\n", ("format " + row["name"].get<std::string>()).c_str(), files.c_str(),
+                row["fits"].get<bool>() ? "" : " (the disk is beyond its limit)");
+  }
 }
 
 }  // namespace
@@ -53,6 +90,7 @@ int export_command(const ExportArgs& args) {
 int info_command(const LayoutArgs& args, bool json) {
   PreparedDisk prepared = prepare_disk(args);
   const auto facts = disk_facts(prepared.disk, prepared.source->tree());
+  const nlohmann::ordered_json formats = formats_json(prepared);
   if (json) {
     nlohmann::ordered_json j;
     j["source"] = prepared.source_path;
@@ -63,12 +101,14 @@ int info_command(const LayoutArgs& args, bool json) {
     }
     j["scan_seconds"] = prepared.scan_seconds;
     j["layout_seconds"] = prepared.layout_seconds;
+    j["formats"] = formats;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("%-20s %s\n", "source", prepared.source_path.c_str());
     for (const auto& [key, value] : facts) std::printf("%-20s %s\n", key.c_str(), value.c_str());
     std::printf("%-20s %.3f\n%-20s %.3f\n", "scan_seconds", prepared.scan_seconds, "layout_seconds",
                 prepared.layout_seconds);
+    print_formats(formats);
   }
   return 0;
 }

@@ -3,14 +3,23 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fmt/core.h>
+#include <string>
 
 #include "core/image/error.h"
 #include "core/image/log.h"
+#include "core/source/source_factory.h"
+#include "formats/format_table.h"
 #include "fuse/cli/delta_command.h"
 #include "fuse/cli/export_command.h"
 #include "fuse/cli/mount_command.h"
 
 namespace {
+
+// The SOURCE positional of a command that builds a disk: what it may be.
+void add_source(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
+  cmd->add_option("SOURCE", a.source, vdiskfs::source_kinds_help() + " to present as a disk")->required();
+}
 
 // Options that shape the disk, shared by every command that builds one.
 void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
@@ -29,6 +38,29 @@ void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");
 }
 
+// Every file a mount can expose: "<name>.img, .vmdk, ...".
+std::string exposed_files_help() {
+  std::string out;
+  for (const vdiskfs::ContainerFormat& f : vdiskfs::container_formats())
+    out += (out.empty() ? "<name>" : ", ") + vdiskfs::format_suffixes(f, ", ");
+  return out;
+}
+
+// What a format does with a disk beyond its limit, for --formats.
+std::string limit_help(const vdiskfs::ContainerFormat& f) {
+  if (f.limit.empty()) return "";
+  const char* what = f.beyond == vdiskfs::BeyondLimit::left_out ? "left out (with a warning)" : "the mount fails";
+  return fmt::format("; beyond {}: {}", f.limit, what);
+}
+
+// --formats: each format's name, files and limit.
+std::string formats_help() {
+  std::string out = "exposed files: all, or a comma-separated list of:";
+  for (const vdiskfs::ContainerFormat& f : vdiskfs::container_formats())
+    out += fmt::format("\n  {} (<name>{}){}", f.name, vdiskfs::format_suffixes(f, ", <name>"), limit_help(f));
+  return out;
+}
+
 // Lets a large tree keep many source files open for reads.
 void raise_open_file_limit() {
   rlimit lim;
@@ -42,20 +74,19 @@ void raise_open_file_limit() {
 
 int main(int argc, char** argv) {
   CLI::App app{"vdiskfs: files as virtual disks, without copying them.\n"
-               "Mounts a directory as a synthesized GPT + ext4 disk image whose file data\n"
-               "is read on demand from the source, which is never written."};
+               "Mounts SOURCE (" + vdiskfs::source_kinds_help() + ") as a synthesized\n"
+               "GPT + ext4 disk image whose file data is read on demand from the source,\n"
+               "which is never written."};
   app.set_version_flag("--version", "vdiskfs 0.1.0");
   app.require_subcommand(1);
 
   vdiskfs::MountArgs mount;
-  CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/<name>.img, .vmdk, .vhd, .vdi, .qcow2");
-  mount_cmd->add_option("SOURCE", mount.layout.source, "directory to present as a disk")->required();
+  CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/" + exposed_files_help());
+  add_source(mount_cmd, mount.layout);
   mount_cmd->add_option("MOUNTPOINT", mount.mount_point, "empty directory to mount on")->required();
   mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground (logs go to stderr)");
   mount_cmd->add_option("--name", mount.name, "base name of the exposed files (default: the source's base name)");
-  mount_cmd->add_option("--formats", mount.formats,
-                        "exposed files: all, or a list of img,vmdk,vmdk-flat,vhd,vhd-fixed,vdi,qcow2")
-      ->capture_default_str();
+  mount_cmd->add_option("--formats", mount.formats, formats_help())->capture_default_str();
   mount_cmd->add_option("--log", mount.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
   mount_cmd->add_option("--readahead", mount.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
       ->capture_default_str();
@@ -71,14 +102,14 @@ int main(int argc, char** argv) {
 
   vdiskfs::ExportArgs exp;
   CLI::App* export_cmd = app.add_subcommand("export", "Write the disk of SOURCE to a raw image file (sparse)");
-  export_cmd->add_option("SOURCE", exp.layout.source, "directory to present as a disk")->required();
+  add_source(export_cmd, exp.layout);
   export_cmd->add_option("OUTPUT", exp.output, "image file to create")->required();
   add_layout_options(export_cmd, exp.layout);
 
   vdiskfs::LayoutArgs info;
   bool info_json = false;
-  CLI::App* info_cmd = app.add_subcommand("info", "Scan SOURCE and print the disk it would become");
-  info_cmd->add_option("SOURCE", info.source, "directory to present as a disk")->required();
+  CLI::App* info_cmd = app.add_subcommand("info", "Scan SOURCE and print the disk it would become and the formats it fits");
+  add_source(info_cmd, info);
   info_cmd->add_flag("--json", info_json, "machine-readable output");
   add_layout_options(info_cmd, info);
 

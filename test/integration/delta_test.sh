@@ -37,8 +37,9 @@ expect_no_pattern() {
 # 1. qemu-io through every container format, the -flat.vmdk (raw) and the
 #    -fixed.vhd (vpc) included, each with its own pattern; qemu-img check
 #    stays clean.
-WRITTEN="src.vmdk src.vhd src.vdi src.qcow2 src-flat.vmdk src-fixed.vhd"
-declare -A PAT=([src.vmdk]=0x5a [src.vhd]=0x5b [src.vdi]=0x5c [src.qcow2]=0x5d [src-flat.vmdk]=0x5e [src-fixed.vhd]=0x5f)
+WRITTEN=$(formats_json | jq -r '.[] | select(.name != "img") | "src" + (.files[] | select(.descriptor | not) | .suffix)' | tr '\n' ' ')
+declare -A PAT=()
+for f in $WRITTEN; do PAT[$f]=$(printf '%#x' $((0x5a + ${#PAT[@]}))); done
 mount_fg "$WORK/src" "$M" --delta "$D"
 img_sum=$(sha256sum <"$M/src.img")
 for f in $WRITTEN; do

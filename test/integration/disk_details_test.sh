@@ -178,16 +178,20 @@ for free_opt in 2031G 2032G; do
     if [ "$free_opt" = 2031G ]; then
         ((size <= limit)) || die "--free $free_opt gives $size bytes: the test no longer straddles the limit"
         [ "$warned" = 0 ] || die "a VHD log line for a disk under the limit"
-        for f in h.vhd h-fixed.vhd; do
+        for f in $(formats_json | jq -r --argjson limit "$limit" '.[] | select(.max_disk_bytes == $limit) | "h" + .suffixes[]'); do
             v=$(qemu-img info -f vpc --output=json "$M/$f" | jq '."virtual-size"')
             [ "$v" = "$size" ] || die "$f: virtual size $v, the disk is $size"
         done
         echo "ok: a $size-byte disk (under 2040 GiB) has h.vhd and h-fixed.vhd"
     else
         ((size > limit)) || die "--free $free_opt gives $size bytes: the test no longer straddles the limit"
-        [ "$(ls "$M" | tr '\n' ' ')" = "h-esx.vmdk h-flat.vmdk h.img h.qcow2 h.vdi h.vmdk " ] ||
-            die "a disk above 2040 GiB shows: $(ls "$M")"
-        for f in .vhd -fixed.vhd; do
+        formats=$("$VDISKFS" info --quiet --json "$H" --free "$free_opt" | jq -c .formats)
+        [ "$(jq -r '.[] | select(.fits) | "h" + .suffixes[]' <<<"$formats" | sort | tr '\n' ' ')" = "$(ls "$M" | tr '\n' ' ')" ] ||
+            die "a disk above 2040 GiB shows: $(ls "$M"); info --json: $formats"
+        [ "$(jq --argjson size "$size" '[.[] | select(.fits != (.max_disk_bytes == null or $size <= .max_disk_bytes))] | length' <<<"$formats")" = 0 ] &&
+            [ "$(jq --argjson limit "$limit" '[.[] | select(.max_disk_bytes == $limit and (.fits | not))] | length' <<<"$formats")" -gt 0 ] ||
+            die "info --json: which formats fit a disk above 2040 GiB: $formats"
+        for f in $(jq -r '.[] | select(.fits | not) | .suffixes[]' <<<"$formats"); do
             grep -qF "no $f for h: the disk ($size bytes) exceeds VHD's limit of 2040 GiB" <<<"$log" ||
                 die "no log line for the missing h$f: $log"
         done

@@ -19,9 +19,12 @@ bash "$TESTS_DIR/gen_tree.sh" "$KIND" "$WORK/src"
 mkdir "$WORK/mnt" "$WORK/reader"
 mount_fg "$WORK/src" "$WORK/mnt"
 cd "$WORK/mnt"
-raw=src.img
-expected="src-esx.vmdk src-fixed.vhd src-flat.vmdk src.img src.qcow2 src.vdi src.vhd src.vmdk"
-[ "$(ls | sort | tr '\n' ' ')" = "$expected " ] || die "exposed files: $(ls)"
+# The formats and their files come from the table (vdiskfs info --json).
+raw=$(exposed_files src img)
+expected=$(exposed_files src | sort | tr '\n' ' ')
+[ "$(ls | sort | tr '\n' ' ')" = "$expected" ] || die "exposed files: $(ls), the table gives $expected"
+# sparse_files: the exposed files of the sparse formats (an allocation unit).
+sparse_files() { formats_json | jq -r '.[] | select(.unit_bytes) | "src" + .suffixes[]'; }
 
 GPT_CHECK=$TESTS_DIR/../tools/gpt_check.py
 size=$(python3 "$GPT_CHECK" $raw) || die "$raw: no valid GPT"
@@ -71,10 +74,8 @@ EOF
 read -r used_bytes nfree < <(free_ranges "$WORK/dumpe2fs.txt" "$part_offset" "$WORK/free.txt") || die "dumpe2fs of $raw unreadable"
 echo "ext4: $used_bytes bytes used, $nfree free ranges"
 
-# unit_of FILE: the allocation unit of a sparse format, in bytes.
-unit_of() {
-    case $1 in *.vmdk | *.qcow2) echo 65536 ;; *.vhd) echo 2097152 ;; *.vdi) echo 1048576 ;; esac
-}
+# unit_of FILE: the allocation unit of a sparse format in bytes, null if not sparse.
+unit_of() { file_format "$1" | jq -r .unit_bytes; }
 
 # free_is_not_data FILE: no map data in any free range's whole units; prints the ranges checked.
 free_is_not_data() {
@@ -101,8 +102,9 @@ print(checked)
 EOF
 }
 
-for f in src.vmdk src-esx.vmdk src.vhd src-fixed.vhd src.vdi src.qcow2; do
+for f in $(exposed_files src); do
     fmt=$(fmt_of $f)
+    [ "$fmt" != raw ] || continue  # the raw disk itself: the reference
     vsize=$(qemu-img info -f "$fmt" --output=json $f | jq '."virtual-size"')
     [ "$vsize" = "$size" ] || die "$f: qemu-img info virtual size $vsize, raw is $size"
     if [ "$fmt" != vpc ]; then
@@ -114,10 +116,8 @@ for f in src.vmdk src-esx.vmdk src.vhd src-fixed.vhd src.vdi src.qcow2; do
     fi
     qemu-img compare -q -f raw -F "$fmt" $raw $f || die "$f: qemu-img compare says it differs from $raw"
     # The ext4 free space of the guest disk must not be data.
-    case $f in
-    *-fixed.vhd | *-esx.vmdk) checked="" ;;  # not sparse by design
-    *) checked=$(free_is_not_data $f) || die "$f: free space check failed" ;;
-    esac
+    checked=""  # a format that is not sparse (a fixed VHD, the ESXi descriptor) is not checked
+    [ "$(unit_of $f)" = null ] || checked=$(free_is_not_data $f) || die "$f: free space check failed"
     qemu-img convert -f "$fmt" -O raw $f "$WORK/converted.raw"
     cmp $raw "$WORK/converted.raw" || die "$f: qemu-img convert -O raw differs from $raw"
     rm -f "$WORK/converted.raw"
@@ -129,7 +129,8 @@ done
 head -c 1048576 /dev/zero >"$WORK/uring-probe"
 timeout 60 qemu-img info --image-opts "driver=raw,file.driver=file,file.filename=$WORK/uring-probe,file.aio=io_uring" \
     >/dev/null 2>&1 || die "QEMU cannot use io_uring on this machine (kernel.io_uring_disabled set? QEMU built without liburing?)"
-for f in src.vmdk src-esx.vmdk src-flat.vmdk src.vhd src-fixed.vhd src.vdi src.qcow2; do
+for f in $(exposed_files src); do
+    [ "$f" != "$raw" ] || continue
     bytes=$(stat -c %s $f)
     ((bytes % 512 == 0)) || die "$f: $bytes bytes, not whole 512-byte sectors"
     timeout 120 qemu-img compare -q --image-opts "driver=raw,file.driver=file,file.filename=$PWD/$raw" \
@@ -151,13 +152,13 @@ EOF
 # the ext4, rounding to whole units and headers; not vdiskfs's st_blocks.
 ext4_bytes=$((ext4_blocks * ext4_block_size))
 outside=$((size - ext4_bytes))  # partition offset, GPTs, alignment
-for f in src.vmdk src.vhd src.vdi src.qcow2; do
+for f in $(sparse_files); do
     fsize=$(stat -c %s $f)
     u=$(unit_of $f)
     units=$(touched_units $u) || die "touched_units $u failed"
     rounding=$((units * u - used_bytes - outside))
     per_unit=0
-    [ "${f##*.}" = vhd ] && per_unit=512  # a sector bitmap per block
+    [ "$(fmt_of $f)" = vpc ] && per_unit=512  # a sector bitmap per block
     headers=$((1048576 + size / 1024 + units * per_unit))
     bound=$((used_bytes + outside + rounding + headers))
     ((fsize <= bound)) || die "$f is $fsize bytes, above $bound: ext4 used $used_bytes + outside ext4 $outside + rounding to $u-byte units $rounding + headers $headers"
@@ -167,7 +168,8 @@ done
 # The VHDs, read by an independent reader of the spec (checksums, fields,
 # BAT, bitmaps, content against the .img).
 VHD_CHECK=$TESTS_DIR/../tools/vhd_check.py
-for f in src.vhd src-fixed.vhd; do
+for f in $(exposed_files src); do
+    [ "$(fmt_of $f)" = vpc ] || continue
     python3 "$VHD_CHECK" $f $raw "$size" || die "$f: vhd_check.py found a fault"
 done
 # ...and it refuses copies with one fault each, naming the field (small
@@ -238,7 +240,7 @@ reader_compare vhdimount src.vhd vhdi1
 reader_compare vhdimount src-fixed.vhd vhdi1
 
 # Identity: the same source gives the same headers; ids differ elsewhere.
-heads() { for f in src.vmdk src.vhd src.vdi src.qcow2; do head -c 65536 "$1/$f" | sha256sum; done; }
+heads() { for f in $(sparse_files); do head -c 65536 "$1/$f" | sha256sum; done; }
 first=$(heads "$WORK/mnt")
 cd "$WORK"
 unmount_fg "$WORK/mnt"
@@ -257,7 +259,8 @@ echo "ok: identity (same source same ids, other source other ids)"
 
 # --formats limits what appears.
 mount_fg "$WORK/src" "$WORK/mnt" --formats qcow2,vhd
-[ "$(ls "$WORK/mnt" | tr '\n' ' ')" = "src.qcow2 src.vhd " ] || die "--formats qcow2,vhd shows: $(ls "$WORK/mnt")"
+[ "$(ls "$WORK/mnt" | tr '\n' ' ')" = "$(exposed_files src qcow2 vhd | sort | tr '\n' ' ')" ] ||
+    die "--formats qcow2,vhd shows: $(ls "$WORK/mnt")"
 unmount_fg "$WORK/mnt"
 # An unknown format is refused by vdiskfs itself (not by the parser): 1.
 expect_status "$EXIT_REFUSED" "unknown format 'bogus'" "$VDISKFS" mount --formats bogus "$WORK/src" "$WORK/mnt"

@@ -269,12 +269,42 @@ expect_clean_fsck() {
     echo "e2fsck: clean ($(tail -1 <<<"$out"))"
 }
 
+# formats_json: the table of container formats as `vdiskfs info --json`
+# gives it (its "formats": each format's name, files with their suffix and
+# QEMU format name, allocation unit and limit), read once from an empty
+# source and kept in $WORK. Tests take format names and suffixes from it.
+formats_json() {
+    [ -n "$WORK" ] || die "formats_json needs make_work first"
+    if [ ! -s "$WORK/formats.json" ]; then
+        mkdir -p "$WORK/formats-empty"
+        "$VDISKFS" info --quiet --json "$WORK/formats-empty" | jq .formats >"$WORK/formats.json.new" ||
+            die "vdiskfs info --json of an empty folder failed"
+        mv "$WORK/formats.json.new" "$WORK/formats.json"
+    fi
+    cat "$WORK/formats.json"
+}
+
+# exposed_files NAME [FORMAT...]: the files a mount named NAME exposes for
+# the FORMATs (default: all), one per line in the table's order.
+exposed_files() {
+    local name=$1
+    shift
+    formats_json | jq -r --arg name "$name" \
+        '.[] | select($ARGS.positional == [] or any(.name == $ARGS.positional[]; .)) | $name + .suffixes[]' --args "$@"
+}
+
+# file_format FILE: the row of formats_json that exposes FILE (the longest
+# suffix ending FILE), with "file" set to FILE's entry; null if none.
+file_format() {
+    formats_json | jq -c --arg f "$1" \
+        '[.[] | . as $row | .files[] | . as $file | select($f | endswith($file.suffix)) | $row + {file: $file}]
+         | max_by(.file.suffix | length)'
+}
+
 # fmt_of FILE: QEMU's format name for an exposed file (a fixed VHD has no
 # header to probe, so tests always name the format).
 fmt_of() {
-    case $1 in
-    *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *-flat.vmdk) echo raw ;; *.vmdk) echo vmdk ;; *) echo raw ;;
-    esac
+    file_format "$1" | jq -r '.file.qemu_format // "raw"'
 }
 
 # kernel_mount [--fsck] IMAGE [DIR [OPTIONS]]: the kernel's ext4 of IMAGE's
