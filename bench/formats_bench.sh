@@ -40,7 +40,12 @@ tree=${1:-}
 : "${ROUNDS:=5}"
 MP=$(mktemp -d /tmp/vdiskfs-fbench.XXXXXX)
 BENCH_TEMP+=("$MP")
-FILES=(bench.img bench.vmdk bench-esx.vmdk bench-flat.vmdk bench.vhd bench-fixed.vhd bench.vdi bench.qcow2)
+# The exposed files and QEMU's name for each come from the formats table
+# (`vdiskfs info --json`), not from a list of our own.
+empty=$(mktemp -d /tmp/vdiskfs-fbench-empty.XXXXXX)
+FORMATS_JSON=$("$VDISKFS" info --json -q "$empty")
+rmdir "$empty"
+mapfile -t FILES < <(jq -r '.formats[].files[] | "bench" + .suffix' <<<"$FORMATS_JSON")
 
 # Creates the default tree once.
 ensure_tree() {
@@ -57,11 +62,10 @@ ensure_tree() {
     mv "$tree.partial" "$tree"
 }
 
+# QEMU's format name (-f) for an exposed file.
 fmt_of() {
-    case $1 in
-    *.qcow2) echo qcow2 ;; *.vdi) echo vdi ;; *.vhd) echo vpc ;; *-esx.vmdk) echo vmdk ;;
-    *-flat.vmdk) echo raw ;; *.vmdk) echo vmdk ;; *) echo raw ;;
-    esac
+    jq -r --arg f "$1" '[.formats[].files[] | select("bench" + .suffix == $f)][0].qemu_format' \
+        <<<"$FORMATS_JSON"
 }
 
 # seconds CMD...: wall seconds of one run of CMD.

@@ -8,9 +8,6 @@
 #include <utility>
 #include <vector>
 
-// ext4_test.cpp reaches ext4::build_volume through this header; kept until
-// that test includes core/fs/ext4/ext4_volume.h itself.
-#include "core/fs/ext4/ext4_volume.h"
 #include "core/fs/filesystem.h"
 #include "core/image/identity.h"
 #include "core/image/image.h"

@@ -19,7 +19,8 @@ struct ByteRange {
 class Image {
  public:
   virtual ~Image() = default;
-  // Size in bytes; fixed for the life of the object.
+  // Size in bytes. Fixed for the life of the object, except for an image
+  // with a write side (a delta overlay), which a truncate may resize.
   virtual uint64_t size() const = 0;
   // Fills buf with the bytes at [offset, offset + len). The caller keeps the
   // range inside size(). Must be safe to call from many threads at once.

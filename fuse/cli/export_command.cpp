@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/image/error.h"
+#include "core/image/io.h"
 #include "core/image/log.h"
 #include "formats/format_table.h"
 
@@ -74,8 +75,9 @@ int export_command(const ExportArgs& args) {
       fail("reading the disk at offset {} failed; see the log above", off);
     }
     if (all_zero(buf.data(), n)) continue;  // leave a hole
-    if (pwrite(fd, buf.data(), n, off_t(off)) != ssize_t(n)) {
-      const int err = errno;
+    const IoResult written = pwrite_full(fd, buf.data(), n, off);
+    if (!written.complete()) {
+      const int err = written.end == IoEnd::failed ? written.error : ENOSPC;
       close(fd);
       unlink(args.output.c_str());
       fail("writing {} at offset {}: {}", args.output, off, strerror(err));

@@ -23,6 +23,7 @@
 #include "core/fs/ext4/ext4_acl.h"
 #include "core/fs/ext4/ext4_format.h"
 #include "core/fs/ext4/ext4_format_super.h"
+#include "core/fs/ext4/ext4_volume.h"
 #include "core/fs/ext4/ext4_xattr.h"
 #include "test_images.h"
 

@@ -39,7 +39,7 @@ void BlockBitmapsImage::write_group(uint32_t group, uint8_t* block) const {
   set_bits(block, last - first, kBlocksPerGroup);  // past the end of the volume
 }
 
-Status BlockBitmapsImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
+Status GroupBitmapsImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
   return read_generated_blocks(offset, buf, len, [this](uint64_t index, uint8_t* block) {
     write_group(uint32_t(index), block);
   });
@@ -55,10 +55,5 @@ void InodeBitmapsImage::write_group(uint32_t group, uint8_t* block) const {
   set_bits(block, ipg, kBlockSize * 8);
 }
 
-Status InodeBitmapsImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
-  return read_generated_blocks(offset, buf, len, [this](uint64_t index, uint8_t* block) {
-    write_group(uint32_t(index), block);
-  });
-}
 
 }  // namespace vdiskfs::ext4

@@ -11,26 +11,37 @@
 
 namespace vdiskfs::ext4 {
 
-class BlockBitmapsImage final : public Image {
+// One bitmap block per block group, generated on each read: the block
+// bitmaps (BlockBitmapsImage) or the inode bitmaps (InodeBitmapsImage) of
+// every group, back to back. Size: groups * kBlockSize bytes.
+class GroupBitmapsImage : public Image {
  public:
-  explicit BlockBitmapsImage(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
+  explicit GroupBitmapsImage(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
   uint64_t size() const override { return uint64_t(plan_->geo.groups) * kBlockSize; }
   Status read(uint64_t offset, uint8_t* buf, size_t len) const override;
 
- private:
-  void write_group(uint32_t group, uint8_t* block) const;
+ protected:
+  // Fills `block` (kBlockSize bytes) with the bitmap of `group`.
+  virtual void write_group(uint32_t group, uint8_t* block) const = 0;
   std::shared_ptr<const Plan> plan_;
 };
 
-class InodeBitmapsImage final : public Image {
+// Block bitmaps: a bit per block of the group, set when used.
+class BlockBitmapsImage final : public GroupBitmapsImage {
  public:
-  explicit InodeBitmapsImage(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {}
-  uint64_t size() const override { return uint64_t(plan_->geo.groups) * kBlockSize; }
-  Status read(uint64_t offset, uint8_t* buf, size_t len) const override;
+  using GroupBitmapsImage::GroupBitmapsImage;
 
  private:
-  void write_group(uint32_t group, uint8_t* block) const;
-  std::shared_ptr<const Plan> plan_;
+  void write_group(uint32_t group, uint8_t* block) const override;
+};
+
+// Inode bitmaps: a bit per inode of the group, set when used.
+class InodeBitmapsImage final : public GroupBitmapsImage {
+ public:
+  using GroupBitmapsImage::GroupBitmapsImage;
+
+ private:
+  void write_group(uint32_t group, uint8_t* block) const override;
 };
 
 // Reads [offset, offset+len) of a sequence of 4 KiB blocks produced by
