@@ -25,7 +25,15 @@ VolumeOptions volume_options(const DiskOptions& options, const Tree& tree) {
   v.min_free_bytes = options.min_free_bytes;
   v.timestamp_ns = newest_past_time(tree);
   v.strict = options.strict;
+  v.skip_unsupported = options.skip_unsupported;
+  v.local_time = options.local_time;
+  v.first_sector = kPartitionAlignment / kSectorSize;  // the first partition's start
   return v;
+}
+
+// The GPT role of a volume of filesystem `type` (blkid's TYPE).
+PartitionRole role_of(std::string_view type) {
+  return type == "vfat" ? PartitionRole::microsoft_basic_data : PartitionRole::linux_filesystem;
 }
 
 // The BIOS boot partition: all zeros until a bootloader writes it (through a delta).
@@ -58,7 +66,7 @@ std::vector<std::pair<std::string, std::string>> disk_facts(const Disk& d, const
       {"partition_offset", num(d.partition_offset)},
       {"partition_bytes", num(d.partition_size)},
       {"filesystem", d.volume.type},
-      {"fs_uuid", uuid_to_string(d.fs_uuid)},
+      {"fs_uuid", d.volume.uuid_text},
       {"identity", d.identity.hex()},
   };
   facts.insert(facts.end(), d.volume.facts.begin(), d.volume.facts.end());
@@ -78,7 +86,7 @@ Disk build_disk(const Source& source, const DiskOptions& options) {
   disk.volume = filesystem.build(source, volume, disk.identity);
   disk.fs_uuid = disk.volume.uuid;
 
-  std::vector<PartitionSpec> partitions{{disk.volume.image, PartitionRole::linux_filesystem,
+  std::vector<PartitionSpec> partitions{{disk.volume.image, role_of(disk.volume.type),
                                          disk.identity.derive("gpt-partition"),
                                          options.label.empty() ? "vdiskfs" : options.label}};
   if (options.bios_boot)

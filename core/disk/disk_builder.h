@@ -30,6 +30,8 @@ struct DiskOptions {
   // What the filesystem cannot hold (ext4::fit_tree, xattrs that fit
   // nowhere) fails the build instead of a warning.
   bool strict = false;
+  bool skip_unsupported = false;  // leave out, with a warning, entries the filesystem cannot hold at all (FAT32)
+  bool local_time = false;        // FAT32: entry times in local time instead of UTC
 };
 
 // A built guest disk and what `vdiskfs info` reports about it.

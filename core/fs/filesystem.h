@@ -31,6 +31,12 @@ struct VolumeOptions {
   int64_t timestamp_ns = 0;  // the volume's own times, nanoseconds since 1970 (stable for a source)
   // What the filesystem cannot hold fails the build (Error) instead of a warning.
   bool strict = false;
+  // Entries a filesystem cannot hold at all (FAT32: symlinks, devices,
+  // files of 4 GiB or more, names FAT forbids) are left out with a warning
+  // listing them, instead of failing the build.
+  bool skip_unsupported = false;
+  bool local_time = false;      // FAT32: entry times in local time (as DOS and Windows), not UTC
+  uint64_t first_sector = 0;    // the partition's first LBA on its disk (FAT32's hidden sectors)
 };
 
 // A synthesized volume and what it reports about itself.
@@ -38,6 +44,7 @@ struct Volume {
   std::shared_ptr<const Image> image;  // the volume's bytes; reads file data from the source
   std::string type;                    // the filesystem's name, as blkid's TYPE ("ext4")
   Uuid uuid{};                         // big-endian RFC 4122 bytes, as blkid shows them
+  std::string uuid_text;               // the UUID as blkid prints it ("01234567-89ab-...", FAT "5A1B-2C3D")
   std::string label;
   uint64_t block_size = 0;   // bytes per block
   uint64_t blocks = 0;       // the volume's size, in blocks
@@ -50,8 +57,13 @@ struct Volume {
 
 // One row of the filesystem table.
 struct Filesystem {
-  std::string_view name;   // "ext4", as blkid's TYPE
+  std::string_view name;   // what users type to --fs: "ext4", "fat32"
   size_t max_label_bytes;  // the longest label the filesystem stores
+  // Parses a UUID as users type it for this filesystem ("01234567-89ab-...";
+  // FAT's volume serial "5A1B-2C3D", kept in the first 4 bytes); false
+  // when `text` is not one.
+  bool (*parse_uuid)(std::string_view text, Uuid& out);
+  std::string_view uuid_form;  // the form parse_uuid takes, for messages
   // The options that shape the volume's bytes, as a canonical text for the
   // disk's identity ("ext4;uuid=derived;label=;..."). Throws Error when
   // the filesystem cannot take them (a label too long).
@@ -66,5 +78,7 @@ struct Filesystem {
 // The row of the filesystem named `name` ("ext4"); throws Error for a name
 // the table does not hold.
 const Filesystem& filesystem_named(std::string_view name);
+// The names of the table's rows, for help texts: "ext4, fat32".
+std::string filesystem_names();
 
 }  // namespace vdiskfs

@@ -22,6 +22,10 @@ constexpr Uuid kTypeLinuxFilesystem = {0xAF, 0x3D, 0xC6, 0x0F, 0x83, 0x84, 0x72,
                                        0x8E, 0x79, 0x3D, 0x69, 0xD8, 0x47, 0x7D, 0xE4};
 constexpr Uuid kTypeBiosBoot = {0x48, 0x61, 0x68, 0x21, 0x49, 0x64, 0x6F, 0x6E,
                                 0x74, 0x4E, 0x65, 0x65, 0x64, 0x45, 0x46, 0x49};
+constexpr Uuid kTypeMicrosoftBasicData = {0xA2, 0xA0, 0xD0, 0xEB, 0xE5, 0xB9, 0x33, 0x44,
+                                          0x87, 0xC0, 0x68, 0xB6, 0xB7, 0x26, 0x99, 0xC7};
+constexpr Uuid kTypeEfiSystem = {0x28, 0x73, 0x2A, 0xC1, 0x1F, 0xF8, 0xD2, 0x11,
+                                 0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B};
 
 // Protective MBR record CHS addresses (table 5-4): LBA 1 (head 0, sector 2,
 // cylinder 0), and the end as "beyond what CHS can address".
@@ -36,6 +40,8 @@ Uuid type_guid(PartitionRole role) {
   switch (role) {
     case PartitionRole::linux_filesystem: return kTypeLinuxFilesystem;
     case PartitionRole::bios_boot: return kTypeBiosBoot;
+    case PartitionRole::microsoft_basic_data: return kTypeMicrosoftBasicData;
+    case PartitionRole::efi_system: return kTypeEfiSystem;
   }
   fail("internal error: partition role {} has no GPT type", int(role));
 }

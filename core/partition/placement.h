@@ -26,6 +26,8 @@ inline constexpr uint64_t kPartitionAlignment = 1 << 20;
 enum class PartitionRole {
   linux_filesystem,  // a Linux filesystem (GPT 0FC63DAF-8483-4772-8E79-3D69D8477DE4)
   bios_boot,         // GRUB's core image on a GPT disk a BIOS boots (GPT 21686148-6449-6E6F-744E-656564454649)
+  microsoft_basic_data,  // a FAT or NTFS data volume (GPT EBD0A0A2-B9E5-4433-87C0-68B6B72699C7)
+  efi_system,            // the EFI System Partition, FAT (GPT C12A7328-F81F-11D2-BA4B-00A0C93EC93B)
 };
 
 // One partition to place.

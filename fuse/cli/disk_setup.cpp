@@ -23,14 +23,18 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 PreparedDisk prepare_disk(const LayoutArgs& args) {
   DiskOptions options;
+  options.filesystem = args.filesystem;
+  const Filesystem& fs = filesystem_named(options.filesystem);
   if (!args.uuid.empty()) {
     Uuid u;
-    if (!parse_uuid(args.uuid, u)) fail("--uuid {} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", args.uuid);
+    if (!fs.parse_uuid(args.uuid, u)) fail("--uuid {} is not a {} UUID ({})", args.uuid, fs.name, fs.uuid_form);
     options.fs_uuid = u;
   }
   options.label = args.label;
   options.bios_boot = args.bios_boot;
   options.strict = args.strict;
+  options.skip_unsupported = args.skip_unsupported;
+  options.local_time = args.local_time;
   auto free_space = parse_size(args.free_space);
   if (!free_space) fail("--free {} is not a size (like 20%, 512M or 10G)", args.free_space);
   options.free_space = *free_space;
@@ -63,10 +67,10 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
              report.not_descended.size(), report.not_descended.size() == 1 ? "y" : "ies", out.source->describe());
     for (const std::string& s : report.not_descended) log_info("  {}", s);
   }
-  // A restored system finds its root by the UUID or label in its fstab.
-  if (args.fstab_identity && args.uuid.empty() && args.label.empty()) {
+  // A restored system finds its root by the UUID or label in its fstab;
+  // the root of a Linux backup is an ext4 volume, never a FAT one.
+  if (args.fstab_identity && args.uuid.empty() && args.label.empty() && fs.name == "ext4") {
     if (auto root = root_identity_from_fstab(*out.source)) {
-      const Filesystem& fs = filesystem_named(options.filesystem);
       if (root->uuid) {
         options.fs_uuid = root->uuid;
         if (!args.quiet) log_info("{} UUID {} from etc/fstab of {}", fs.name, uuid_to_string(*root->uuid), out.source->describe());

@@ -11,6 +11,7 @@ namespace vdiskfs {
 
 struct LayoutArgs {
   std::string source;     // SOURCE as typed (source_kinds_help)
+  std::string filesystem = "ext4";  // --fs: a row of the filesystem table
   std::string uuid;        // "" = derived from the identity
   std::string label;
   std::string free_space = "20%";
@@ -20,6 +21,8 @@ struct LayoutArgs {
   bool xattrs = true;          // carry extended attributes
   bool one_file_system = false;
   bool bios_boot = false;      // add a BIOS boot partition for GRUB
+  bool skip_unsupported = false;  // leave out what the filesystem cannot hold at all (FAT32)
+  bool local_time = false;        // FAT32 times in local time
   bool quiet = false;
 };
 

@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 #include <string>
 
+#include "core/fs/filesystem.h"
 #include "core/image/error.h"
 #include "core/image/log.h"
 #include "core/source/source_factory.h"
@@ -23,8 +24,10 @@ void add_source(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
 
 // Options that shape the disk, shared by every command that builds one.
 void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
-  cmd->add_option("--uuid", a.uuid, "ext4 filesystem UUID (default: the root entry of SOURCE/etc/fstab, else derived from the source)");
-  cmd->add_option("--label", a.label, "ext4 volume label, up to 16 bytes");
+  cmd->add_option("--fs", a.filesystem, "filesystem of the volume: " + vdiskfs::filesystem_names())
+      ->capture_default_str();
+  cmd->add_option("--uuid", a.uuid, "filesystem UUID (ext4: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx; fat32: the volume serial XXXX-XXXX; default: for ext4 the root entry of SOURCE/etc/fstab, else derived from the source)");
+  cmd->add_option("--label", a.label, "volume label (ext4: up to 16 bytes; fat32: up to 11)");
   cmd->add_option("--free", a.free_space, "free space left in the volume: a size (10G) or a percentage of data+metadata")
       ->capture_default_str();
   cmd->add_option("--min-free", a.min_free, "at least this much free space")->capture_default_str();
@@ -33,6 +36,10 @@ void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_flag("!--no-xattrs", a.xattrs, "do not read or carry extended attributes");
   cmd->add_flag("--strict", a.strict, "fail when an entry of the source cannot be read (default: skip it with a warning)");
   cmd->add_flag("--one-file-system", a.one_file_system, "do not descend into directories on other filesystems");
+  cmd->add_flag("--skip-unsupported", a.skip_unsupported,
+                "leave out, with a warning listing them, entries the filesystem cannot hold at all (FAT32: "
+                "symlinks, special files, files of 4 GiB or more, names FAT forbids); default: fail with the list");
+  cmd->add_flag("--local-time", a.local_time, "FAT32: entry times in local time, as DOS and Windows (default: UTC)");
   cmd->add_flag("--bios-boot", a.bios_boot,
                 "add a 1 MiB BIOS boot partition (GPT entry 2) so that grub-install can make the disk bootable");
   cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");

@@ -60,10 +60,10 @@ int mount_command(const MountArgs& args) {
 
   malloc_trim(0);  // give the scan's and layout's scratch memory back
   if (!args.layout.quiet)
-    log_info("{}: {} entries, {:.1f} MiB of data -> {}/{}.* ({:.1f} MiB disk, ext4 UUID {}, "
+    log_info("{}: {} entries, {:.1f} MiB of data -> {}/{}.* ({:.1f} MiB disk, {} UUID {}, "
              "identity {}); scan {:.2f} s, layout {:.2f} s",
              prepared.source_path, tree.dirents.size() + 1, double(tree.data_bytes()) / (1 << 20),
-             mount_point, name, double(disk.image->size()) / (1 << 20), uuid_to_string(disk.fs_uuid),
+             mount_point, name, double(disk.image->size()) / (1 << 20), disk.volume.type, disk.volume.uuid_text,
              disk.identity.hex(), prepared.scan_seconds, prepared.layout_seconds);
   if (!args.foreground && args.log_file.empty()) log_to_syslog(true);
 

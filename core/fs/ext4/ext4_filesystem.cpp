@@ -31,6 +31,7 @@ Volume make_volume(const Source& source, const VolumeOptions& options, const Ide
   volume.image = build_volume(source, fs, &info);
   volume.type = kFilesystemName;
   volume.uuid = fs.uuid;
+  volume.uuid_text = uuid_to_string(fs.uuid);
   volume.label = fs.label;
   volume.block_size = kBlockSize;
   volume.blocks = info.blocks;
