@@ -121,10 +121,8 @@ int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* f
   const Image& image = *table().at(fi->fh).image;
   if (offset < 0) return -EINVAL;
   // Up to `size` bytes, stopping at the end of the file.
-  const uint64_t end = image.size();
-  const size_t n = uint64_t(offset) < end ? size_t(std::min<uint64_t>(size, end - uint64_t(offset))) : 0;
-  if (n == 0) return 0;
-  const Status s = image.read(uint64_t(offset), reinterpret_cast<uint8_t*>(buf), n);
+  size_t n = 0;
+  const Status s = image.read_upto(uint64_t(offset), reinterpret_cast<uint8_t*>(buf), size, &n);
   return ok(s) ? int(n) : -errno_of(s);
 }
 

@@ -59,6 +59,13 @@ Status OverlayFile::read(uint64_t offset, uint8_t* buf, size_t len) const {
   return read_locked(offset, buf, len);
 }
 
+Status OverlayFile::read_upto(uint64_t offset, uint8_t* buf, size_t len, size_t* done) const {
+  std::shared_lock lock(mutex_);
+  const uint64_t end = store_->size().size;
+  *done = offset < end ? size_t(std::min<uint64_t>(len, end - offset)) : 0;
+  return *done ? read_locked(offset, buf, *done) : Status::ok;
+}
+
 uint64_t OverlayFile::delta_bytes() const {
   std::shared_lock lock(mutex_);
   return store_->pages_held() * kDeltaPageSize;

@@ -23,6 +23,8 @@ class OverlayFile final : public Image {
   // current end (the file shrank after the caller read size()) read as
   // zeros. Errors: io_error when the delta cannot be read.
   Status read(uint64_t offset, uint8_t* buf, size_t len) const override;
+  // Image::read_upto with the size and the bytes read under one lock.
+  Status read_upto(uint64_t offset, uint8_t* buf, size_t len, size_t* done) const override;
   // Bytes the delta holds: kDeltaPageSize per page written and not cut off
   // by a truncation since.
   uint64_t delta_bytes() const;

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "core/image/mapped_image.h"
-#include "core/partition/gpt.h"
+#include "core/partition/partition_table.h"
 #include "core/partition/placement.h"
 #include "core/source/tree_identity.h"
 
@@ -75,11 +75,12 @@ std::vector<std::pair<std::string, std::string>> disk_facts(const Disk& d, const
 
 Disk build_disk(const Source& source, const DiskOptions& options) {
   const Filesystem& filesystem = filesystem_named(options.filesystem);
+  const PartitionTable& table = partition_table_named(options.table);
   const Tree& tree = source.tree();
   const VolumeOptions volume = volume_options(options, tree);
   // Everything that shapes the bytes of the disk goes into the identity.
   const std::string layout =
-      fmt::format("vdiskfs-layout-1;gpt;{}{}", filesystem.layout(volume), options.bios_boot ? ";bios_boot" : "");
+      fmt::format("vdiskfs-layout-1;{};{}{}", table.name, filesystem.layout(volume), options.bios_boot ? ";bios_boot" : "");
   Disk disk;
   disk.identity = compute_identity(tree, layout);
   disk.layout = layout;
@@ -91,8 +92,8 @@ Disk build_disk(const Source& source, const DiskOptions& options) {
                                          options.label.empty() ? "vdiskfs" : options.label}};
   if (options.bios_boot)
     partitions.push_back({empty_bios_boot(), PartitionRole::bios_boot, disk.identity.derive("gpt-bios-boot"), "BIOS boot"});
-  const Placement placement = place_partitions(std::move(partitions), kGptFootprint);
-  disk.image = encode_gpt(placement, disk.identity.derive("gpt-disk"));
+  const Placement placement = place_partitions(std::move(partitions), *table.footprint);
+  disk.image = table.encode(placement, disk.identity.derive("gpt-disk"));
   disk.partition_offset = placement.partitions[0].offset;
   disk.partition_size = placement.partitions[0].size;
   disk.allocated_bytes = (disk.volume.blocks - disk.volume.free_blocks) * disk.volume.block_size +

@@ -19,6 +19,7 @@ namespace vdiskfs {
 // What shapes a disk: its filesystem, the volume's options, its partitions.
 struct DiskOptions {
   std::string filesystem = "ext4";  // a row of the filesystem table (filesystem_named)
+  std::string table = "gpt";        // a row of the partition table table (partition_table_named)
   std::optional<Uuid> fs_uuid;      // default: derived from the identity
   std::string label;                // volume label, up to the filesystem's max_label_bytes
   SizeSpec free_space{0, 20, true};        // room for writes: bytes or % of data + metadata

@@ -2,6 +2,7 @@
 // The one interface every layer offers: a size, and a read into the
 // caller's buffer. Source files, volumes, disks and container formats all
 // present themselves as an Image to the layer above.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -25,6 +26,15 @@ class Image {
   // Fills buf with the bytes at [offset, offset + len). The caller keeps the
   // range inside size(). Must be safe to call from many threads at once.
   virtual Status read(uint64_t offset, uint8_t* buf, size_t len) const = 0;
+  // Reads up to `len` bytes at `offset`, stopping at the end of the image,
+  // and stores in *done how many it read (0 at or past the end). An image
+  // whose size changes (a delta overlay) takes its size and its bytes at
+  // one moment, so a read racing a truncate is short, never zeros.
+  virtual Status read_upto(uint64_t offset, uint8_t* buf, size_t len, size_t* done) const {
+    const uint64_t end = size();
+    *done = offset < end ? size_t(std::min<uint64_t>(len, end - offset)) : 0;
+    return *done ? read(offset, buf, *done) : Status::ok;
+  }
   // Appends, in increasing order, ranges outside of which every byte is
   // zero. Sparse container formats allocate only these. The default says
   // "all of it".

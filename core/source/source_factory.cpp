@@ -31,4 +31,12 @@ std::unique_ptr<Source> open_source(const std::string& typed, const ScanOptions&
   return DirectorySource::open(path, options, report);
 }
 
+std::string source_default_name(const std::string& canonical_source) {
+  const size_t slash = canonical_source.find_last_of('/');
+  std::string base = slash == std::string::npos ? canonical_source : canonical_source.substr(slash + 1);
+  // A backup "web01.tar" shows as web01.img, web01.vmdk, ...
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".tar") == 0) base.resize(base.size() - 4);
+  return base.empty() ? "root" : base;  // "/" has no base name
+}
+
 }  // namespace vdiskfs

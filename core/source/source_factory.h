@@ -25,4 +25,9 @@ std::string resolve_source(const std::string& typed);
 // as the source does when it cannot be scanned.
 std::unique_ptr<Source> open_source(const std::string& typed, const ScanOptions& options, ScanReport& report);
 
+// The base name of the files a mount of the source exposes when the user
+// names none: the last path component of `canonical_source` without the
+// archive suffix ("/backups/web01.tar" -> "web01"), "root" for "/".
+std::string source_default_name(const std::string& canonical_source);
+
 }  // namespace vdiskfs

@@ -6,6 +6,7 @@
 
 #include "core/image/error.h"
 #include "core/image/log.h"
+#include "core/source/source_factory.h"
 #include "core/delta/delta_set.h"
 #include "formats/registry.h"
 #include "fuse/file_table.h"
@@ -14,21 +15,13 @@
 
 namespace vdiskfs {
 
-std::string default_disk_name(const std::string& canonical_source) {
-  const size_t slash = canonical_source.find_last_of('/');
-  std::string base = slash == std::string::npos ? canonical_source : canonical_source.substr(slash + 1);
-  // A backup "web01.tar" shows as web01.img, web01.vmdk, ...
-  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".tar") == 0) base.resize(base.size() - 4);
-  return base.empty() ? "root" : base;  // "/" has no base name
-}
-
 int mount_command(const MountArgs& args) {
   if (!args.log_file.empty() && !log_to_file(args.log_file))
     fail("cannot open log file {}", args.log_file);
   const std::string mount_point = check_mount_point(args.mount_point);
   PreparedDisk prepared = prepare_disk(args.layout);
   if (prepared.source_path == mount_point) fail("source and mount point are the same directory");
-  const std::string name = args.name.empty() ? default_disk_name(prepared.source_path) : args.name;
+  const std::string name = args.name.empty() ? source_default_name(prepared.source_path) : args.name;
   if (name.find('/') != std::string::npos || name == "." || name == "..")
     fail("--name {} is not a plain file name", name);
 

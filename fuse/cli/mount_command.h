@@ -23,9 +23,8 @@ struct MountArgs {
   std::vector<std::string> fuse_options;
 };
 
+// Runs `vdiskfs mount`: builds the disk, exposes its files and serves them
+// until unmounted. Returns the exit status; throws Error on a refusal.
 int mount_command(const MountArgs& args);
-
-// Base name of a path, for the default <name>.
-std::string default_disk_name(const std::string& canonical_source);
 
 }  // namespace vdiskfs

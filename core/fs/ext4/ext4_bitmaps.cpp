@@ -40,7 +40,7 @@ void BlockBitmapsImage::write_group(uint32_t group, uint8_t* block) const {
 }
 
 Status GroupBitmapsImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
-  return read_generated_blocks(offset, buf, len, [this](uint64_t index, uint8_t* block) {
+  return read_generated_units<kBlockSize>(offset, buf, len, [this](uint64_t index, uint8_t* block) {
     write_group(uint32_t(index), block);
   });
 }

@@ -17,12 +17,12 @@ void DirectoryBlocksImage::write_block(uint64_t index, uint8_t* block) const {
 }
 
 Status DirectoryBlocksImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
-  return read_generated_blocks(offset, buf, len,
+  return read_generated_units<kBlockSize>(offset, buf, len,
                                [this](uint64_t index, uint8_t* block) { write_block(index, block); });
 }
 
 Status NodeBlocksImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
-  return read_generated_blocks(offset, buf, len, [this](uint64_t index, uint8_t* block) {
+  return read_generated_units<kBlockSize>(offset, buf, len, [this](uint64_t index, uint8_t* block) {
     write_(*plan_, ((*plan_).*nodes_)[index], block);
   });
 }

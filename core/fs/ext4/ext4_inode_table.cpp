@@ -1,5 +1,7 @@
 #include "core/fs/ext4/ext4_inode_table.h"
 
+#include "core/image/generated_units.h"
+
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -165,22 +167,8 @@ void InodeTableImage::write_inode(uint64_t ino_nr, uint8_t* p) const {
 }
 
 Status InodeTableImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
-  uint8_t tmp[sizeof(Inode)];
-  uint64_t pos = offset;
-  const uint64_t end = offset + len;
-  while (pos < end) {
-    const uint64_t index = pos / kInodeSize;
-    const uint64_t inner = pos % kInodeSize;
-    const uint64_t n = std::min<uint64_t>(kInodeSize - inner, end - pos);
-    if (inner == 0 && n == kInodeSize) {
-      write_inode(index + 1, buf + (pos - offset));
-    } else {
-      write_inode(index + 1, tmp);
-      std::memcpy(buf + (pos - offset), tmp + inner, n);
-    }
-    pos += n;
-  }
-  return Status::ok;
+  return read_generated_units<kInodeSize>(offset, buf, len,
+                                          [this](uint64_t index, uint8_t* p) { write_inode(index + 1, p); });
 }
 
 }  // namespace vdiskfs::ext4
