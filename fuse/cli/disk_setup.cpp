@@ -27,7 +27,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   const Filesystem& fs = filesystem_named(options.filesystem);
   if (!args.uuid.empty()) {
     Uuid u;
-    if (!fs.parse_uuid(args.uuid, u)) fail("--uuid {} is not a {} UUID ({})", args.uuid, fs.name, fs.uuid_form);
+    if (!fs.parse_uuid(args.uuid, u)) fail("--uuid {} is not a UUID ({})", args.uuid, fs.uuid_form);
     options.fs_uuid = u;
   }
   options.label = args.label;

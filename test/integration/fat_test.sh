@@ -50,7 +50,7 @@ for entry in "EFI/debian/link" "fifo" "what?" "readme"; do
     grep -qF "$entry" <<<"$OUT" || die "the refusal does not name $entry: $OUT"
 done
 expect_status 0 "left out" "$VDISKFS" info --fs fat32 --skip-unsupported "$WORK/bad"
-expect_status $EXIT_REFUSED "not a fat32 UUID" "$VDISKFS" info --fs fat32 --uuid 5d1b7c3e-2f4a-4c5e-9a7b-0c1d2e3f4a5b "$src"
+expect_status $EXIT_REFUSED "is not a UUID (XXXX-XXXX)" "$VDISKFS" info --fs fat32 --uuid 5d1b7c3e-2f4a-4c5e-9a7b-0c1d2e3f4a5b "$src"
 expect_status $EXIT_REFUSED "longer than FAT32's 11 bytes" "$VDISKFS" info --fs fat32 --label twelve-bytes "$src"
 expect_status $EXIT_REFUSED "unknown filesystem 'xfs'" "$VDISKFS" info --fs xfs "$src"
 
