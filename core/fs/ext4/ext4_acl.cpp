@@ -4,12 +4,13 @@
 
 #include "core/fs/ext4/ext4_format_xattr.h"
 #include "core/image/on_disk.h"
+#include "core/source/posix_acl_format.h"
 
 namespace vdiskfs::ext4 {
 namespace {
 
-constexpr uint16_t kUser = 0x02, kGroup = 0x08;  // the tags that carry an id
-constexpr uint16_t kKnownTags = 0x01 | kUser | 0x04 | kGroup | 0x10 | 0x20;
+// Every tag of the generic encoding, one bit each.
+constexpr uint16_t kKnownTags = kAclUserObj | kAclUser | kAclGroupObj | kAclGroup | kAclMask | kAclOther;
 
 // Appends the bytes of the on-disk struct `s` to `out`.
 template <typename T>
@@ -23,19 +24,19 @@ void append(std::string& out, const T& s) {
 
 bool acl_to_ext4(std::string_view generic, std::string& out) {
   out.clear();
-  if (generic.size() < sizeof(AclHeader) ||
-      (generic.size() - sizeof(AclHeader)) % sizeof(AclEntry) != 0)
+  if (generic.size() < sizeof(PosixAclXattrHeader) ||
+      (generic.size() - sizeof(PosixAclXattrHeader)) % sizeof(PosixAclXattrEntry) != 0)
     return false;
   const auto* p = reinterpret_cast<const uint8_t*>(generic.data());
-  if (load<AclHeader>(p).a_version != kPosixAclVersion) return false;
+  if (load<PosixAclXattrHeader>(p).a_version != kPosixAclXattrVersion) return false;
   AclHeader header{};
   header.a_version = kAclVersion;
   append(out, header);
-  for (size_t at = sizeof(AclHeader); at < generic.size(); at += sizeof(AclEntry)) {
-    const AclEntry in = load<AclEntry>(p + at);
+  for (size_t at = sizeof(PosixAclXattrHeader); at < generic.size(); at += sizeof(PosixAclXattrEntry)) {
+    const PosixAclXattrEntry in = load<PosixAclXattrEntry>(p + at);
     const uint16_t tag = in.e_tag, perm = in.e_perm;
     if (tag == 0 || (tag & ~kKnownTags) || (tag & (tag - 1)) || perm > 7) return false;
-    if (tag == kUser || tag == kGroup) {
+    if (tag == kAclUser || tag == kAclGroup) {
       AclEntry e{};
       e.e_tag = tag;
       e.e_perm = perm;

@@ -4,11 +4,13 @@
 // extra fields, XattrHeader at the start of an xattr block), entries grow
 // up from after it, each followed by its name and padded to 4 bytes, and
 // end at 4 zero bytes; the values grow down from the area's end, each
-// padded to 4 bytes. Also the POSIX ACLs, which are xattr values.
+// padded to 4 bytes. Also ext4's encoding of POSIX ACLs, which are xattr
+// values.
 #include <cstddef>
 #include <cstdint>
 
 #include "core/image/on_disk.h"
+#include "core/source/posix_acl_format.h"
 
 namespace vdiskfs::ext4 {
 
@@ -61,39 +63,26 @@ static_assert(offsetof(XattrEntry, e_value_size) == 0x08);
 static_assert(offsetof(XattrEntry, e_hash) == 0x0c);
 
 // POSIX ACLs, the values of two xattrs, in two encodings: the generic one
-// Linux hands out for system.posix_acl_access/default (include/uapi/linux/
-// posix_acl_xattr.h: version 2, every entry 8 bytes) and ext4's own, stored
-// under name indices 2 and 3 (fs/ext4/acl.h: version 1, the entries of
-// ACL_USER and ACL_GROUP 8 bytes, the others 4 without e_id). Both start
-// with the same header and share the 8-byte entry's layout.
+// Linux hands out for system.posix_acl_access/default (core/source/
+// posix_acl_format.h: version 2, every entry 8 bytes) and ext4's own,
+// stored under name indices 2 and 3 (fs/ext4/acl.h: version 1, the entries
+// of ACL_USER and ACL_GROUP 8 bytes, the others 4 without e_id). ext4's
+// header and 8-byte entry have the generic ones' layout; the tags are the
+// generic ones (kAclUserObj .. kAclOther).
 
-// a_version of the generic encoding (POSIX_ACL_XATTR_VERSION).
-inline constexpr uint32_t kPosixAclVersion = 2;
 // a_version of ext4's encoding (EXT4_ACL_VERSION).
 inline constexpr uint32_t kAclVersion = 1;
 
-// posix_acl_xattr_header, ext4_acl_header: starts an ACL.
-struct AclHeader {
-  le32 a_version;  // 0x00 kPosixAclVersion or kAclVersion
-};
-static_assert(sizeof(AclHeader) == 0x4);
-static_assert(offsetof(AclHeader, a_version) == 0x00);
+// ext4_acl_header: starts an ext4 ACL; a_version is kAclVersion.
+using AclHeader = PosixAclXattrHeader;
 
-// posix_acl_xattr_entry, ext4_acl_entry: an entry of a generic ACL, or
-// an ext4 ACL entry that carries an id.
-struct AclEntry {
-  le16 e_tag;   // 0x00 ACL_USER_OBJ 1, ACL_USER 2, ACL_GROUP_OBJ 4, ACL_GROUP 8, ACL_MASK 16, ACL_OTHER 32
-  le16 e_perm;  // 0x02 rwx bits
-  le32 e_id;    // 0x04 uid or gid
-};
-static_assert(sizeof(AclEntry) == 0x8);
-static_assert(offsetof(AclEntry, e_tag) == 0x00);
-static_assert(offsetof(AclEntry, e_perm) == 0x02);
-static_assert(offsetof(AclEntry, e_id) == 0x04);
+// ext4_acl_entry: an ext4 ACL entry that carries an id (kAclUser,
+// kAclGroup).
+using AclEntry = PosixAclXattrEntry;
 
 // ext4_acl_entry_short: an ext4 ACL entry without an id.
 struct AclEntryShort {
-  le16 e_tag;   // 0x00 ACL_USER_OBJ, ACL_GROUP_OBJ, ACL_MASK or ACL_OTHER
+  le16 e_tag;   // 0x00 kAclUserObj, kAclGroupObj, kAclMask or kAclOther
   le16 e_perm;  // 0x02 rwx bits
 };
 static_assert(sizeof(AclEntryShort) == 0x4);

@@ -8,16 +8,15 @@
 #include <optional>
 #include <vector>
 
+#include "core/image/on_disk.h"
+#include "core/source/posix_acl_format.h"
 #include "core/source/tar/tar_fields.h"
 
 namespace vdiskfs::tar {
 namespace {
 
-// Tags of the generic encoding (linux/posix_acl.h).
-constexpr uint16_t kUserObj = 0x01, kUser = 0x02, kGroupObj = 0x04, kGroup = 0x08, kMask = 0x10,
-                   kOther = 0x20;
-constexpr uint32_t kUndefinedId = 0xffffffffu;
-
+// One ACL entry as parsed: tag (kAcl*), rwx bits, uid or gid
+// (kAclUndefinedId for the entries that name no one).
 struct Entry {
   uint16_t tag;
   uint16_t perm;
@@ -25,10 +24,10 @@ struct Entry {
 };
 
 std::optional<uint16_t> tag_of(std::string_view word, bool qualified) {
-  if (word == "user" || word == "u") return qualified ? kUser : kUserObj;
-  if (word == "group" || word == "g") return qualified ? kGroup : kGroupObj;
-  if ((word == "mask" || word == "m") && !qualified) return kMask;
-  if ((word == "other" || word == "o") && !qualified) return kOther;
+  if (word == "user" || word == "u") return qualified ? kAclUser : kAclUserObj;
+  if (word == "group" || word == "g") return qualified ? kAclGroup : kAclGroupObj;
+  if ((word == "mask" || word == "m") && !qualified) return kAclMask;
+  if ((word == "other" || word == "o") && !qualified) return kAclOther;
   return std::nullopt;
 }
 
@@ -55,7 +54,7 @@ std::optional<uint32_t> lookup(std::string_view name, bool user) {
     group gr, *found = nullptr;
     if (getgrnam_r(n.c_str(), &gr, buf.data(), buf.size(), &found) == 0 && found) return found->gr_gid;
   }
-  if (auto v = parse_decimal(name); v && *v < kUndefinedId) return uint32_t(*v);
+  if (auto v = parse_decimal(name); v && *v < kAclUndefinedId) return uint32_t(*v);
   return std::nullopt;
 }
 
@@ -84,21 +83,35 @@ std::string parse_entry(std::string_view text, Entry& e, IdCache* cache) {
   const auto tag = tag_of(fields[0], !fields[1].empty());
   const auto perm = perm_of(fields[2]);
   if (!tag || !perm) return "entry '" + std::string(text) + "' has an unknown tag or permissions";
-  e = {*tag, *perm, kUndefinedId};
-  if (*tag != kUser && *tag != kGroup) return "";
+  e = {*tag, *perm, kAclUndefinedId};
+  if (*tag != kAclUser && *tag != kAclGroup) return "";
   std::optional<uint32_t> id;
   if (fields.size() == 4) {
-    if (auto v = parse_decimal(fields[3]); v && *v < kUndefinedId) id = uint32_t(*v);
+    if (auto v = parse_decimal(fields[3]); v && *v < kAclUndefinedId) id = uint32_t(*v);
   } else {
-    id = resolve(fields[1], *tag == kUser, cache);
+    id = resolve(fields[1], *tag == kAclUser, cache);
   }
-  if (!id) return "entry '" + std::string(text) + "' names no known " + (*tag == kUser ? "user" : "group");
+  if (!id) return "entry '" + std::string(text) + "' names no known " + (*tag == kAclUser ? "user" : "group");
   e.id = *id;
   return "";
 }
 
-void put_le(std::string& out, uint32_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out += char(v >> (8 * i));
+// `entries`, sorted, as the generic xattr value in `out`.
+void encode(const std::vector<Entry>& entries, std::string& out) {
+  out.resize(sizeof(PosixAclXattrHeader) + entries.size() * sizeof(PosixAclXattrEntry));
+  auto* p = reinterpret_cast<uint8_t*>(out.data());
+  PosixAclXattrHeader header{};
+  header.a_version = kPosixAclXattrVersion;
+  store(p, header);
+  p += sizeof(header);
+  for (const Entry& e : entries) {
+    PosixAclXattrEntry entry{};
+    entry.e_tag = e.tag;
+    entry.e_perm = e.perm;
+    entry.e_id = e.id;
+    store(p, entry);
+    p += sizeof(entry);
+  }
 }
 
 }  // namespace
@@ -128,23 +141,18 @@ std::string acl_text_to_xattr(std::string_view text, bool is_default, std::strin
   // What acl_valid() demands, or tar -x could not set it: one owner, group
   // and other entry, and a mask when there are named entries.
   const auto count = [&](uint16_t tag) { return std::count_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.tag == tag; }); };
-  if (count(kUserObj) != 1 || count(kGroupObj) != 1 || count(kOther) != 1 || count(kMask) > 1 ||
-      (count(kMask) == 0 && (count(kUser) || count(kGroup))))
+  if (count(kAclUserObj) != 1 || count(kAclGroupObj) != 1 || count(kAclOther) != 1 || count(kAclMask) > 1 ||
+      (count(kAclMask) == 0 && (count(kAclUser) || count(kAclGroup))))
     return "not a valid ACL (it needs one user::, group:: and other:: entry, and mask:: with named entries)";
   for (const Entry& e : entries) {
-    if (e.tag == kUserObj) mode_bits |= uint32_t(e.perm) << 6;
-    if (e.tag == kOther) mode_bits |= e.perm;
-    if (e.tag == kMask || (e.tag == kGroupObj && count(kMask) == 0)) mode_bits |= uint32_t(e.perm) << 3;
+    if (e.tag == kAclUserObj) mode_bits |= uint32_t(e.perm) << 6;
+    if (e.tag == kAclOther) mode_bits |= e.perm;
+    if (e.tag == kAclMask || (e.tag == kAclGroupObj && count(kAclMask) == 0)) mode_bits |= uint32_t(e.perm) << 3;
   }
-  const bool minimal = entries.size() == 3 && entries[0].tag == kUserObj && entries[1].tag == kGroupObj &&
-                       entries[2].tag == kOther;
+  const bool minimal = entries.size() == 3 && entries[0].tag == kAclUserObj && entries[1].tag == kAclGroupObj &&
+                       entries[2].tag == kAclOther;
   if (minimal && !is_default) return "";
-  put_le(out, 2, 4);  // POSIX_ACL_XATTR_VERSION
-  for (const Entry& e : entries) {
-    put_le(out, e.tag, 2);
-    put_le(out, e.perm, 2);
-    put_le(out, e.id, 4);
-  }
+  encode(entries, out);
   return "";
 }
 

@@ -3,8 +3,9 @@
 // SCHILY.acl.default, as GNU tar --acls ("user:bob:rwx", one entry a line)
 // and bsdtar and star ("user:bob:rwx:1000", comma-separated) write them,
 // turned into the value Linux gives the xattr system.posix_acl_access /
-// system.posix_acl_default (the generic encoding: version 2, 8-byte entries
-// sorted by tag and id), which the ext4 layer already stores.
+// system.posix_acl_default (the generic encoding of core/source/
+// posix_acl_format.h: version 2, 8-byte entries sorted by tag and id),
+// which the ext4 layer already stores.
 #include <cstdint>
 #include <functional>
 #include <map>
