@@ -4,13 +4,16 @@
 
 namespace vdiskfs {
 
-TreeAssembler::TreeAssembler(const EntrySpec& root) {
+TreeAssembler::TreeAssembler(const EntrySpec& root, std::string source) : source_(std::move(source)) {
   if (!S_ISDIR(root.attrs.mode)) fail("the root of a tree must be a directory");
   to_list_.push_back(make_node(root, kNoIndex));
 }
 
 uint32_t TreeAssembler::make_node(const EntrySpec& spec, uint32_t first_link) {
-  if (tree_.nodes.size() >= kMaxNodes) fail("too many entries in one source");
+  if (tree_.nodes.size() >= kMaxNodes) {
+    if (source_.empty()) fail("too many entries in one source");
+    fail("source {} holds too many entries", source_);
+  }
   Node n = spec.attrs;
   n.first_link = first_link;
   n.nlink = n.is_dir() ? 2 : 0;  // a directory: "." and its name; others count their names

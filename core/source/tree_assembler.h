@@ -47,8 +47,10 @@ class TreeAssembler {
   static constexpr size_t kMaxNodes = 0xfffffff0u;
 
   // Starts a tree whose root (node 0) is made from `root`, a directory; the
-  // root is the first directory the walk lists.
-  explicit TreeAssembler(const EntrySpec& root);
+  // root is the first directory the walk lists. `source` names the source
+  // in the refusal past kMaxNodes (its path, as the user gave it; empty:
+  // the refusal names none).
+  explicit TreeAssembler(const EntrySpec& root, std::string source = {});
 
   // Ends the directory being listed and starts the next one of the walk:
   // returns its node, or kNoIndex when every directory has been listed.
@@ -57,7 +59,7 @@ class TreeAssembler {
   // Adds `name` to the directory being listed as a new node made from
   // `spec`; returns the node. A new directory is listed later in the walk
   // unless `list` is false (it stays empty: a mount point not descended).
-  // Throws Error past kMaxNodes, or when names come out of name order.
+  // Throws Error past kMaxNodes (naming the source), or when names come out of name order.
   uint32_t add_new(std::string_view name, const EntrySpec& spec, bool list = true);
 
   // Adds `name` to the directory being listed as another name of `node`, a
@@ -75,6 +77,7 @@ class TreeAssembler {
   void add_name(std::string_view name, uint32_t node);
   void end_directory();
 
+  std::string source_;               // what the refusals name
   Tree tree_;
   uint32_t dir_ = kNoIndex;          // the directory being listed
   uint32_t child_begin_ = 0;         // its first dirent

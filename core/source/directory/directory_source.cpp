@@ -256,7 +256,7 @@ void DirectorySource::scan(const ScanOptions& options, ScanReport& report) {
   if (const std::string why = describe_entry(root_st, root_fd_, ".", in_root, spec); !why.empty())
     fail("cannot read source {}: {}", root_path_, why);
   // Numbers the nodes, orders the names and counts the links.
-  TreeAssembler tree(spec);
+  TreeAssembler tree(spec, root_path_);
 
   auto skip = [&](const std::string& path, const std::string& reason) {
     report.skipped.push_back(path + ": " + reason);
