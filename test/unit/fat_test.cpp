@@ -350,6 +350,20 @@ TEST_CASE("short names follow the basis-name algorithm with unique ~N tails", "[
   CHECK(got[8] == "LONGFI~9TXT");
   CHECK(got[9] == "LONGF~10TXT");
   CHECK(std::set<std::string>(got.begin(), got.end()).size() == got.size());
+  // Names whose bases differ but whose tails share a prefix ("file10000",
+  // "file10010": bases FILE1000 and FILE1001, tails FILE10~N) take the
+  // lowest free tails in order, and all stay unique.
+  std::vector<std::string> alike;
+  for (int i = 10000; i < 12000; ++i) alike.push_back("file" + std::to_string(i));
+  const std::vector<std::string> tails = names(alike);
+  CHECK(tails[0] == "FILE10~1   ");
+  CHECK(tails[8] == "FILE10~9   ");
+  CHECK(tails[9] == "FILE1~10   ");
+  CHECK(tails[98] == "FILE1~99   ");
+  CHECK(tails[99] == "FILE~100   ");
+  CHECK(tails[999] == "FIL~1000   ");
+  CHECK(tails[1000] == "FILE11~1   ");  // file11000: another prefix, its own tails
+  CHECK(std::set<std::string>(tails.begin(), tails.end()).size() == tails.size());
 }
 
 TEST_CASE("case folding, volume labels and the short-name checksum", "[fat]") {

@@ -159,16 +159,24 @@ std::vector<ShortName> assign_short_names(const std::vector<std::u16string>& nam
     out[i] = short_name(bases[i].primary, bases[i].ext);
     used.insert(key(out[i]));
   }
-  std::unordered_map<std::string, uint32_t> next_tail;  // per basis: the lowest tail not yet tried
+  // Per (prefix the tail keeps, extension, tail width): the last tail
+  // number taken, so that names sharing a prefix ("file10000", "file10010"
+  // -> "FILE10~N") go on from there instead of trying every number again.
+  std::unordered_map<std::string, uint32_t> last_tail;
   for (size_t i = 0; i < names.size(); ++i) {
     if (bases[i].fits) continue;
     const Basis& b = bases[i];
-    uint32_t& n = next_tail[key(short_name(b.primary, b.ext))];
-    for (;;) {
-      const std::string tail = fmt::format("~{}", ++n);
-      out[i] = short_name(b.primary.substr(0, 8 - tail.size()) + tail, b.ext);
-      if (used.insert(key(out[i])).second) break;
+    bool placed = false;
+    for (size_t width = 2, lo = 1; width <= 7 && !placed; ++width, lo *= 10) {  // "~1".."~999999"
+      const std::string prefix = b.primary.substr(0, 8 - width);
+      uint32_t& n = last_tail[fmt::format("{}.{}/{}", prefix, b.ext, width)];
+      if (n < lo - 1) n = uint32_t(lo - 1);
+      while (!placed && n < lo * 10 - 1) {
+        out[i] = short_name(fmt::format("{}~{}", prefix, ++n), b.ext);
+        placed = used.insert(key(out[i])).second;
+      }
     }
+    if (!placed) fail("no free 8.3 name for a long name in one directory (over a million alike)");
   }
   return out;
 }
