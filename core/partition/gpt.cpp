@@ -26,6 +26,8 @@ constexpr Uuid kTypeMicrosoftBasicData = {0xA2, 0xA0, 0xD0, 0xEB, 0xE5, 0xB9, 0x
                                           0x87, 0xC0, 0x68, 0xB6, 0xB7, 0x26, 0x99, 0xC7};
 constexpr Uuid kTypeEfiSystem = {0x28, 0x73, 0x2A, 0xC1, 0x1F, 0xF8, 0xD2, 0x11,
                                  0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B};
+constexpr Uuid kTypeLinuxSwap = {0x6D, 0xFD, 0x57, 0x06, 0xAB, 0xA4, 0xC4, 0x43,
+                                 0x84, 0xE5, 0x09, 0x33, 0xC8, 0x4B, 0x4F, 0x4F};
 
 // Protective MBR record CHS addresses (table 5-4): LBA 1 (head 0, sector 2,
 // cylinder 0), and the end as "beyond what CHS can address".
@@ -42,6 +44,7 @@ Uuid type_guid(PartitionRole role) {
     case PartitionRole::bios_boot: return kTypeBiosBoot;
     case PartitionRole::microsoft_basic_data: return kTypeMicrosoftBasicData;
     case PartitionRole::efi_system: return kTypeEfiSystem;
+    case PartitionRole::linux_swap: return kTypeLinuxSwap;
   }
   fail("internal error: partition role {} has no GPT type", int(role));
 }

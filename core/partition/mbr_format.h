@@ -3,7 +3,9 @@
 // 5-2): the first sector of a disk. Its four partition records describe an
 // MBR-partitioned disk; on a GPT disk the protective MBR (section 5.2.3,
 // tables 5-3 and 5-4) has one record of type 0xEE over the whole disk, so
-// that tools that know only MBR see it as in use.
+// that tools that know only MBR see it as in use. Partitions beyond the
+// four records live in an extended partition, as a chain of extended boot
+// records (EBRs), one before each logical partition.
 #include <cstddef>
 #include <cstdint>
 
@@ -44,9 +46,35 @@ static_assert(offsetof(MasterBootRecord, unknown) == 0x1BC);
 static_assert(offsetof(MasterBootRecord, partition_record) == 0x1BE);
 static_assert(offsetof(MasterBootRecord, signature) == 0x1FE);
 
-// MasterBootRecord::signature: bytes 0x55 0xAA.
+// An extended boot record: the first sector of each logical partition's
+// room inside the extended partition, laid out as an MBR whose first record
+// describes that logical partition and whose second links to the next EBR
+// (as Linux's msdos partition parser, fdisk and Windows read them).
+struct ExtendedBootRecord {
+  uint8_t unused[446];              // 0x000 zero
+  MbrPartitionRecord logical;       // 0x1BE the logical partition; starting_lba relative to this EBR
+  MbrPartitionRecord next;          // 0x1CE the next EBR (kMbrTypeExtendedLink), starting_lba relative
+                                    //       to the extended partition, size up to its logical's end;
+                                    //       all zero on the last EBR
+  MbrPartitionRecord unused_records[2];  // 0x1DE zero
+  le16 signature;                   // 0x1FE kMbrSignature
+};
+static_assert(sizeof(ExtendedBootRecord) == 512);
+static_assert(offsetof(ExtendedBootRecord, unused) == 0x000);
+static_assert(offsetof(ExtendedBootRecord, logical) == 0x1BE);
+static_assert(offsetof(ExtendedBootRecord, next) == 0x1CE);
+static_assert(offsetof(ExtendedBootRecord, unused_records) == 0x1DE);
+static_assert(offsetof(ExtendedBootRecord, signature) == 0x1FE);
+
+// MasterBootRecord::signature and ExtendedBootRecord::signature: bytes 0x55 0xAA.
 inline constexpr uint16_t kMbrSignature = 0xAA55;
 // MbrPartitionRecord::os_type of the protective MBR's record.
 inline constexpr uint8_t kMbrTypeGptProtective = 0xEE;
+// MbrPartitionRecord::os_type of the extended partition in the MBR (LBA addressed).
+inline constexpr uint8_t kMbrTypeExtendedLba = 0x0F;
+// MbrPartitionRecord::os_type of an EBR's link to the next EBR, as fdisk writes it.
+inline constexpr uint8_t kMbrTypeExtendedLink = 0x05;
+// MbrPartitionRecord::boot_indicator of the active partition.
+inline constexpr uint8_t kMbrBootable = 0x80;
 
 }  // namespace vdiskfs

@@ -4,6 +4,7 @@
 
 #include "core/image/error.h"
 #include "core/partition/gpt.h"
+#include "core/partition/mbr.h"
 
 namespace vdiskfs {
 namespace {
@@ -11,17 +12,21 @@ namespace {
 // The partition tables vdiskfs encodes: one row each.
 constexpr PartitionTable kPartitionTables[] = {
     {"gpt", &kGptFootprint, encode_gpt},
+    {"mbr", &kMbrFootprint, encode_mbr},
 };
 
 }  // namespace
 
+std::string partition_table_names() {
+  std::string out;
+  for (const PartitionTable& t : kPartitionTables) out += fmt::format("{}{}", out.empty() ? "" : ", ", t.name);
+  return out;
+}
+
 const PartitionTable& partition_table_named(std::string_view name) {
-  std::string names;
-  for (const PartitionTable& t : kPartitionTables) {
+  for (const PartitionTable& t : kPartitionTables)
     if (t.name == name) return t;
-    names += fmt::format("{}{}", names.empty() ? "" : ", ", t.name);
-  }
-  fail("unknown partition table '{}' (vdiskfs writes {})", name, names);
+  fail("unknown partition table '{}' (vdiskfs writes {})", name, partition_table_names());
 }
 
 }  // namespace vdiskfs

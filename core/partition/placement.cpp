@@ -8,12 +8,18 @@ namespace vdiskfs {
 Placement place_partitions(std::vector<PartitionSpec> partitions, const TableFootprint& table) {
   if (partitions.size() > table.max_partitions)
     fail("{} holds at most {} partitions", table.name, table.max_partitions);
+  // With more partitions than head slots, the last slot holds the chain.
+  const size_t first_chained = partitions.size() > table.head_slots ? table.head_slots - 1 : partitions.size();
+  const uint64_t chained_room = align_up(table.chained_room_bytes, kPartitionAlignment);
   Placement placement;
   uint64_t cursor = align_up(table.head_bytes, kPartitionAlignment);
-  for (PartitionSpec& spec : partitions) {
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    PartitionSpec& spec = partitions[i];
     const uint64_t size = spec.content->size();
     if (size % kSectorSize != 0 || size == 0) fail("partition size {} is not a positive multiple of {}", size, kSectorSize);
-    placement.partitions.push_back({std::move(spec), cursor, size});
+    const uint64_t chain_offset = i >= first_chained ? cursor : 0;
+    if (i >= first_chained) cursor += chained_room;
+    placement.partitions.push_back({std::move(spec), cursor, size, chain_offset});
     cursor = align_up(cursor + size, kPartitionAlignment);
   }
   placement.disk_bytes = align_up(cursor + table.tail_bytes, kPartitionAlignment);

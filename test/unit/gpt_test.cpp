@@ -192,3 +192,14 @@ TEST_CASE("gpt_guid_bytes swaps the first three fields") {
   CHECK(g == expected);
   CHECK(gpt_guid_bytes(g) == u);
 }
+
+TEST_CASE("GPT gives a swap partition the Linux swap type GUID") {
+  auto swap = std::make_shared<BytesImage>(std::vector<uint8_t>(512, 0));
+  const auto [placement, disk] = gpt_disk({{swap, PartitionRole::linux_swap, Uuid{}, "swap"}}, Uuid{});
+  uint8_t entry[128];
+  REQUIRE(disk->read(2 * 512, entry, sizeof entry) == Status::ok);
+  // 0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, mixed-endian.
+  const uint8_t linux_swap[16] = {0x6D, 0xFD, 0x57, 0x06, 0xAB, 0xA4, 0xC4, 0x43,
+                                  0x84, 0xE5, 0x09, 0x33, 0xC8, 0x4B, 0x4F, 0x4F};
+  CHECK(std::memcmp(entry, linux_swap, 16) == 0);
+}
