@@ -24,6 +24,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 PreparedDisk prepare_disk(const LayoutArgs& args) {
   DiskOptions options;
   options.filesystem = args.filesystem;
+  options.table = args.table;
   const Filesystem& fs = filesystem_named(options.filesystem);
   if (!args.uuid.empty()) {
     Uuid u;

@@ -12,6 +12,7 @@ namespace vdiskfs {
 struct LayoutArgs {
   std::string source;     // SOURCE as typed (source_kinds_help)
   std::string filesystem = "ext4";  // --fs: a row of the filesystem table
+  std::string table = "gpt";        // --table: a row of the partition table table
   std::string uuid;        // "" = derived from the identity
   std::string label;
   std::string free_space = "20%";

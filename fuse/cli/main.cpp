@@ -9,6 +9,7 @@
 #include "core/fs/filesystem.h"
 #include "core/image/error.h"
 #include "core/image/log.h"
+#include "core/partition/partition_table.h"
 #include "core/source/source_factory.h"
 #include "formats/format_table.h"
 #include "fuse/cli/delta_command.h"
@@ -26,6 +27,10 @@ void add_source(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
 void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_option("--fs", a.filesystem, "filesystem of the volume: " + vdiskfs::filesystem_names())
       ->capture_default_str();
+  cmd->add_option("--table", a.table,
+                  "partition table: " + vdiskfs::partition_table_names() +
+                      " (mbr: disks up to 2 TiB; beyond four partitions, logical ones in an extended partition; no --bios-boot)")
+      ->capture_default_str();
   cmd->add_option("--uuid", a.uuid, "filesystem UUID (ext4: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx; fat32: the volume serial XXXX-XXXX; default: for ext4 the root entry of SOURCE/etc/fstab, else derived from the source)");
   cmd->add_option("--label", a.label, "volume label (ext4: up to 16 bytes; fat32: up to 11)");
   cmd->add_option("--free", a.free_space, "free space left in the volume: a size (10G) or a percentage of data+metadata")
@@ -41,7 +46,7 @@ void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
                 "symlinks, special files, files of 4 GiB or more, names FAT forbids); default: fail with the list");
   cmd->add_flag("--local-time", a.local_time, "FAT32: entry times in local time, as DOS and Windows (default: UTC)");
   cmd->add_flag("--bios-boot", a.bios_boot,
-                "add a 1 MiB BIOS boot partition (GPT entry 2) so that grub-install can make the disk bootable");
+                "add a 1 MiB BIOS boot partition (GPT entry 2; GPT only) so that grub-install can make the disk bootable");
   cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");
 }
 
