@@ -31,7 +31,7 @@ VolumeOptions volume_options(const DiskOptions& options, const Tree& tree) {
   return v;
 }
 
-// The GPT role of a volume of filesystem `type` (blkid's TYPE).
+// The partition role of a volume of filesystem `type` (blkid's TYPE).
 PartitionRole role_of(std::string_view type) {
   return type == "vfat" ? PartitionRole::microsoft_basic_data : PartitionRole::linux_filesystem;
 }

@@ -4,7 +4,7 @@
 
 #include "core/fs/ext4/ext4_filesystem.h"
 #include "core/fs/fat/fat_filesystem.h"
-#include "core/image/error.h"
+#include "core/image/named_rows.h"
 
 namespace vdiskfs {
 namespace {
@@ -18,16 +18,10 @@ constexpr Filesystem kFilesystems[] = {
 
 }  // namespace
 
-std::string filesystem_names() {
-  std::string out;
-  for (const Filesystem& fs : kFilesystems) out += fmt::format("{}{}", out.empty() ? "" : ", ", fs.name);
-  return out;
-}
+std::string filesystem_names() { return row_names(kFilesystems); }
 
 const Filesystem& filesystem_named(std::string_view name) {
-  for (const Filesystem& fs : kFilesystems)
-    if (fs.name == name) return fs;
-  fail("unknown filesystem '{}' (vdiskfs makes {})", name, filesystem_names());
+  return row_named(kFilesystems, name, "filesystem", "vdiskfs makes");
 }
 
 }  // namespace vdiskfs

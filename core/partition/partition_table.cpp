@@ -2,7 +2,7 @@
 
 #include <fmt/core.h>
 
-#include "core/image/error.h"
+#include "core/image/named_rows.h"
 #include "core/partition/gpt.h"
 #include "core/partition/mbr.h"
 
@@ -17,16 +17,10 @@ constexpr PartitionTable kPartitionTables[] = {
 
 }  // namespace
 
-std::string partition_table_names() {
-  std::string out;
-  for (const PartitionTable& t : kPartitionTables) out += fmt::format("{}{}", out.empty() ? "" : ", ", t.name);
-  return out;
-}
+std::string partition_table_names() { return row_names(kPartitionTables); }
 
 const PartitionTable& partition_table_named(std::string_view name) {
-  for (const PartitionTable& t : kPartitionTables)
-    if (t.name == name) return t;
-  fail("unknown partition table '{}' (vdiskfs writes {})", name, partition_table_names());
+  return row_named(kPartitionTables, name, "partition table", "vdiskfs writes");
 }
 
 }  // namespace vdiskfs

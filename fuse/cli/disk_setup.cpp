@@ -10,6 +10,7 @@
 #include "core/image/error.h"
 #include "core/image/log.h"
 #include "core/image/size_parse.h"
+#include "core/partition/partition_table.h"
 #include "core/source/source_factory.h"
 
 namespace vdiskfs {
@@ -25,7 +26,9 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   DiskOptions options;
   options.filesystem = args.filesystem;
   options.table = args.table;
+  // Names the user typed are checked before the scan, which may be long.
   const Filesystem& fs = filesystem_named(options.filesystem);
+  partition_table_named(options.table);
   if (!args.uuid.empty()) {
     Uuid u;
     if (!fs.parse_uuid(args.uuid, u)) fail("--uuid {} is not a UUID ({})", args.uuid, fs.uuid_form);

@@ -87,8 +87,8 @@ void raise_open_file_limit() {
 int main(int argc, char** argv) {
   CLI::App app{"vdiskfs: files as virtual disks, without copying them.\n"
                "Mounts SOURCE (" + vdiskfs::source_kinds_help() + ") as a synthesized\n"
-               "GPT + ext4 disk image whose file data is read on demand from the source,\n"
-               "which is never written."};
+               "disk image (partition table: " + vdiskfs::partition_table_names() + "; filesystem: " +
+               vdiskfs::filesystem_names() + ")\nwhose file data is read on demand from the source, which is never written."};
   app.set_version_flag("--version", "vdiskfs 0.1.0");
   app.require_subcommand(1);
 
