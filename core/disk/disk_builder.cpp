@@ -27,6 +27,7 @@ VolumeOptions volume_options(const DiskOptions& options, const Tree& tree) {
   v.strict = options.strict;
   v.skip_unsupported = options.skip_unsupported;
   v.local_time = options.local_time;
+  v.cluster_bytes = options.cluster_bytes;
   v.first_sector = kPartitionAlignment / kSectorSize;  // the first partition's start
   return v;
 }

@@ -33,6 +33,7 @@ struct DiskOptions {
   bool strict = false;
   bool skip_unsupported = false;  // leave out, with a warning, entries the filesystem cannot hold at all (FAT32)
   bool local_time = false;        // FAT32: entry times in local time instead of UTC
+  uint32_t cluster_bytes = 0;     // FAT32: bytes per cluster; 0 = the specification's table
 };
 
 // A built guest disk and what `vdiskfs info` reports about it.

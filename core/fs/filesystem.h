@@ -37,6 +37,7 @@ struct VolumeOptions {
   bool skip_unsupported = false;
   bool local_time = false;      // FAT32: entry times in local time (as DOS and Windows), not UTC
   uint64_t first_sector = 0;    // the partition's first LBA on its disk (FAT32's hidden sectors)
+  uint32_t cluster_bytes = 0;   // FAT32: bytes per cluster (512..32768, a power of two); 0 = the specification's table
 };
 
 // A synthesized volume and what it reports about itself.

@@ -39,6 +39,15 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   options.strict = args.strict;
   options.skip_unsupported = args.skip_unsupported;
   options.local_time = args.local_time;
+  // Options that shape only a FAT32 volume are refused with another one.
+  if (fs.name != "fat32" && (args.local_time || args.skip_unsupported || !args.cluster_size.empty()))
+    fail("--local-time, --skip-unsupported and --cluster-size are for --fs fat32, not {}", fs.name);
+  if (!args.cluster_size.empty()) {
+    const auto cluster = parse_size(args.cluster_size);
+    if (!cluster || cluster->is_percent || cluster->bytes > UINT32_MAX)
+      fail("--cluster-size {} is not a size (like 4K)", args.cluster_size);
+    options.cluster_bytes = uint32_t(cluster->bytes);
+  }
   auto free_space = parse_size(args.free_space);
   if (!free_space) fail("--free {} is not a size (like 20%, 512M or 10G)", args.free_space);
   options.free_space = *free_space;

@@ -24,6 +24,7 @@ struct LayoutArgs {
   bool bios_boot = false;      // add a BIOS boot partition for GRUB
   bool skip_unsupported = false;  // leave out what the filesystem cannot hold at all (FAT32)
   bool local_time = false;        // FAT32 times in local time
+  std::string cluster_size;       // FAT32 --cluster-size ("" = the specification's table)
   bool quiet = false;
 };
 

@@ -45,6 +45,8 @@ void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
                 "leave out, with a warning listing them, entries the filesystem cannot hold at all (FAT32: "
                 "symlinks, special files, files of 4 GiB or more, names FAT forbids); default: fail with the list");
   cmd->add_flag("--local-time", a.local_time, "FAT32: entry times in local time, as DOS and Windows (default: UTC)");
+  cmd->add_option("--cluster-size", a.cluster_size,
+                  "FAT32: bytes per cluster, 512 to 32K, a power of two (default: the FAT specification's table)");
   cmd->add_flag("--bios-boot", a.bios_boot,
                 "add a 1 MiB BIOS boot partition (GPT entry 2; GPT only) so that grub-install can make the disk bootable");
   cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");

@@ -8,9 +8,12 @@
 # cannot hold fails the mount with the list, or is left out and listed
 # with --skip-unsupported. The source is unchanged afterwards.
 source "$(dirname "$0")/lib.sh"
+# FAT holds local-less times: UTC here, so that mcopy -m (which reads them
+# as local time) gives back the source's mtimes.
+export TZ=UTC
 require_root
 for t in "fusermount3 fuse3" "partx util-linux" "blkid util-linux" "losetup mount" "sgdisk gdisk" \
-         "fsck.fat dosfstools" "mcopy mtools" "mdir mtools" "fls sleuthkit" "qemu-img qemu-utils" \
+         "jq jq" "fsck.fat dosfstools" "mcopy mtools" "mdir mtools" "fls sleuthkit" "qemu-img qemu-utils" \
          "python3 python3" "$VDISKFS vdiskfs(build)" "$TREETOOL treetool(build)"; do require $t; done
 make_work
 src=$WORK/esp
@@ -53,6 +56,14 @@ expect_status 0 "left out" "$VDISKFS" info --fs fat32 --skip-unsupported "$WORK/
 expect_status $EXIT_REFUSED "is not a UUID (XXXX-XXXX)" "$VDISKFS" info --fs fat32 --uuid 5d1b7c3e-2f4a-4c5e-9a7b-0c1d2e3f4a5b "$src"
 expect_status $EXIT_REFUSED "longer than FAT32's 11 bytes" "$VDISKFS" info --fs fat32 --label twelve-bytes "$src"
 expect_status $EXIT_REFUSED "unknown filesystem 'xfs'" "$VDISKFS" info --fs xfs "$src"
+expect_status $EXIT_REFUSED "are for --fs fat32, not ext4" "$VDISKFS" info --local-time "$src"
+expect_status $EXIT_REFUSED "must be a power of two" "$VDISKFS" info --fs fat32 --cluster-size 3000 "$src"
+[ "$("$VDISKFS" info -q --json --fs fat32 --cluster-size 512 "$src" | jq .fat_cluster_bytes)" = 512 ] ||
+    die "--cluster-size 512 not applied"
+# Local times depend on the zone, so the zone is part of the identity.
+id_utc=$(TZ=UTC "$VDISKFS" info -q --json --fs fat32 --local-time "$src" | jq -r .identity)
+id_tokyo=$(TZ=Asia/Tokyo "$VDISKFS" info -q --json --fs fat32 --local-time "$src" | jq -r .identity)
+[ "$id_utc" != "$id_tokyo" ] || die "--local-time in two zones gave one identity ($id_utc)"
 
 mount_fg "$src" "$mnt" --fs fat32 --uuid 5A1B-2C3D --label EFISYS --read-only
 img=$mnt/esp.img
@@ -101,9 +112,11 @@ attrs=$(MTOOLS_SKIP_CHECK=1 mattrib -i "$img@@$offset" ::/read-only.txt)
 
 # sleuthkit lists every entry by its long name.
 fls_out=$(LC_ALL=C.UTF-8 fls -r -o $((offset / 512)) "$img")
+# fls prints "+ r/r 134:<TAB>name": the whole name after the tab must match.
+fls_names=$(sed 's/^[^\t]*\t//' <<<"$fls_out")
 while IFS= read -r -d '' p; do
     name=$(basename "$p")
-    grep -qF -- "$name" <<<"$fls_out" || die "fls -r does not list $name"
+    grep -qxF -- "$name" <<<"$fls_names" || die "fls -r does not list $name"
 done < <(find "$WORK/ref" -mindepth 1 -print0)
 echo "ok: fls -r lists every entry"
 

@@ -1,6 +1,9 @@
 #include "core/fs/fat/fat_filesystem.h"
 
 #include <fmt/core.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "core/fs/fat/fat_volume.h"
 #include "core/image/error.h"
@@ -30,6 +33,15 @@ void warn_all(const std::vector<std::string>& lines, std::string_view heading) {
   for (const std::string& line : lines) log_warning("  {}", line);
 }
 
+// The time zone local times are taken in, for the identity: $TZ when set,
+// else where /etc/localtime points, else "localtime".
+std::string zone_name() {
+  if (const char* tz = std::getenv("TZ"); tz && *tz) return tz;
+  char target[256];
+  const ssize_t n = readlink("/etc/localtime", target, sizeof target - 1);
+  return n > 0 ? std::string(target, size_t(n)) : "localtime";
+}
+
 }  // namespace
 
 bool parse_volume_id(std::string_view text, Uuid& out) {
@@ -53,11 +65,13 @@ std::string volume_layout(const VolumeOptions& options) {
   if (options.label.size() > kMaxLabelBytes)
     fail("label '{}' is longer than FAT32's {} bytes", options.label, kMaxLabelBytes);
   const SizeSpec& free = options.free_space;
-  return fmt::format("fat32;id={};label={};free={}{};min_free={};first_sector={};local_time={};skip_unsupported={}",
+  // Local times depend on the zone: it is part of what shapes the bytes.
+  return fmt::format("fat32;id={};label={};free={}{};min_free={};first_sector={};cluster={};times={};"
+                     "skip_unsupported={}",
                      options.uuid ? serial_text(serial_of(*options.uuid)) : "derived", options.label,
                      free.is_percent ? free.percent : double(free.bytes), free.is_percent ? "%" : "B",
-                     options.min_free_bytes, options.first_sector, int(options.local_time),
-                     int(options.skip_unsupported));
+                     options.min_free_bytes, options.first_sector, options.cluster_bytes,
+                     options.local_time ? "local:" + zone_name() : "utc", int(options.skip_unsupported));
 }
 
 Volume make_volume(const Source& source, const VolumeOptions& options, const Identity& identity) {
@@ -69,6 +83,7 @@ Volume make_volume(const Source& source, const VolumeOptions& options, const Ide
   fat.free_space = options.free_space;
   fat.min_free_bytes = options.min_free_bytes;
   fat.local_time = options.local_time;
+  fat.cluster_bytes = options.cluster_bytes;
   fat.skip_unsupported = options.skip_unsupported;
   fat.timestamp_ns = options.timestamp_ns;
   FatVolumeInfo info;

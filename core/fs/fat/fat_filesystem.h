@@ -21,8 +21,8 @@ inline constexpr size_t kMaxLabelBytes = 11;
 bool parse_volume_id(std::string_view text, Uuid& out);
 
 // FAT32's layout text for the disk's identity: "fat32;id=<serial or
-// derived>;label=...;free=...;min_free=...;first_sector=...;local_time=0|1;
-// skip_unsupported=0|1". Throws Error when the label is longer than 11 bytes.
+// derived>;label=...;free=...;min_free=...;first_sector=...;cluster=<bytes,
+// 0 = table>;times=utc|local:<zone>;skip_unsupported=0|1". Throws Error when the label is longer than 11 bytes.
 std::string volume_layout(const VolumeOptions& options);
 
 // Builds the FAT32 volume; its serial (unless given) derives from

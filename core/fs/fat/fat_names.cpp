@@ -3,6 +3,9 @@
 #include <fmt/core.h>
 
 #include <cstring>
+#include <cwctype>
+#include <locale.h>
+#include <wctype.h>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -34,18 +37,17 @@ int32_t next_code_point(std::string_view utf8, size_t* i) {
   return cp;
 }
 
+// The upper case of a UTF-16 unit, as FAT compares names ignoring case:
+// Unicode's simple upper-case mapping through glibc's C.UTF-8 locale (built
+// into glibc, whatever locales are installed), which agrees with Windows'
+// upcase table for the letters names use (ı -> I, ά -> Ά, ａ -> Ａ, Cyrillic,
+// Greek, Armenian, Latin Extended). Surrogates stay as they are.
 char16_t fold_unit(char16_t u) {
   if (u >= u'a' && u <= u'z') return char16_t(u - 32);
-  if (u < 0xE0) return u;
-  if (u <= 0xFE) return u == 0xF7 ? u : char16_t(u - 32);
-  if (u == 0xFF) return 0x178;
-  if (u >= 0x100 && u <= 0x137) return char16_t(u & ~1u);  // pairs: even upper, odd lower
-  if (u >= 0x14A && u <= 0x177) return char16_t(u & ~1u);
-  if ((u >= 0x139 && u <= 0x148) || (u >= 0x179 && u <= 0x17E)) return (u & 1) ? u : char16_t(u - 1);
-  if (u >= 0x3B1 && u <= 0x3C9) return u == 0x3C2 ? char16_t(0x3A3) : char16_t(u - 32);
-  if (u >= 0x430 && u <= 0x44F) return char16_t(u - 32);
-  if (u >= 0x450 && u <= 0x45F) return char16_t(u - 80);
-  return u;
+  if (u < 0x80 || (u >= 0xD800 && u <= 0xDFFF)) return u;
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t(0));  // never changes
+  const wint_t up = utf8 ? towupper_l(wint_t(u), utf8) : towupper(wint_t(u));
+  return up <= 0xFFFF ? char16_t(up) : u;
 }
 
 bool valid_short_char(char16_t c) {
