@@ -11,9 +11,9 @@ namespace {
 
 // The filesystems vdiskfs synthesizes: one row each.
 constexpr Filesystem kFilesystems[] = {
-    {"ext4", ext4::kMaxLabelBytes, parse_uuid, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", ext4::volume_layout,
+    {"ext4", ext4::kMaxLabelBytes, parse_uuid, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", true, false, ext4::volume_layout,
      ext4::make_volume},
-    {"fat32", fat::kMaxLabelBytes, fat::parse_volume_id, "XXXX-XXXX", fat::volume_layout, fat::make_volume},
+    {"fat32", fat::kMaxLabelBytes, fat::parse_volume_id, "XXXX-XXXX", false, true, fat::volume_layout, fat::make_volume},
 };
 
 }  // namespace

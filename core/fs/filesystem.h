@@ -65,6 +65,13 @@ struct Filesystem {
   // when `text` is not one.
   bool (*parse_uuid)(std::string_view text, Uuid& out);
   std::string_view uuid_form;  // the form parse_uuid takes, for messages
+  // A Linux root can be this filesystem: its UUID or label may come from
+  // the "/" entry of the backup's fstab (ext4; never FAT).
+  bool linux_root;
+  // Takes the FAT options: local times, leaving out what it cannot hold at
+  // all, the cluster size (VolumeOptions::local_time, skip_unsupported,
+  // cluster_bytes); other filesystems refuse them.
+  bool fat_options;
   // The options that shape the volume's bytes, as a canonical text for the
   // disk's identity ("ext4;uuid=derived;label=;..."). Throws Error when
   // the filesystem cannot take them (a label too long).

@@ -38,24 +38,22 @@ std::string uuid_to_string(const Uuid& u) {
   return s;
 }
 
+bool parse_hex_bytes(std::string_view hex, uint8_t* out, size_t bytes) {
+  if (hex.size() != 2 * bytes) return false;
+  for (size_t i = 0; i < hex.size(); ++i) {
+    const char c = hex[i];
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return false;
+    out[i / 2] = uint8_t(i % 2 ? out[i / 2] << 4 | d : d);
+  }
+  return true;
+}
+
 bool parse_uuid(std::string_view text, Uuid& out) {
   std::string hex;
   for (char c : text)
     if (c != '-') hex += c;
-  if (hex.size() != 32) return false;
-  for (int i = 0; i < 16; ++i) {
-    unsigned v = 0;
-    for (int j = 0; j < 2; ++j) {
-      const char c = hex[size_t(2 * i + j)];
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= unsigned(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= unsigned(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= unsigned(c - 'A' + 10);
-      else return false;
-    }
-    out[size_t(i)] = uint8_t(v);
-  }
-  return true;
+  return parse_hex_bytes(hex, out.data(), out.size());
 }
 
 }  // namespace vdiskfs

@@ -24,5 +24,8 @@ struct Identity {
 // "01234567-89ab-..." <-> bytes (big-endian, as in ext4's s_uuid).
 std::string uuid_to_string(const Uuid& u);
 bool parse_uuid(std::string_view text, Uuid& out);
+// Parses exactly 2 * `bytes` hex digits (either case) into `bytes` bytes at
+// `out`, first digit highest; false on any other text.
+bool parse_hex_bytes(std::string_view hex, uint8_t* out, size_t bytes);
 
 }  // namespace vdiskfs

@@ -40,7 +40,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   options.skip_unsupported = args.skip_unsupported;
   options.local_time = args.local_time;
   // Options that shape only a FAT32 volume are refused with another one.
-  if (fs.name != "fat32" && (args.local_time || args.skip_unsupported || !args.cluster_size.empty()))
+  if (!fs.fat_options && (args.local_time || args.skip_unsupported || !args.cluster_size.empty()))
     fail("--local-time, --skip-unsupported and --cluster-size are for --fs fat32, not {}", fs.name);
   if (!args.cluster_size.empty()) {
     const auto cluster = parse_size(args.cluster_size);
@@ -82,7 +82,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   }
   // A restored system finds its root by the UUID or label in its fstab;
   // the root of a Linux backup is an ext4 volume, never a FAT one.
-  if (args.fstab_identity && args.uuid.empty() && args.label.empty() && fs.name == "ext4") {
+  if (args.fstab_identity && args.uuid.empty() && args.label.empty() && fs.linux_root) {
     if (auto root = root_identity_from_fstab(*out.source)) {
       if (root->uuid) {
         options.fs_uuid = root->uuid;

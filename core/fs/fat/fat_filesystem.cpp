@@ -45,19 +45,11 @@ std::string zone_name() {
 }  // namespace
 
 bool parse_volume_id(std::string_view text, Uuid& out) {
-  std::string hex;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '-' && i == 4 && text.size() == 9) continue;
-    hex += text[i];
-  }
-  if (hex.size() != 8) return false;
-  uint32_t v = 0;
-  for (char c : hex) {
-    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (d < 0) return false;
-    v = v << 4 | uint32_t(d);
-  }
-  out = uuid_of(v);
+  std::string hex(text);
+  if (hex.size() == 9 && hex[4] == '-') hex.erase(4, 1);  // "5A1B-2C3D", as blkid prints it
+  Uuid u{};
+  if (!parse_hex_bytes(hex, u.data(), 4)) return false;
+  out = u;
   return true;
 }
 
