@@ -12,7 +12,7 @@ PACKAGES="
   procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
   tar libarchive-tools gzip bzip2 xz-utils zstd lz4 python3
   qemu-system-x86 debootstrap ca-certificates socat grub-pc-bin grub-common
-  dosfstools mtools sleuthkit nbdkit libnbd-bin
+  dosfstools mtools sleuthkit nbdkit libnbd-bin ovmf grub-efi-amd64-bin
 "
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
