@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/disk/layout_plan.h"
 #include "core/fs/filesystem.h"
 #include "core/image/identity.h"
 #include "core/image/image.h"
@@ -34,6 +35,21 @@ struct DiskOptions {
   bool skip_unsupported = false;  // leave out, with a warning, entries the filesystem cannot hold at all (FAT32)
   bool local_time = false;        // FAT32: entry times in local time instead of UTC
   uint32_t cluster_bytes = 0;     // FAT32: bytes per cluster; 0 = the specification's table
+  // The layout from the backup's fstab (layout_plan.h): a volume per local
+  // entry; `filesystem`, `fs_uuid` and `label` are then unused. None: one
+  // volume of `filesystem` (the single layout).
+  std::optional<LayoutPlan> plan;
+  uint64_t swap_bytes = 1ull << 30;  // each swap partition of the plan, bytes (a multiple of 4096)
+};
+
+// One partition of a disk and the volume in it.
+struct DiskPartition {
+  std::string mount_point;  // where the guest mounts it ("/", "/boot/efi"; "" for swap and BIOS boot)
+  PartitionRole role = PartitionRole::linux_filesystem;
+  Volume volume;            // its filesystem (type "swap" for swap; empty for BIOS boot)
+  uint64_t offset = 0;      // bytes from the start of the disk
+  uint64_t size = 0;        // bytes
+  size_t fstab_line = 0;    // the fstab line it comes from (0: none)
 };
 
 // A built guest disk and what `vdiskfs info` reports about it.
@@ -47,6 +63,12 @@ struct Disk {
   Volume volume;                 // the filesystem inside the partition
   uint64_t allocated_bytes = 0;  // bytes of the disk that hold data or metadata
   int64_t timestamp_ns = 0;      // newest_past_time of the tree: the volume's own times
+  std::vector<DiskPartition> partitions;  // in disk order; [0] is the volume above
+  std::optional<LayoutPlan> plan;         // the fstab layout it was made from, if any
+  std::string guest_fstab;                // the etc/fstab the guest sees when adapted ("" = the backup's own)
+  std::vector<std::string> notes;         // what the layout did that a user should know (the ESP's BOOTX64.EFI)
+  // The views of the source the volumes read through (they must live as long as the disk).
+  std::vector<std::shared_ptr<const Source>> views;
 };
 
 // The newest mtime or ctime in the tree that is not in the future: the

@@ -5,6 +5,17 @@
 
 namespace vdiskfs {
 
+std::string_view role_name(PartitionRole role) {
+  switch (role) {
+    case PartitionRole::linux_filesystem: return "linux_filesystem";
+    case PartitionRole::bios_boot: return "bios_boot";
+    case PartitionRole::microsoft_basic_data: return "microsoft_basic_data";
+    case PartitionRole::efi_system: return "efi_system";
+    case PartitionRole::linux_swap: return "linux_swap";
+  }
+  return "?";
+}
+
 Placement place_partitions(std::vector<PartitionSpec> partitions, const TableFootprint& table) {
   if (partitions.size() > table.max_partitions)
     fail("{} holds at most {} partitions", table.name, table.max_partitions);

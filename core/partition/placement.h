@@ -34,6 +34,9 @@ enum class PartitionRole {
   linux_swap,            // a Linux swap area (GPT 0657FD6D-A4AB-43C4-84E5-0933C84B4F4F)
 };
 
+// The role's name as `vdiskfs info` prints it ("efi_system").
+std::string_view role_name(PartitionRole role);
+
 // One partition to place.
 struct PartitionSpec {
   std::shared_ptr<const Image> content;  // size: a positive multiple of kSectorSize

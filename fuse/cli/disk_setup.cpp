@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "core/disk/fstab.h"
 #include "core/fs/filesystem.h"
@@ -20,14 +24,57 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Layout options that cannot go together, refused before the scan.
+void check_layout_args(const LayoutArgs& args) {
+  if (args.layout != "" && args.layout != "fstab" && args.layout != "single")
+    fail("--layout {} is not a layout: fstab (the default when SOURCE has etc/fstab) or single", args.layout);
+  if (!args.layout_from.empty() && args.layout == "single")
+    fail("--layout single and --layout-from go against each other: choose one");
+  if (args.layout == "fstab" || !args.layout_from.empty()) {
+    if (!args.filesystem.empty()) fail("--fs is for --layout single: with a layout from fstab each volume's filesystem comes from its line");
+    if (!args.uuid.empty() || !args.label.empty())
+      fail("--uuid and --label are for --layout single: with a layout from fstab each volume's id comes from its line");
+  }
+}
+
+// The layout from fstab when the arguments ask for it (or leave it to the
+// source and it has an etc/fstab); none for the single layout.
+std::optional<LayoutPlan> layout_plan(const LayoutArgs& args, const Source& source) {
+  if (args.layout == "single") return std::nullopt;
+  PlanOptions plan;
+  plan.fstab_ids = args.fstab_identity;
+  std::optional<std::string> text;
+  if (!args.layout_from.empty()) {
+    std::ifstream in(args.layout_from, std::ios::binary);
+    if (!in) fail("--layout-from {}: cannot read it: {}", args.layout_from, strerror(errno));
+    text = std::string(std::istreambuf_iterator<char>(in), {});
+    plan.origin = args.layout_from;
+  } else {
+    text = read_tree_file(source, "etc/fstab");
+    plan.origin = "etc/fstab of " + source.describe();
+    if (!text && args.layout == "fstab")
+      fail("{} has no readable etc/fstab for --layout fstab: use --layout-from FILE or --layout single", source.describe());
+    if (!text) return std::nullopt;
+    // Options for one filesystem say the user means the single layout.
+    if (args.layout.empty() && (!args.filesystem.empty() || !args.uuid.empty() || !args.label.empty())) {
+      if (!args.quiet) log_info("--fs, --uuid or --label given: the single layout, not the one of {}", plan.origin);
+      return std::nullopt;
+    }
+  }
+  LayoutPlan out = plan_layout(*text, source.tree(), plan);
+  for (const std::string& w : out.warnings) log_warning("{}", w);
+  return out;
+}
+
 }  // namespace
 
 PreparedDisk prepare_disk(const LayoutArgs& args) {
   DiskOptions options;
-  options.filesystem = args.filesystem;
+  options.filesystem = args.filesystem.empty() ? "ext4" : args.filesystem;
   options.table = args.table;
   // Names the user typed are checked before the scan, which may be long.
   const Filesystem& fs = filesystem_named(options.filesystem);
+  check_layout_args(args);
   partition_table_named(options.table);
   if (!args.uuid.empty()) {
     Uuid u;
@@ -39,9 +86,10 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   options.strict = args.strict;
   options.skip_unsupported = args.skip_unsupported;
   options.local_time = args.local_time;
-  // Options that shape only a FAT32 volume are refused with another one.
-  if (!fs.fat_options && (args.local_time || args.skip_unsupported || !args.cluster_size.empty()))
-    fail("--local-time, --skip-unsupported and --cluster-size are for --fs fat32, not {}", fs.name);
+  if (auto swap = parse_size(args.swap); !swap || swap->is_percent || swap->bytes % 4096 || swap->bytes < (40 << 10))
+    fail("--swap {} is not a size of whole 4 KiB pages, at least 40K (like 1G or 512M)", args.swap);
+  else
+    options.swap_bytes = swap->bytes;
   if (!args.cluster_size.empty()) {
     const auto cluster = parse_size(args.cluster_size);
     if (!cluster || cluster->is_percent || cluster->bytes > UINT32_MAX)
@@ -80,9 +128,13 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
              report.not_descended.size(), report.not_descended.size() == 1 ? "y" : "ies", out.source->describe());
     for (const std::string& s : report.not_descended) log_info("  {}", s);
   }
+  options.plan = layout_plan(args, *out.source);
+  // Options that shape only a FAT32 volume are refused with another one.
+  if (!options.plan && !fs.fat_options && (args.local_time || args.skip_unsupported || !args.cluster_size.empty()))
+    fail("--local-time, --skip-unsupported and --cluster-size are for --fs fat32, not {}", fs.name);
   // A restored system finds its root by the UUID or label in its fstab;
   // the root of a Linux backup is an ext4 volume, never a FAT one.
-  if (args.fstab_identity && args.uuid.empty() && args.label.empty() && fs.linux_root) {
+  if (!options.plan && args.fstab_identity && args.uuid.empty() && args.label.empty() && fs.linux_root) {
     if (auto root = root_identity_from_fstab(*out.source)) {
       if (root->uuid) {
         options.fs_uuid = root->uuid;
@@ -99,6 +151,13 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   t0 = std::chrono::steady_clock::now();
   out.disk = build_disk(*out.source, options);
   out.layout_seconds = seconds_since(t0);
+  if (!args.quiet) {
+    for (const std::string& note : out.disk.notes) log_info("{}", note);
+    if (out.disk.plan)
+      for (const LineChange& c : out.disk.plan->changes)
+        if (c.kind == LineChange::Kind::adapted)
+          log_info("{} line {} adapted in the guest's etc/fstab: {}", out.disk.plan->origin, c.line, c.reason);
+  }
   return out;
 }
 

@@ -11,7 +11,12 @@ namespace vdiskfs {
 
 struct LayoutArgs {
   std::string source;     // SOURCE as typed (source_kinds_help)
-  std::string filesystem = "ext4";  // --fs: a row of the filesystem table
+  std::string filesystem;           // --fs: a row of the filesystem table ("" = ext4)
+  // --layout: "" (from SOURCE/etc/fstab when it has one, else single),
+  // "fstab" or "single"; --layout-from FILE: plan from that fstab.
+  std::string layout;
+  std::string layout_from;
+  std::string swap = "1G";          // --swap: each swap partition's size
   std::string table = "gpt";        // --table: a row of the partition table table
   std::string uuid;        // "" = derived from the identity
   std::string label;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -58,6 +59,55 @@ void print_formats(const nlohmann::ordered_json& formats) {
   }
 }
 
+// The partitions of the disk, for `info --json`.
+nlohmann::ordered_json partitions_json(const Disk& disk) {
+  auto rows = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < disk.partitions.size(); ++i) {
+    const DiskPartition& p = disk.partitions[i];
+    nlohmann::ordered_json row;
+    row["number"] = i + 1;
+    row["mount_point"] = p.mount_point;
+    row["type"] = p.volume.type.empty() ? std::string(role_name(p.role)) : p.volume.type;
+    row["role"] = std::string(role_name(p.role));
+    row["offset"] = p.offset;
+    row["bytes"] = p.size;
+    row["uuid"] = p.volume.uuid_text;
+    row["label"] = p.volume.label;
+    row["fstab_line"] = p.fstab_line ? nlohmann::ordered_json(p.fstab_line) : nullptr;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// The fstab lines the guest sees changed, for `info --json`.
+nlohmann::ordered_json fstab_changes_json(const LayoutPlan& plan) {
+  auto rows = nlohmann::ordered_json::array();
+  for (const LineChange& c : plan.changes)
+    rows.push_back({{"line", c.line},
+                    {"original", plan.lines[c.line - 1].text},
+                    {"action", c.kind == LineChange::Kind::adapted ? "adapted" : "commented out"},
+                    {"reason", c.reason}});
+  return rows;
+}
+
+// The layout part of `info`: one line per partition, one per changed fstab line.
+void print_layout(const Disk& disk) {
+  std::printf("%-20s %s\n", "layout", disk.plan ? ("fstab (" + disk.plan->origin + ")").c_str() : "single");
+  for (size_t i = 0; i < disk.partitions.size(); ++i) {
+    const DiskPartition& p = disk.partitions[i];
+    const std::string type = p.volume.type.empty() ? std::string(role_name(p.role)) : p.volume.type;
+    std::string id = p.volume.uuid_text.empty() ? "" : " UUID " + p.volume.uuid_text;
+    if (!p.volume.label.empty()) id += " LABEL " + p.volume.label;
+    std::printf("%-20s %s %s%s, %.1f MiB at %.1f MiB (%s)\n", fmt::format("partition {}", i + 1).c_str(),
+                p.mount_point.empty() ? "-" : p.mount_point.c_str(), type.c_str(), id.c_str(), double(p.size) / (1 << 20),
+                double(p.offset) / (1 << 20), std::string(role_name(p.role)).c_str());
+  }
+  if (!disk.plan) return;
+  for (const LineChange& c : disk.plan->changes)
+    std::printf("%-20s %s: %s\n", fmt::format("fstab line {}", c.line).c_str(),
+                c.kind == LineChange::Kind::adapted ? "adapted" : "commented out", c.reason.c_str());
+}
+
 }  // namespace
 
 int export_command(const ExportArgs& args) {
@@ -103,6 +153,16 @@ int info_command(const LayoutArgs& args, bool json) {
     }
     j["scan_seconds"] = prepared.scan_seconds;
     j["layout_seconds"] = prepared.layout_seconds;
+    j["layout"] = prepared.disk.plan ? "fstab" : "single";
+    j["partitions"] = partitions_json(prepared.disk);
+    if (prepared.disk.plan) {
+      j["fstab"] = {{"origin", prepared.disk.plan->origin},
+                    {"changes", fstab_changes_json(*prepared.disk.plan)},
+                    {"warnings", prepared.disk.plan->warnings},
+                    {"guest_fstab", prepared.disk.guest_fstab.empty() ? nlohmann::ordered_json(nullptr)
+                                                                      : nlohmann::ordered_json(prepared.disk.guest_fstab)}};
+    }
+    j["notes"] = prepared.disk.notes;
     j["formats"] = formats;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
@@ -110,6 +170,8 @@ int info_command(const LayoutArgs& args, bool json) {
     for (const auto& [key, value] : facts) std::printf("%-20s %s\n", key.c_str(), value.c_str());
     std::printf("%-20s %.3f\n%-20s %.3f\n", "scan_seconds", prepared.scan_seconds, "layout_seconds",
                 prepared.layout_seconds);
+    print_layout(prepared.disk);
+    for (const std::string& note : prepared.disk.notes) std::printf("%-20s %s\n", "note", note.c_str());
     print_formats(formats);
   }
   return 0;

@@ -25,8 +25,13 @@ void add_source(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
 
 // Options that shape the disk, shared by every command that builds one.
 void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
-  cmd->add_option("--fs", a.filesystem, "filesystem of the volume: " + vdiskfs::filesystem_names())
-      ->capture_default_str();
+  cmd->add_option("--layout", a.layout,
+                  "fstab: a partition per local entry of SOURCE/etc/fstab (the default when SOURCE has one); "
+                  "single: one volume of --fs");
+  cmd->add_option("--layout-from", a.layout_from, "plan the partitions from this fstab file instead of SOURCE/etc/fstab");
+  cmd->add_option("--swap", a.swap, "size of each swap partition of a layout from fstab")->capture_default_str();
+  cmd->add_option("--fs", a.filesystem,
+                  "filesystem of the volume of the single layout: " + vdiskfs::filesystem_names() + " (default: ext4)");
   cmd->add_option("--table", a.table,
                   "partition table: " + vdiskfs::partition_table_names() +
                       " (mbr: disks up to 2 TiB; beyond four partitions, logical ones in an extended partition; no --bios-boot)")
