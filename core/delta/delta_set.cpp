@@ -87,6 +87,14 @@ void write_manifest(const std::string& path, const Identity& identity, const std
   if (rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write manifest {}: {}", path, strerror(errno));
 }
 
+std::string manifest_layout(const std::string& dir) {
+  std::ifstream in(manifest_path(dir));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("layout\t", 0) == 0) return line.substr(7);
+  return "";
+}
+
 std::vector<std::string> manifest_changes(const std::string& path, const std::string& layout,
                                           const Tree& tree, size_t limit) {
   std::ifstream in(path);

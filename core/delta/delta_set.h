@@ -54,6 +54,9 @@ std::string manifest_path(const std::string& dir);
 // Writes the manifest of `tree` (identity, layout, one line per entry).
 void write_manifest(const std::string& path, const Identity& identity, const std::string& layout,
                     const Tree& tree);
+// The layout text recorded in the manifest of delta folder `dir` (escaped
+// as stored), or "" when it has none.
+std::string manifest_layout(const std::string& dir);
 // Compares a stored manifest with the current tree; returns human-readable
 // lines ("changed size: etc/hosts (120 -> 130 bytes)"), at most `limit`.
 std::vector<std::string> manifest_changes(const std::string& path, const std::string& layout,

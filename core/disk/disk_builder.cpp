@@ -345,6 +345,8 @@ Disk build_from_plan(const Source& source, const DiskOptions& options) {
 
 }  // namespace
 
+bool single_layout_text(std::string_view layout) { return layout.rfind("vdiskfs-layout-1;", 0) == 0; }
+
 Disk build_disk(const Source& source, const DiskOptions& options) {
   return options.plan ? build_from_plan(source, options) : build_single(source, options);
 }

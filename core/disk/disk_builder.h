@@ -79,6 +79,10 @@ int64_t newest_past_time(const Tree& tree);
 // a stable order; values are numbers or strings rendered as text.
 std::vector<std::pair<std::string, std::string>> disk_facts(const Disk& disk, const Tree& tree);
 
+// Whether `layout` (a Disk::layout, as a delta's manifest records it) is of
+// the single layout, the only one before layouts from fstab.
+bool single_layout_text(std::string_view layout);
+
 // Builds the disk of `source`, which must outlive it. Throws Error on
 // options the filesystem cannot take and on what it cannot hold (strict).
 Disk build_disk(const Source& source, const DiskOptions& options);

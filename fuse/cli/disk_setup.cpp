@@ -55,6 +55,12 @@ std::optional<LayoutPlan> layout_plan(const LayoutArgs& args, const Source& sour
     if (!text && args.layout == "fstab")
       fail("{} has no readable etc/fstab for --layout fstab: use --layout-from FILE or --layout single", source.describe());
     if (!text) return std::nullopt;
+    if (!args.single_for_delta.empty()) {
+      log_info("the delta in {} was made with the one-partition layout, before layouts from fstab: mounting it with "
+               "--layout single (--layout fstab --discard-delta starts over with the layout of {})",
+               args.single_for_delta, plan.origin);
+      return std::nullopt;
+    }
     // Options for one filesystem say the user means the single layout.
     if (args.layout.empty() && (!args.filesystem.empty() || !args.uuid.empty() || !args.label.empty())) {
       if (!args.quiet) log_info("--fs, --uuid or --label given: the single layout, not the one of {}", plan.origin);

@@ -16,6 +16,9 @@ struct LayoutArgs {
   // "fstab" or "single"; --layout-from FILE: plan from that fstab.
   std::string layout;
   std::string layout_from;
+  // Set by mount to the delta folder whose manifest says it was made with
+  // the single layout: no layout from fstab then (and a log line says why).
+  std::string single_for_delta;
   std::string swap = "1G";          // --swap: each swap partition's size
   std::string table = "gpt";        // --table: a row of the partition table table
   std::string uuid;        // "" = derived from the identity

@@ -14,12 +14,33 @@
 #include "fuse/mount_point.h"
 
 namespace vdiskfs {
+namespace {
+
+// The delta folder of a mount, before the disk is built.
+std::string delta_dir_of(const MountArgs& args, const std::string& source_path) {
+  if (!args.delta_dir.empty()) return args.delta_dir;
+  return default_delta_dir(args.name.empty() ? source_default_name(source_path) : args.name, source_path);
+}
+
+// The layout arguments of a mount: a delta made with the single layout
+// (before layouts from fstab) keeps it when no layout option is given.
+LayoutArgs layout_of_delta(const MountArgs& args) {
+  LayoutArgs layout = args.layout;
+  if (!layout.layout.empty() || !layout.layout_from.empty() || args.read_only || args.delta_memory || args.discard_delta)
+    return layout;
+  const std::string dir = delta_dir_of(args, resolve_source(layout.source));
+  if (!single_layout_text(manifest_layout(dir))) return layout;
+  layout.single_for_delta = dir;
+  return layout;
+}
+
+}  // namespace
 
 int mount_command(const MountArgs& args) {
   if (!args.log_file.empty() && !log_to_file(args.log_file))
     fail("cannot open log file {}", args.log_file);
   const std::string mount_point = check_mount_point(args.mount_point);
-  PreparedDisk prepared = prepare_disk(args.layout);
+  PreparedDisk prepared = prepare_disk(layout_of_delta(args));
   if (prepared.source_path == mount_point) fail("source and mount point are the same directory");
   const std::string name = args.name.empty() ? source_default_name(prepared.source_path) : args.name;
   if (name.find('/') != std::string::npos || name == "." || name == "..")
@@ -38,7 +59,7 @@ int mount_command(const MountArgs& args) {
     fail("choose one of --read-only, --delta-memory and --delta DIR");
   DeltaSetOptions delta;
   delta.mode = args.read_only ? DeltaMode::none : args.delta_memory ? DeltaMode::memory : DeltaMode::directory;
-  delta.dir = args.delta_dir.empty() ? default_delta_dir(name, prepared.source_path) : args.delta_dir;
+  delta.dir = delta_dir_of(args, prepared.source_path);
   delta.discard = args.discard_delta;
   const DeltaSet deltas(delta, disk.identity, disk.layout, tree);
   FileTable files;
