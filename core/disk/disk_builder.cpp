@@ -61,9 +61,13 @@ Identity volume_identity(const Identity& disk, size_t i) {
   return id;
 }
 
-// A GPT partition name for a planned volume: ASCII, at most 36 characters.
+// A GPT partition name for a planned volume: its label, else "root",
+// its mount point or "swap"; ASCII, at most 36 characters.
 std::string partition_name(const PlannedVolume& v) {
-  std::string name = !v.label.empty() ? v.label : v.kind == VolumeKind::swap ? "swap" : v.mount_point;
+  std::string name = !v.label.empty()             ? v.label
+                     : v.kind == VolumeKind::swap ? "swap"
+                     : v.mount_point == "/"       ? "root"
+                                                  : v.mount_point;
   for (char& c : name)
     if (uint8_t(c) < 0x20 || uint8_t(c) > 0x7e) c = '_';
   return name.substr(0, 36);
