@@ -21,17 +21,26 @@ bool one_of(std::string_view word, std::initializer_list<std::string_view> words
 
 // Entries a disk does not hold: network filesystems, kernel and memory
 // filesystems, images mounted from files.
+bool kept_type(std::string_view type) {
+  return one_of(type, {"nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "glusterfs", "ceph", "9p", "virtiofs", "davfs",
+                       "afs", "ncpfs", "lustre", "none", "proc", "sysfs", "tmpfs", "devtmpfs", "devpts", "ramfs",
+                       "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "hugetlbfs", "mqueue", "pstore",
+                       "efivarfs", "configfs", "fusectl", "binfmt_misc", "overlay", "bpf", "autofs", "iso9660", "udf",
+                       "squashfs"}) ||
+         type.rfind("fuse", 0) == 0;
+}
+
+// Entries a disk does not hold: network filesystems, kernel and memory
+// filesystems, bind mounts, images mounted from files; a list of types
+// ("udf,iso9660") when any of them is one.
 bool kept_elsewhere(const std::vector<std::string>& f) {
   const std::string& spec = f[0];
-  const std::string& type = f[2];
   const std::string options = f.size() > 3 ? f[3] : "";
-  if (one_of(type, {"nfs", "nfs4", "cifs", "smbfs", "smb3", "sshfs", "glusterfs", "ceph", "9p", "virtiofs", "davfs",
-                    "afs", "ncpfs", "lustre", "none", "proc", "sysfs", "tmpfs", "devtmpfs", "devpts", "ramfs",
-                    "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "hugetlbfs", "mqueue", "pstore",
-                    "efivarfs", "configfs", "fusectl", "binfmt_misc", "overlay", "bpf", "autofs", "iso9660", "udf",
-                    "squashfs"}))
-    return true;
-  if (type.rfind("fuse", 0) == 0) return true;
+  for (std::string_view types = f[2]; !types.empty();) {
+    const size_t comma = types.find(',');
+    if (kept_type(types.substr(0, comma))) return true;
+    types = comma == std::string_view::npos ? std::string_view() : types.substr(comma + 1);
+  }
   if (has_mount_option(options, "bind") || has_mount_option(options, "rbind") || has_mount_option(options, "loop"))
     return true;
   return spec == "none" || spec.rfind("//", 0) == 0 || (spec[0] != '/' && spec.find(':') != std::string::npos &&
