@@ -1,10 +1,14 @@
 #!/bin/bash
 # Instant recovery: boots a Linux server's file-level backup as a VM, now,
 # without copying it. The backup (a directory or an uncompressed tar of the
-# server's root filesystem) is mounted with vdiskfs; QEMU boots the kernel
-# and initrd found in the backup's /boot with root=UUID=... from the
-# mounted .qcow2 (or .vmdk) as a virtio disk. The guest's writes land in a
-# persistent delta; the backup itself is never written.
+# server's files, its mounted filesystems included) is mounted with vdiskfs, which makes every local
+# filesystem of the backup's fstab its own partition (root first, then
+# /boot, the EFI System Partition, swap ...). QEMU boots the kernel and
+# initrd of the backup's /boot (found on whichever partition holds it) with
+# root=UUID=<partition 1's UUID> from the mounted .qcow2 (or .vmdk) as a
+# virtio disk; or, with --uefi, OVMF firmware boots the disk through the
+# backup's own boot loader. The guest's writes land in a persistent delta;
+# the backup itself is never written.
 #
 #   examples/instant-recovery.sh [options] BACKUP
 #
@@ -16,7 +20,8 @@
 #   --net MODE         user (default: QEMU user networking) or none
 #   --accel A          auto (default: KVM if it starts the kernel, else TCG),
 #                      kvm or tcg
-#   --append ARGS      more kernel command line
+#   --append ARGS      more kernel command line (not with --uefi: the
+#                      backup's boot loader has its own)
 #   --aio MODE         QEMU's disk I/O: auto (default: io_uring where this
 #                      QEMU and kernel can use it on the disk, else
 #                      threads), io_uring or threads. QEMU's VMDK reader is
@@ -26,6 +31,13 @@
 #                      BIOS boot partition (vdiskfs --bios-boot) and
 #                      examples/install-grub.sh writes GRUB into its delta;
 #                      the raw .img is the VM's disk
+#   --uefi             boot through UEFI firmware instead of -kernel: OVMF
+#                      (Debian package ovmf) with empty NVRAM falls back to
+#                      \EFI\BOOT\BOOTX64.EFI on the disk's EFI System
+#                      Partition (vdiskfs shows one there reading the
+#                      backup's shimx64.efi or grubx64.efi), which boots
+#                      what the backup's own GRUB config says. The firmware's
+#                      variables are a fresh copy for each run
 #   --until-login      batch mode for tests and benchmarks: no terminal;
 #                      once the login prompt shows, power the guest off
 #                      (ACPI) and stop
@@ -38,7 +50,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 vdiskfs=${VDISKFS:-$here/../build/vdiskfs}
-delta="" format=qcow2 memory=1024 cpus=2 net=user accel=auto aio=auto append="" bootloader=0 until_login=0 console_log="" timeout=600
+delta="" format=qcow2 memory=1024 cpus=2 net=user accel=auto aio=auto append="" bootloader=0 uefi=0 until_login=0 console_log="" timeout=600
 while [ $# -gt 0 ]; do
     case $1 in
     --delta) delta=$2; shift 2 ;;
@@ -53,7 +65,8 @@ while [ $# -gt 0 ]; do
     --until-login) until_login=1; shift ;;
     --console-log) console_log=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
-    -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
+    --uefi) uefi=1; shift ;;
+    -h | --help) sed -n '2,48p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -70,6 +83,13 @@ done
 [ -x "$vdiskfs" ] || die "vdiskfs not found at $vdiskfs: build first (cmake -S . -B build && cmake --build build -j2)"
 [ -e "$backup" ] || die "backup $backup does not exist"
 case $format in qcow2 | vmdk) ;; *) die "--format must be qcow2 or vmdk" ;; esac
+# OVMF as Debian's ovmf package installs it: code read-only, variables copied.
+ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
+if [ "$uefi" = 1 ]; then
+    [ "$bootloader" = 0 ] || die "--uefi and --bootloader are two ways to boot: choose one"
+    [ -z "$append" ] || die "--append does not reach the kernel with --uefi (the backup's boot loader sets the command line)"
+    { [ -f "$ovmf_code" ] && [ -f "$ovmf_vars" ]; } || die "$ovmf_code is missing: install the Debian package 'ovmf'"
+fi
 
 name=$(basename "$backup")
 name=${name%.tar}
@@ -117,33 +137,57 @@ mountpoint -q "$mnt" || die "vdiskfs did not mount within 60 s"
 disk=$mnt/$name.$format
 
 # 2. The kernel and initrd (newest version) and the root UUID, read from the
-# disk itself through a read-only loop mount of its ext4: the same for a
-# directory and a tar, and the backup's atimes stay as they are.
+# disk itself: the root is partition 1; the kernel is on the first ext4
+# partition that holds vmlinuz-* at its top (a /boot of its own) or in
+# boot/. Read-only loop mounts: the same for a directory and a tar, and the
+# backup's atimes stay as they are.
+img=$mnt/$name.img
 boot=$run/boot
 mkdir "$boot" "$run/root"
-offset=$(($(partx -g -n 1 -o START "$mnt/$name.img") * 512))
-loop=$(losetup -r -f --show -o "$offset" "$mnt/$name.img")
-uuid=$(blkid -p -s UUID -o value "$loop" || true)
-mount -t ext4 -o ro,noload "$loop" "$run/root" || { losetup -d "$loop"; die "cannot mount the disk's ext4"; }
-kernel=$(ls "$run/root"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -1 || true)
-version=${kernel##*/vmlinuz-}
-if [ -n "$kernel" ] && [ -f "$run/root/boot/initrd.img-$version" ]; then
-    cp "$kernel" "$boot/vmlinuz"
-    cp "$run/root/boot/initrd.img-$version" "$boot/initrd.img"
-fi
-umount "$run/root"
-losetup -d "$loop"
-loop=""
-[ -n "$kernel" ] || die "no kernel (boot/vmlinuz-*) in $backup"
-[ -f "$boot/initrd.img" ] || die "no boot/initrd.img-$version in $backup"
-[ -n "$uuid" ] || die "no filesystem UUID found on $mnt/$name.img"
+# probe START SECTORS TAG: blkid's TAG (TYPE, UUID) of a partition's filesystem.
+probe() { blkid -p -O $(($1 * 512)) -S $(($2 * 512)) -s "$3" -o value "$img" || true; }
+uuid="" kernel="" kernel_part=""
+while read -r nr first sectors; do
+    [ "$nr" = 1 ] && uuid=$(probe "$first" "$sectors" UUID)
+    [ "$(probe "$first" "$sectors" TYPE)" = ext4 ] || continue
+    loop=$(losetup -r -f --show -o $((first * 512)) --sizelimit $((sectors * 512)) "$img")
+    mount -t ext4 -o ro,noload "$loop" "$run/root" || die "cannot mount the ext4 of partition $nr"
+    for dir in "$run/root" "$run/root/boot"; do
+        kernel=$(ls "$dir"/vmlinuz-* 2>/dev/null | sort -V | tail -1 || true)
+        [ -z "$kernel" ] || break
+    done
+    version=${kernel##*/vmlinuz-}
+    if [ -n "$kernel" ]; then
+        kernel_part=$nr
+        [ -f "$dir/initrd.img-$version" ] && cp "$kernel" "$boot/vmlinuz" && cp "$dir/initrd.img-$version" "$boot/initrd.img"
+    fi
+    umount "$run/root"
+    losetup -d "$loop"
+    loop=""
+    [ -z "$kernel" ] || break
+done < <(partx -g -o NR,START,SECTORS "$img")
+[ -n "$kernel" ] || die "no kernel (vmlinuz-* in /boot) on any ext4 partition of the disk of $backup"
+[ -f "$boot/initrd.img" ] || die "no initrd.img-$version beside vmlinuz-$version (partition $kernel_part)"
+[ -n "$uuid" ] || die "no filesystem UUID found on partition 1 of $img"
 boot_args=(-kernel "$boot/vmlinuz" -initrd "$boot/initrd.img" -append "root=UUID=$uuid ro console=ttyS0,115200 $append")
+how="kernel $version from partition $kernel_part"
 if [ "$bootloader" = 1 ]; then
     # GRUB in the delta of the .img; the guest boots it like a real disk.
-    "$here/install-grub.sh" "$mnt/$name.img" console=ttyS0,115200 $append
-    disk=$mnt/$name.img format=raw boot_args=()
+    "$here/install-grub.sh" "$img" console=ttyS0,115200 $append
+    disk=$img format=raw boot_args=() how="GRUB (BIOS), $how"
 fi
-say "kernel $version; disk $disk (root UUID $uuid), ready after $(echo "$(date +%s.%N) - $start" | bc) s"
+if [ "$uefi" = 1 ]; then
+    # OVMF with empty variables: the firmware's fallback, the ESP's
+    # \EFI\BOOT\BOOTX64.EFI, is the backup's own loader.
+    esp_type=c12a7328-f81f-11d2-ba4b-00a0c93ec93b
+    partx -g -o TYPE "$img" | grep -qix "$esp_type" ||
+        die "--uefi: the disk has no EFI System Partition (the backup's fstab names no vfat /boot/efi or /efi)"
+    cp "$ovmf_vars" "$run/OVMF_VARS.fd"
+    boot_args=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$ovmf_code"
+        -drive "if=pflash,format=raw,unit=1,file=$run/OVMF_VARS.fd")
+    how="UEFI (OVMF) through the backup's boot loader"
+fi
+say "$how; disk $disk (root UUID $uuid), ready after $(echo "$(date +%s.%N) - $start" | bc) s"
 
 # 3. The VM.
 # KVM where it works: some hosts (nested virtualization) offer /dev/kvm

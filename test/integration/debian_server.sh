@@ -57,13 +57,13 @@ else
 # /etc/fstab: static file system information.
 #
 # <file system> <mount point>   <type>  <options>       <dump>  <pass>
-# / was on /dev/vda2 during installation
+# / was on /dev/sda2 during installation
 UUID=$root_uuid /               ext4    errors=remount-ro 0       1
-# /boot was on /dev/vda3 during installation
+# /boot was on /dev/sda3 during installation
 UUID=$boot_uuid /boot           ext4    defaults        0       2
-# /boot/efi was on /dev/vda1 during installation
+# /boot/efi was on /dev/sda1 during installation
 UUID=$esp_serial  /boot/efi       vfat    umask=0077      0       1
-# swap was on /dev/vda4 during installation
+# swap was on /dev/sda4 during installation
 UUID=$swap_uuid none            swap    sw              0       0
 EOF
     # The ESP: GRUB for x86_64 UEFI as Debian puts it there (no shim), and
@@ -86,7 +86,7 @@ set default=0
 echo "VDISKFS-GRUB-EFI grub.cfg read from the ESP"
 search --no-floppy --fs-uuid --set=root $boot_uuid
 menuentry "Debian GNU/Linux, $version" {
-  echo "VDISKFS-GRUB-EFI loading /vmlinuz-$version from /boot ($boot_uuid)"
+  echo "VDISKFS-GRUB-EFI loading /vmlinuz-$version from the /boot partition"
   linux /vmlinuz-$version root=UUID=$root_uuid ro console=ttyS0,115200
   initrd /initrd.img-$version
 }

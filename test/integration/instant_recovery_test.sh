@@ -1,71 +1,143 @@
 #!/bin/bash
 # Instant recovery, end to end: a minimal Debian server (debootstrap, cached
-# per machine) is the backup, as a directory and as a tar. For each, boots it
-# twice with examples/instant-recovery.sh (QEMU, direct kernel boot from the
-# backup's /boot, root=UUID from its fstab, virtio disk from the mounted
-# .qcow2 with aio=threads or .vmdk with aio=io_uring, persistent delta),
-# then once more from the tar through GRUB written into the delta (no
-# -kernel): a unit in the guest counts boots in a file on the root
-# filesystem and prints a marker on the console; the first boot must say
-# boot=1, the second boot=2 (it read what the first wrote), both must reach
-# "login:", and the backup must hash the same afterwards.
+# per machine) shaped like a UEFI install (debian_server.sh: fstab naming
+# `/` and a separate `/boot` ext4 by UUID, `/boot/efi` vfat by serial and a
+# swap partition by UUID; GRUB for UEFI in the ESP) is the backup, as a
+# directory and as a tar. vdiskfs makes each fstab entry its own partition.
+# For each, boots it twice with examples/instant-recovery.sh (QEMU, direct
+# kernel boot from the backup's /boot partition, root=UUID of partition 1,
+# virtio disk from the mounted .qcow2 with aio=threads or .vmdk with
+# aio=io_uring, persistent delta); then once from the tar through GRUB
+# (BIOS) written into the delta; once more from the directory's delta with
+# --uefi (OVMF, no -kernel: the firmware's fallback \EFI\BOOT\BOOTX64.EFI,
+# which vdiskfs shows reading the backup's grubx64.efi, then the backup's
+# own grub.cfg); and once a variant whose fstab names its root
+# /dev/mapper/vg0-root as xfs (directory). A unit in the guest counts boots
+# in a file on the root filesystem and prints marker lines on the console:
+# each boot must show boot=N (N counts the boots on that delta: a boot reads
+# what the one before wrote), "login:", and for the UEFI-shaped backup
+# /boot ext4, /boot/efi vfat and the swap active, each on the partition
+# `vdiskfs info` plans for it; the xfs variant's guest must see the adapted
+# fstab line (the new UUID, ext4) below the original as a comment. The
+# backups must hash the same afterwards.
 source "$(dirname "$0")/lib.sh"
 
 require_root
 for t in "qemu-system-x86_64 qemu-system-x86" "socat socat" "grub-mkimage grub-common" "debootstrap debootstrap" "tar tar" \
-         "blkid util-linux" "partx util-linux" "bc bc" "fusermount3 fuse3" "$TREETOOL treetool(build)" \
+         "blkid util-linux" "partx util-linux" "bc bc" "fusermount3 fuse3" "jq jq" "$TREETOOL treetool(build)" \
          "$VDISKFS vdiskfs(build)"; do
     require $t
 done
+[ -f /usr/lib/grub/x86_64-efi/linux.mod ] || die "GRUB for UEFI is missing: install the Debian package 'grub-efi-amd64-bin'"
+[ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || die "OVMF is missing: install the Debian package 'ovmf'"
 make_work
 recovery=$TESTS_DIR/../../examples/instant-recovery.sh
 
 backup=$WORK/web01
 bash "$TESTS_DIR/debian_server.sh" "$backup" || die "cannot make the Debian server backup"
+xfs_backup=$WORK/db01
+bash "$TESTS_DIR/debian_server.sh" "$xfs_backup" --xfs-root || die "cannot make the Debian server backup with an xfs root"
 tar --xattrs --xattrs-include='*' --numeric-owner --atime-preserve=system -C "$backup" -cf "$WORK/web01.tar" . ||
     die "tar of the backup failed"
 # du lists directories, which moves their atimes: before the hash.
 echo "backup: $(du -sh "$backup" | cut -f1) directory, $(stat -c %s "$WORK/web01.tar") bytes as tar"
 dir_before=$("$TREETOOL" hash "$backup")
+xfs_before=$("$TREETOOL" hash "$xfs_backup")
 tar_before=$(sha256sum <"$WORK/web01.tar")
+
+# The planned layout: the partition of /boot, /boot/efi and the swap.
+plan=$("$VDISKFS" info --quiet --json "$backup") || die "vdiskfs info --json $backup failed"
+part_of() { jq -r --arg m "$1" --arg t "$2" '.partitions[] | select(.mount_point == $m and .type == $t) | .number' <<<"$plan"; }
+boot_part=$(part_of /boot ext4) esp_part=$(part_of /boot/efi vfat) swap_part=$(part_of "" swap)
+[ -n "$boot_part" ] && [ -n "$esp_part" ] && [ -n "$swap_part" ] ||
+    die "vdiskfs info plans no /boot ext4, /boot/efi vfat or swap partition: $(jq -c .partitions <<<"$plan")"
+echo "planned: /boot on partition $boot_part, /boot/efi on $esp_part, swap on $swap_part"
+
+# markers CONSOLE: the guest's marker lines, without the prefix.
+markers() { tr -d '\r' <"$1" | grep -ao 'VDISKFS-MARKER .*' | sed 's/^VDISKFS-MARKER //'; }
+# expect_marker CONSOLE WHAT LINE: the guest printed marker LINE (whole).
+expect_marker() {
+    markers "$1" | grep -qxF -- "$3" ||
+        die "$2: the guest did not print '$3'; its marker lines: $(markers "$1" | grep -v '^fstab:' || echo none)"
+}
 
 # boot LABEL SOURCE N [OPTIONS...]: boots once with the delta of LABEL; the
 # console must show boot=N (the guest's count of boots on that delta) and
-# login:. Leaves the script's output in BOOT_OUT.
+# login:. Leaves the script's output in BOOT_OUT and the console's file in
+# CONSOLE.
 boot() {
-    local label=$1 src=$2 n=$3 console out
+    local label=$1 src=$2 n=$3 out
     shift 3
-    console=$WORK/console.$label.$n
+    CONSOLE=$WORK/console.$label.$n
     out=$(VDISKFS=$VDISKFS "$recovery" --until-login --net none --timeout 500 "$@" \
-        --delta "$WORK/delta.$label" --console-log "$console" "$src" 2>&1) ||
-        die "boot $n of $label failed: $out; console tail: $(tail -c 2000 "$console" 2>/dev/null)"
+        --delta "$WORK/delta.$label" --console-log "$CONSOLE" "$src" 2>&1) ||
+        die "boot $n of $label failed: $out; console tail: $(tail -c 2000 "$CONSOLE" 2>/dev/null)"
     echo "$out" | sed 's/^/    /'
     grep -q "login prompt after" <<<"$out" || die "no login prompt time printed"
-    grep -aq "login:" "$console" || die "boot $n of $label: no login: on the console"
-    grep -aq "VDISKFS-MARKER boot=$n\b" "$console" ||
-        die "boot $n of $label: expected marker boot=$n; console has: $(grep -a VDISKFS-MARKER "$console" || echo none)"
+    grep -aq "login:" "$CONSOLE" || die "boot $n of $label: no login: on the console"
+    expect_marker "$CONSOLE" "boot $n of $label" "boot=$n"
     echo "boot $n of $label: marker boot=$n and login: seen"
     BOOT_OUT=$out
 }
 
+# server_boot LABEL SOURCE N [OPTIONS...]: boot of the UEFI-shaped backup;
+# the guest must have mounted /boot and /boot/efi and activated the swap,
+# each from its planned partition.
+server_boot() {
+    boot "$@"
+    local what="boot $3 of $1"
+    expect_marker "$CONSOLE" "$what" "/boot: /dev/vda$boot_part ext4"
+    expect_marker "$CONSOLE" "$what" "/boot/efi: /dev/vda$esp_part vfat"
+    expect_marker "$CONSOLE" "$what" "swap: /dev/vda$swap_part partition"
+    echo "$what: /boot ext4, /boot/efi vfat and the swap active, on partitions $boot_part, $esp_part, $swap_part"
+}
+
 # QEMU's disk I/O: threads for the directory's boots, the default (auto:
 # io_uring, which formats_test requires of this machine) for the others.
-boot dir-qcow2 "$backup" 1 --format qcow2 --aio threads
-boot dir-qcow2 "$backup" 2 --format qcow2 --aio threads
+server_boot dir-qcow2 "$backup" 1 --format qcow2 --aio threads
+server_boot dir-qcow2 "$backup" 2 --format qcow2 --aio threads
 grep -q "aio=threads" <<<"$BOOT_OUT" || die "--aio threads: the script did not say aio=threads"
-boot tar-vmdk "$WORK/web01.tar" 1 --format vmdk
+server_boot tar-vmdk "$WORK/web01.tar" 1 --format vmdk
 grep -q "aio=io_uring" <<<"$BOOT_OUT" || die "the default --aio auto did not choose io_uring: $BOOT_OUT"
-boot tar-vmdk "$WORK/web01.tar" 2 --format vmdk
-for d in "$WORK"/delta.*; do
-    [ -s "$d/web01.qcow2.delta" ] || [ -s "$d/web01.vmdk.delta" ] || die "no guest writes in the delta $d"
-done
+server_boot tar-vmdk "$WORK/web01.tar" 2 --format vmdk
+grep -q "kernel .* from partition $boot_part;" <<<"$BOOT_OUT" ||
+    die "the script did not take the kernel from the /boot partition ($boot_part): $BOOT_OUT"
 # Without -kernel: GRUB written into the delta of the .img (BIOS boot
-# partition from --bios-boot), then a BIOS boot of the raw disk.
-boot tar-grub "$WORK/web01.tar" 1 --bootloader
-grep -aq "GNU GRUB" "$WORK/console.tar-grub.1" || die "the --bootloader boot did not go through GRUB"
+# partition from --bios-boot, GRUB's files on the /boot partition), then a
+# BIOS boot of the raw disk.
+server_boot tar-grub "$WORK/web01.tar" 1 --bootloader
+grep -aq "GNU GRUB" "$CONSOLE" || die "the --bootloader boot did not go through GRUB"
 echo "boot through GRUB from the disk (no -kernel): login: seen"
+# UEFI: the directory's delta once more, through OVMF and the backup's own
+# GRUB for UEFI (its grub.cfg echoes the VDISKFS-GRUB-EFI lines). The
+# backup's ESP has no EFI/BOOT: the firmware's fallback loader is the one
+# vdiskfs shows.
+[ ! -e "$backup/boot/efi/EFI/BOOT" ] || die "the backup's ESP already has EFI/BOOT"
+server_boot dir-qcow2 "$backup" 3 --format qcow2 --uefi
+grep -q "UEFI (OVMF)" <<<"$BOOT_OUT" || die "--uefi: the script did not say it boots through OVMF: $BOOT_OUT"
+grep -aq "BdsDxe: starting" "$CONSOLE" || die "--uefi: OVMF's boot manager did not start a boot option"
+grep -aq "VDISKFS-GRUB-EFI grub.cfg read from the ESP" "$CONSOLE" || die "--uefi: the backup's EFI GRUB did not read its grub.cfg"
+grep -aq "VDISKFS-GRUB-EFI loading /vmlinuz-" "$CONSOLE" || die "--uefi: the backup's EFI GRUB did not load the kernel from /boot"
+grep -aq "Linux version" "$CONSOLE" || die "--uefi: no kernel started"
+echo "boot through OVMF and the backup's GRUB for UEFI (no -kernel): login: seen"
+for d in "$WORK"/delta.*; do
+    [ -n "$(find "$d" -name '*.delta' -size +0)" ] || die "no guest writes in the delta $d"
+done
+
+# The root named /dev/mapper/vg0-root as xfs: made ext4, and the guest's
+# fstab names it by its new UUID below the original line, now a comment.
+root_uuid=$("$VDISKFS" info --quiet --json "$xfs_backup" | jq -r '.partitions[] | select(.number == 1) | .uuid')
+[ -n "$root_uuid" ] && [ "$root_uuid" != null ] || die "vdiskfs info --json $xfs_backup: no UUID of partition 1"
+boot xfs-root "$xfs_backup" 1
+fstab=$(markers "$CONSOLE" | sed -n 's/^fstab: //p')
+grep -B1 -E "^UUID=${root_uuid}[[:space:]]+/[[:space:]]+ext4[[:space:]]" <<<"$fstab" | head -1 |
+    grep -qE '^#[[:space:]]*/dev/mapper/vg0-root[[:space:]]+/[[:space:]]+xfs[[:space:]]' ||
+    die "the guest's /etc/fstab does not show 'UUID=$root_uuid / ext4' below the original '/dev/mapper/vg0-root / xfs' as a comment: $fstab"
+if grep -qE '^/dev/mapper/vg0-root' <<<"$fstab"; then die "the guest's /etc/fstab still names /dev/mapper/vg0-root: $fstab"; fi
+echo "the guest's /etc/fstab: the root adapted to UUID=$root_uuid ext4, the original kept as a comment above it"
 
 [ "$dir_before" = "$("$TREETOOL" hash "$backup")" ] || die "the backup directory changed"
+[ "$xfs_before" = "$("$TREETOOL" hash "$xfs_backup")" ] || die "the backup directory with the xfs root changed"
 [ "$tar_before" = "$(sha256sum <"$WORK/web01.tar")" ] || die "the backup tar changed"
-echo "backups unchanged (directory $dir_before, tar sha256 ${tar_before%% *})"
+echo "backups unchanged (directory $dir_before, xfs-root directory $xfs_before, tar sha256 ${tar_before%% *})"
 echo "PASS instant_recovery_test"
