@@ -177,6 +177,26 @@ int op_statfs(const char*, struct statvfs* st) {
   return 0;
 }
 
+// The mount's counters as an extended attribute of its root (kStatsXattr).
+int op_getxattr(const char* path, const char* name, char* value, size_t size) {
+  if (std::strcmp(path, "/") != 0) return lookup(path) >= 0 ? -ENODATA : -ENOENT;
+  if (!mount().settings.stats || std::strcmp(name, kStatsXattr) != 0) return -ENODATA;
+  const std::string text = mount().settings.stats();
+  if (size == 0) return int(text.size());
+  if (size < text.size()) return -ERANGE;
+  std::memcpy(value, text.data(), text.size());
+  return int(text.size());
+}
+
+int op_listxattr(const char* path, char* list, size_t size) {
+  if (std::strcmp(path, "/") != 0 || !mount().settings.stats) return lookup(path) >= 0 || !std::strcmp(path, "/") ? 0 : -ENOENT;
+  const size_t need = std::strlen(kStatsXattr) + 1;
+  if (size == 0) return int(need);
+  if (size < need) return -ERANGE;
+  std::memcpy(list, kStatsXattr, need);
+  return int(need);
+}
+
 }  // namespace
 
 int serve_fuse(const FileTable& files, const FuseSettings& settings) {
@@ -191,6 +211,8 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   ops.fsync = op_fsync;
   ops.utimens = op_utimens;
   ops.statfs = op_statfs;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
   Mount mount{files, settings, {}};
 
   std::string options = "fsname=" + settings.fs_name + ",subtype=vdiskfs,default_permissions";

@@ -1,6 +1,7 @@
 #pragma once
 // The FUSE front end: serves a FileTable through libfuse3's multithreaded
 // loop. The only place where core Status values become errno.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,13 @@ struct FuseSettings {
   unsigned max_threads = 16;
   unsigned readahead_kib = 4096;  // 0: leave the kernel's default
   bool direct_io = false;
+  // The value of the extended attribute kStatsXattr of the mount's root,
+  // made on each read (`vdiskfs stats` reads it: JSON); empty: none.
+  std::function<std::string()> stats;
 };
+
+// The extended attribute of the mount's root that holds its counters.
+inline constexpr const char* kStatsXattr = "user.vdiskfs.stats";
 
 // Mounts, daemonizes unless foreground, and serves until unmounted.
 // Returns the process exit code.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/image/file_reader.h"
@@ -13,11 +14,24 @@
 
 namespace vdiskfs {
 
+// How a share is reached and cached (issue #16); unused for local sources.
+struct RemoteOptions {
+  std::string credentials;      // --credentials FILE ("" = the environment, else guest)
+  int timeout_ms = 30000;       // each remote call; a reader gets EIO after it
+  size_t connections = 4;       // connections in the pool: reads in flight at once
+  uint64_t cache_bytes = 256ull << 20;  // the memory tier of the block cache, bytes
+  std::string cache_dir;        // the disk tier's folder ("" = none)
+  uint64_t cache_dir_bytes = 0; // the disk tier's bound, bytes
+  std::string cache_policy = "arc";  // "lru" or "arc"
+  unsigned readahead_blocks = 4;     // cache blocks fetched ahead of a sequential reader
+};
+
 struct ScanOptions {
   bool strict = false;           // an unreadable entry fails the scan
   bool one_file_system = false;  // do not descend into other mounts
   size_t open_files = 1024;      // descriptors kept open for reads
   bool xattrs = true;            // read extended attributes
+  RemoteOptions remote;          // shares only
   // Called now and then during the scan with the entries seen so far.
   std::function<void(uint64_t)> progress;
 };
@@ -42,6 +56,10 @@ class Source : public FileReader {
   // The regular files in the order their data is best read (a tar: archive
   // order), for filesystems to lay data out in; empty = tree order.
   virtual void data_order(std::vector<uint32_t>& files) const { files.clear(); }
+  // Counters of the source's reads for `vdiskfs stats` (a share's block
+  // cache: hits, misses, bytes, evictions), as (name, number) pairs in a
+  // stable order; none for a local source.
+  virtual std::vector<std::pair<std::string, uint64_t>> stats() const { return {}; }
 };
 
 }  // namespace vdiskfs

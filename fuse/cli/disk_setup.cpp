@@ -72,6 +72,27 @@ std::optional<LayoutPlan> layout_plan(const LayoutArgs& args, const Source& sour
   return out;
 }
 
+// The share options of the command line, checked.
+RemoteOptions remote_options(const LayoutArgs& args) {
+  RemoteOptions r;
+  r.credentials = args.credentials;
+  if (!(args.timeout_seconds > 0 && args.timeout_seconds <= 3600))
+    fail("--timeout {} is not a number of seconds from 0 to 3600", args.timeout_seconds);
+  r.timeout_ms = int(args.timeout_seconds * 1000);
+  if (args.connections < 1 || args.connections > 64) fail("--connections {} is not from 1 to 64", args.connections);
+  r.connections = args.connections;
+  auto bytes = [](const std::string& text, const char* option) {
+    const auto size = parse_size(text);
+    if (!size || size->is_percent || size->bytes == 0) fail("{} {} is not a size (like 256M or 4G)", option, text);
+    return size->bytes;
+  };
+  r.cache_bytes = bytes(args.cache_size, "--cache-size");
+  r.cache_dir = args.cache_dir;
+  if (!args.cache_dir.empty()) r.cache_dir_bytes = bytes(args.cache_dir_size, "--cache-dir-size");
+  r.cache_policy = args.cache_policy;
+  return r;
+}
+
 }  // namespace
 
 PreparedDisk prepare_disk(const LayoutArgs& args) {
@@ -112,6 +133,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   PreparedDisk out;
   out.source_path = resolve_source(args.source);
   ScanOptions scan;
+  scan.remote = remote_options(args);
   scan.strict = args.strict;
   scan.one_file_system = args.one_file_system;
   scan.xattrs = args.xattrs;

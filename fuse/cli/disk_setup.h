@@ -34,6 +34,14 @@ struct LayoutArgs {
   bool local_time = false;        // FAT32 times in local time
   std::string cluster_size;       // FAT32 --cluster-size ("" = the specification's table)
   bool quiet = false;
+  // Shares (nfs://, smb://): how they are reached and cached.
+  std::string credentials;         // --credentials FILE
+  double timeout_seconds = 30;     // --timeout
+  size_t connections = 4;          // --connections
+  std::string cache_size = "256M"; // --cache-size (memory)
+  std::string cache_dir;           // --cache-dir
+  std::string cache_dir_size = "4G";  // --cache-dir-size
+  std::string cache_policy = "arc";   // --cache-policy lru|arc
 };
 
 struct PreparedDisk {

@@ -23,6 +23,23 @@ void add_source(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_option("SOURCE", a.source, vdiskfs::source_kinds_help() + " to present as a disk")->required();
 }
 
+// How a share (nfs://, smb://) is reached and cached.
+void add_remote_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
+  cmd->add_option("--credentials", a.credentials,
+                  "SMB user and password from this file (username = ..., password = ..., domain = ...; mode 0600); "
+                  "default: VDISKFS_SMB_USER, VDISKFS_SMB_PASSWORD, VDISKFS_SMB_DOMAIN, else guest");
+  cmd->add_option("--timeout", a.timeout_seconds, "seconds a share may take to answer before a read gets EIO")
+      ->capture_default_str();
+  cmd->add_option("--connections", a.connections, "connections to a share: reads in flight at once")->capture_default_str();
+  cmd->add_option("--cache-size", a.cache_size, "memory for the block cache in front of a share")->capture_default_str();
+  cmd->add_option("--cache-dir", a.cache_dir, "also cache a share's blocks in this folder on local disk");
+  cmd->add_option("--cache-dir-size", a.cache_dir_size, "at most this much in --cache-dir")->capture_default_str();
+  cmd->add_option("--cache-policy", a.cache_policy,
+                  "which blocks the cache keeps: arc (recency and frequency: a boot's repeated reads stay while a "
+                  "scan passes) or lru")
+      ->capture_default_str();
+}
+
 // Options that shape the disk, shared by every command that builds one.
 void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_option("--layout", a.layout,
@@ -55,6 +72,7 @@ void add_layout_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_flag("--bios-boot", a.bios_boot,
                 "add a 1 MiB BIOS boot partition (GPT entry 2; GPT only) so that grub-install can make the disk bootable");
   cmd->add_flag("-q,--quiet", a.quiet, "print only warnings and errors");
+  add_remote_options(cmd, a);
 }
 
 // Every file a mount can expose: "<name>.img, .vmdk, ...".
@@ -132,6 +150,12 @@ int main(int argc, char** argv) {
   info_cmd->add_flag("--json", info_json, "machine-readable output");
   add_layout_options(info_cmd, info);
 
+  std::string stats_mount;
+  bool stats_json = false;
+  CLI::App* stats_cmd = app.add_subcommand("stats", "Show the counters of a mount (a share's block cache: hits, misses, bytes, evictions)");
+  stats_cmd->add_option("MOUNTPOINT", stats_mount, "a vdiskfs mount")->required();
+  stats_cmd->add_flag("--json", stats_json, "machine-readable output");
+
   CLI::App* delta_cmd = app.add_subcommand("delta", "Inspect or discard deltas");
   delta_cmd->require_subcommand(1);
   std::string delta_path;
@@ -162,6 +186,7 @@ int main(int argc, char** argv) {
     }
     if (*export_cmd) return vdiskfs::export_command(exp);
     if (*info_cmd) return vdiskfs::info_command(info, info_json);
+    if (*stats_cmd) return vdiskfs::stats_command(stats_mount, stats_json);
     if (*delta_info) return vdiskfs::delta_info_command(delta_path, delta_json);
     if (*delta_discard) return vdiskfs::delta_discard_command(delta_path);
   } catch (const vdiskfs::Error& e) {

@@ -2,7 +2,12 @@
 
 #include <fmt/core.h>
 #include <malloc.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "core/image/error.h"
 #include "core/image/log.h"
@@ -34,7 +39,40 @@ LayoutArgs layout_of_delta(const MountArgs& args) {
   return layout;
 }
 
+// The mount's counters as JSON: the source's (a share's block cache) and
+// the delta's size per exposed file.
+std::string stats_json(const Source& source, const FileTable& files) {
+  nlohmann::ordered_json j;
+  j["source"] = source.describe();
+  nlohmann::ordered_json counters = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : source.stats()) counters[name] = value;
+  j["source_counters"] = counters;
+  for (size_t i = 0; i < files.size(); ++i) j["files"][files.at(i).name] = {{"held_bytes", files.at(i).held_bytes()}};
+  return j.dump();
+}
+
 }  // namespace
+
+int stats_command(const std::string& mount_point, bool json) {
+  std::string value(1 << 16, '\0');
+  const ssize_t n = getxattr(mount_point.c_str(), kStatsXattr, value.data(), value.size());
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP)
+      fail("{} is not a vdiskfs mount with counters (no {} attribute)", mount_point, kStatsXattr);
+    fail("cannot read the counters of {}: {}", mount_point, strerror(errno));
+  }
+  value.resize(size_t(n));
+  if (json) {
+    std::printf("%s\n", value.c_str());
+    return 0;
+  }
+  const auto j = nlohmann::ordered_json::parse(value);
+  std::printf("%-24s %s\n", "source", j["source"].get<std::string>().c_str());
+  for (const auto& [name, v] : j["source_counters"].items()) std::printf("%-24s %s\n", name.c_str(), v.dump().c_str());
+  for (const auto& [name, v] : j["files"].items())
+    std::printf("%-24s %s\n", (name + " held").c_str(), v["held_bytes"].dump().c_str());
+  return 0;
+}
 
 int mount_command(const MountArgs& args) {
   if (!args.log_file.empty() && !log_to_file(args.log_file))
@@ -89,6 +127,8 @@ int mount_command(const MountArgs& args) {
   settings.extra_options = args.fuse_options;
   settings.readahead_kib = args.readahead_kib;
   settings.direct_io = args.direct_io;
+  const Source& source = *prepared.source;
+  settings.stats = [&source, &files] { return stats_json(source, files); };
   return serve_fuse(files, settings);
 }
 

@@ -27,4 +27,8 @@ struct MountArgs {
 // until unmounted. Returns the exit status; throws Error on a refusal.
 int mount_command(const MountArgs& args);
 
+// Runs `vdiskfs stats MOUNTPOINT`: prints the mount's counters (the JSON
+// of its root's user.vdiskfs.stats attribute, or a table of them).
+int stats_command(const std::string& mount_point, bool json);
+
 }  // namespace vdiskfs
