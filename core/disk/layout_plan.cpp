@@ -302,6 +302,8 @@ std::string adapted_fstab(const LayoutPlan& plan, const std::vector<std::string>
     }
     ++change;
   }
+  // The last line ends as the fstab's own did.
+  if (!plan.text.empty() && plan.text.back() != '\n' && !out.empty()) out.pop_back();
   return out;
 }
 
