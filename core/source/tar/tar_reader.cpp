@@ -27,7 +27,7 @@ using tar::parse_number;
 // one pread per window, not one per header.
 class WindowReader {
  public:
-  WindowReader(int fd, uint64_t size, const std::string& name) : fd_(fd), size_(size), name_(name) {}
+  WindowReader(const ArchiveFile& file, const std::string& name) : file_(file), size_(file.size()), name_(name) {}
 
   // `len` bytes at `offset`, valid until the next call.
   const uint8_t* at(uint64_t offset, size_t len) {
@@ -37,10 +37,9 @@ class WindowReader {
     if (offset < start_ || offset + len > start_ + filled_) {
       buf_.resize(std::max<size_t>(kWindow, len));
       const size_t want = size_t(std::min<uint64_t>(buf_.size(), size_ - offset));
-      const IoResult r = pread_full(fd_, buf_.data(), want, offset);
-      if (r.end == IoEnd::failed)
-        fail("cannot read tar archive {} at offset {}: {}", name_, offset + r.bytes, strerror(r.error));
-      if (r.end == IoEnd::stopped) fail("tar archive {} shrank while being read (offset {})", name_, offset + r.bytes);
+      const Status s = file_.read(offset, buf_.data(), want);
+      if (s == Status::source_changed) fail("tar archive {} shrank or changed while being read (offset {})", name_, offset);
+      if (!ok(s)) fail("cannot read tar archive {} at offset {} (see the line above)", name_, offset);
       start_ = offset;
       filled_ = want;
     }
@@ -49,7 +48,7 @@ class WindowReader {
 
  private:
   static constexpr size_t kWindow = 256 * 1024;
-  int fd_;
+  const ArchiveFile& file_;
   uint64_t size_;
   const std::string& name_;
   std::vector<uint8_t> buf_;
@@ -147,8 +146,8 @@ void read_gnu_sparse_entries(const tar::GnuSparseEntry (&entries)[N], std::vecto
 
 class Walker {
  public:
-  Walker(int fd, uint64_t size, const std::string& name, const TarCallbacks& cb)
-      : in_(fd, size, name), size_(size), name_(name), cb_(cb) {}
+  Walker(const ArchiveFile& file, const std::string& name, const TarCallbacks& cb)
+      : in_(file, name), size_(file.size()), name_(name), cb_(cb) {}
 
   void run() {
     if (size_ == 0) fail("{} is empty: not a tar archive (a source is a directory or an uncompressed tar archive)", name_);
@@ -621,8 +620,8 @@ class Walker {
 
 }  // namespace
 
-void read_tar(int fd, uint64_t size, const std::string& name, const TarCallbacks& callbacks) {
-  Walker(fd, size, name, callbacks).run();
+void read_tar(const ArchiveFile& file, const std::string& name, const TarCallbacks& callbacks) {
+  Walker(file, name, callbacks).run();
 }
 
 }  // namespace vdiskfs

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/source/archive_file.h"
 #include "core/source/tree.h"
 
 namespace vdiskfs {
@@ -44,9 +45,9 @@ struct TarCallbacks {
   std::function<void(const std::string& path, const std::string& what)> warning;
 };
 
-// Reads the archive open at `fd` (`size` bytes, named `name` in messages).
-// Throws Error naming the offset for a corrupt or truncated archive, and a
-// clear error for a compressed one.
-void read_tar(int fd, uint64_t size, const std::string& name, const TarCallbacks& callbacks);
+// Reads the archive `file` (named `name` in messages). Throws Error naming
+// the offset for a corrupt or truncated archive, and a clear error for a
+// compressed one.
+void read_tar(const ArchiveFile& file, const std::string& name, const TarCallbacks& callbacks);
 
 }  // namespace vdiskfs

@@ -16,39 +16,29 @@
 #include "core/source/tree_builder.h"
 
 namespace vdiskfs {
-namespace {
 
-Timestamp mtime_of(const struct stat& st) { return {int64_t(st.st_mtim.tv_sec), uint32_t(st.st_mtim.tv_nsec)}; }
+TarSource::TarSource(std::unique_ptr<ArchiveFile> file) : file_(std::move(file)), path_(file_->describe()) {}
 
-}  // namespace
-
-TarSource::TarSource(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
-
-TarSource::~TarSource() { close(fd_); }
+TarSource::~TarSource() = default;
 
 std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOptions& options,
                                            ScanReport& report) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) fail("source {} does not exist", path);
-    fail("cannot open tar archive {}: {}", path, strerror(errno));
-  }
-  std::unique_ptr<TarSource> src(new TarSource(path, fd));
-  struct stat st;
-  if (fstat(fd, &st) != 0) fail("cannot stat tar archive {}: {}", path, strerror(errno));
-  if (!S_ISREG(st.st_mode)) fail("source {} is neither a directory nor a tar archive file", path);
-  src->archive_size_ = uint64_t(st.st_size);
-  src->archive_mtime_ = mtime_of(st);
+  return open(open_local_archive(path, "tar archive"), options, report);
+}
 
+std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, const ScanOptions& options,
+                                           ScanReport& report) {
+  std::unique_ptr<TarSource> src(new TarSource(std::move(file)));
+  const std::string& path = src->path_;
+  const uint64_t archive_size = src->file_->size();
   // Directories the archive names only as parents: root-owned, 0755, the
   // archive's own time.
   Node implied;
   implied.mode = S_IFDIR | 0755;
-  implied.atime = implied.mtime = implied.ctime = src->archive_mtime_;
+  implied.atime = implied.mtime = implied.ctime = src->file_->mtime();
   TreeBuilder builder(implied);
   // Most archives hold entries of a few KiB: room for one per 4 KiB, at most 16 M.
-  builder.reserve(size_t(std::min<uint64_t>(src->archive_size_ / 4096, 16u << 20)));
+  builder.reserve(size_t(std::min<uint64_t>(archive_size / 4096, 16u << 20)));
   uint64_t members = 0;
   std::unordered_set<uint64_t> stored_whole;  // data offsets of SUN.holesdata members
   auto skip = [&](const std::string& member, const std::string& why) {
@@ -84,7 +74,7 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
     }
     if (!why.empty()) skip(m.path, why + fmt::format(" (header at offset {})", m.header_offset));
   };
-  read_tar(fd, src->archive_size_, path, callbacks);
+  read_tar(*src->file_, path, callbacks);
   src->tree_ = builder.finish(src->data_offset_);
   // Each sparse segment's place in the archive: the stored data is the
   // segments one after another, or the whole file (SUN.holesdata).
@@ -112,37 +102,17 @@ void TarSource::data_order(std::vector<uint32_t>& files) const {
                    [this](uint32_t a, uint32_t b) { return data_offset_[a] < data_offset_[b]; });
 }
 
-bool TarSource::archive_unchanged() const {
-  struct stat st;
-  if (fstat(fd_, &st) == 0 && uint64_t(st.st_size) == archive_size_ && mtime_of(st) == archive_mtime_)
-    return true;
-  std::call_once(change_logged_, [&] {
-    log_error("tar archive {} changed since the mount; reads of its files answer EIO", path_);
-  });
-  return false;
-}
-
-Status TarSource::read_archive(uint64_t at, uint8_t* buf, size_t len) const {
-  const IoResult r = pread_full(fd_, buf, len, at);
-  if (r.end == IoEnd::stopped) return archive_unchanged() ? Status::io_error : Status::source_changed;
-  if (r.end == IoEnd::failed) {
-    log_error("reading tar archive {} at offset {}: {}", path_, at + r.bytes, strerror(r.error));
-    return Status::io_error;
-  }
-  return Status::ok;
-}
-
 Status TarSource::read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const {
   const Status s = read_member(node, offset, buf, len);
   // Checked after the read: an archive rewritten before or during it
   // never passes its bytes off as the scanned file's.
-  if (s == Status::ok && !archive_unchanged()) return Status::source_changed;
+  if (s == Status::ok && !file_->unchanged()) return Status::source_changed;
   return s;
 }
 
 Status TarSource::read_member(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const {
   const Node& n = tree_.nodes[node];
-  if (!(n.flags & Node::kSparse)) return read_archive(data_offset_[node] + offset, buf, len);
+  if (!(n.flags & Node::kSparse)) return file_->read(data_offset_[node] + offset, buf, len);
   // Sparse: holes read as zeros, data from the segment's stored bytes.
   std::memset(buf, 0, len);
   const uint32_t first = uint32_t(n.aux), count = uint32_t(n.aux >> 32);
@@ -154,8 +124,8 @@ Status TarSource::read_member(uint32_t node, uint64_t offset, uint8_t* buf, size
   for (; it != segs + count && it->offset < end; ++it) {
     const uint64_t from = std::max(offset, it->offset), to = std::min(end, it->offset + it->length);
     if (from >= to) continue;
-    const Status s = read_archive(segment_offset_[first + (it - segs)] + (from - it->offset), buf + (from - offset),
-                                  size_t(to - from));
+    const Status s = file_->read(segment_offset_[first + (it - segs)] + (from - it->offset), buf + (from - offset),
+                                 size_t(to - from));
     if (s != Status::ok) return s;
   }
   return Status::ok;

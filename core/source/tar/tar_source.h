@@ -5,10 +5,10 @@
 // hold "..", or lead through a symlink are refused (listed as skipped).
 // If the archive changes after the mount, reads answer EIO with a log line.
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/source/archive_file.h"
 #include "core/source/source.h"
 
 namespace vdiskfs {
@@ -18,9 +18,13 @@ class TarSource final : public Source {
   // Throws Error for a missing, compressed, corrupt or truncated archive.
   static std::unique_ptr<TarSource> open(const std::string& path, const ScanOptions& options,
                                          ScanReport& report);
+  // The same for an archive anywhere (a file on a share).
+  static std::unique_ptr<TarSource> open(std::unique_ptr<ArchiveFile> file, const ScanOptions& options,
+                                         ScanReport& report);
   ~TarSource() override;
 
   std::string describe() const override { return "tar archive " + path_; }
+  std::vector<std::pair<std::string, uint64_t>> stats() const override { return file_->stats(); }
   const Tree& tree() const override { return tree_; }
   Status read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const override;
   // Files by their data's offset in the archive: a disk read front to back
@@ -28,19 +32,14 @@ class TarSource final : public Source {
   void data_order(std::vector<uint32_t>& files) const override;
 
  private:
-  TarSource(std::string path, int fd);
+  explicit TarSource(std::unique_ptr<ArchiveFile> file);
   Status read_member(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const;
-  Status read_archive(uint64_t at, uint8_t* buf, size_t len) const;
-  bool archive_unchanged() const;
 
-  std::string path_;
-  int fd_;
-  uint64_t archive_size_ = 0;
-  Timestamp archive_mtime_;
+  std::unique_ptr<ArchiveFile> file_;
+  std::string path_;  // file_->describe()
   Tree tree_;
   std::vector<uint64_t> data_offset_;     // by node: archive offset of its data
   std::vector<uint64_t> segment_offset_;  // by Tree::segments entry: archive offset
-  mutable std::once_flag change_logged_;
 };
 
 }  // namespace vdiskfs
