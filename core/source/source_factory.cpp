@@ -9,13 +9,47 @@
 
 #include "core/image/error.h"
 #include "core/source/directory/directory_source.h"
+#include "core/source/remote/credentials.h"
+#include "core/source/remote/nfs_share.h"
+#include "core/source/remote/remote_archive_file.h"
+#include "core/source/remote/remote_source.h"
+#include "core/source/remote/remote_url.h"
+#include "core/source/remote/smb_share.h"
 #include "core/source/tar/tar_source.h"
 
 namespace vdiskfs {
 
-std::string source_kinds_help() { return "a directory or an uncompressed tar archive"; }
+std::string source_kinds_help() {
+  return "a directory, an uncompressed tar archive, or a share: nfs://host[:port]/export/path[?version=3|4] or "
+         "smb://[user@]host[:port]/share/path";
+}
+
+namespace {
+
+// The share a URL names, connected with `options` (credentials for SMB).
+std::unique_ptr<RemoteShare> open_share(const std::string& typed, const ScanOptions& options) {
+  const RemoteUrl url = parse_remote_url(typed);
+  if (url.protocol == RemoteProtocol::nfs) return open_nfs_share(url);
+  return open_smb_share(url, load_credentials(options.remote.credentials, url.user));
+}
+
+// A share's tree, or a tar archive on a share when the URL names a file.
+std::unique_ptr<Source> open_remote(const std::string& url, const ScanOptions& options, ScanReport& report) {
+  std::unique_ptr<RemoteShare> share = open_share(url, options);
+  std::unique_ptr<RemoteConnection> first = share->connect(options.remote.timeout_ms);  // Error naming the URL
+  RemoteStat st;
+  RemoteError err;
+  if (!first->stat("", st, err)) fail("{}: {}", share->describe(), err.message);
+  first.reset();
+  if (S_ISDIR(st.mode)) return RemoteSource::open(std::move(share), options, report);
+  if (!S_ISREG(st.mode)) fail("{} is neither a directory nor a tar archive file", share->describe());
+  return TarSource::open(std::make_unique<RemoteArchiveFile>(std::move(share), st, options.remote), options, report);
+}
+
+}  // namespace
 
 std::string resolve_source(const std::string& typed) {
+  if (is_remote_url(typed)) return parse_remote_url(typed).text;
   char resolved[PATH_MAX];
   if (!realpath(typed.c_str(), resolved)) {
     if (errno == ENOENT) fail("source {} does not exist", typed);
@@ -26,14 +60,18 @@ std::string resolve_source(const std::string& typed) {
 
 std::unique_ptr<Source> open_source(const std::string& typed, const ScanOptions& options, ScanReport& report) {
   const std::string path = resolve_source(typed);
+  if (is_remote_url(path)) return open_remote(path, options, report);
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return TarSource::open(path, options, report);
   return DirectorySource::open(path, options, report);
 }
 
 std::string source_default_name(const std::string& canonical_source) {
-  const size_t slash = canonical_source.find_last_of('/');
-  std::string base = slash == std::string::npos ? canonical_source : canonical_source.substr(slash + 1);
+  std::string_view source = canonical_source;
+  if (is_remote_url(source)) source = source.substr(0, source.find('?'));  // nfs://h/export/web01?version=4
+  while (source.size() > 1 && source.back() == '/') source.remove_suffix(1);
+  const size_t slash = source.find_last_of('/');
+  std::string base(slash == std::string::npos ? source : source.substr(slash + 1));
   // A backup "web01.tar" shows as web01.img, web01.vmdk, ...
   if (base.size() > 4 && base.compare(base.size() - 4, 4, ".tar") == 0) base.resize(base.size() - 4);
   return base.empty() ? "root" : base;  // "/" has no base name
