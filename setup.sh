@@ -7,12 +7,13 @@ SUDO=""
 PACKAGES="
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libfmt-dev nlohmann-json3-dev catch2 libxxhash-dev
-  libcli11-dev zlib1g-dev
+  libcli11-dev zlib1g-dev libnfs-dev libsmbclient-dev
   e2fsprogs xfsprogs gdisk fdisk util-linux qemu-utils mount kmod coreutils attr acl
   procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
   tar libarchive-tools gzip bzip2 xz-utils zstd lz4 python3
   qemu-system-x86 debootstrap ca-certificates socat grub-pc-bin grub-common
   dosfstools mtools sleuthkit nbdkit libnbd-bin ovmf grub-efi-amd64-bin
+  nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils samba smbclient iproute2
 "
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
