@@ -43,6 +43,12 @@
 #                      (ACPI) and stop
 #   --console-log FILE keep the serial console output in FILE as well
 #   --timeout SEC      with --until-login: give up after SEC (default 600)
+#   --vdiskfs-opt OPT  one more option for `vdiskfs mount` (repeatable), e.g.
+#                      --vdiskfs-opt=--cache-dir=/var/cache/web01 for a
+#                      backup on a share
+#
+# BACKUP may also be a share: nfs://host/export/web01[?version=4] or
+# smb://host/share/web01 (vdiskfs reads it over the protocol).
 #
 # Prints "login prompt after S s" (from the start of this command). Run as
 # root, after building vdiskfs into build/ (or set VDISKFS).
@@ -50,6 +56,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 vdiskfs=${VDISKFS:-$here/../build/vdiskfs}
+extra_mount_args=()
 delta="" format=qcow2 memory=1024 cpus=2 net=user accel=auto aio=auto append="" bootloader=0 uefi=0 until_login=0 console_log="" timeout=600
 while [ $# -gt 0 ]; do
     case $1 in
@@ -65,14 +72,19 @@ while [ $# -gt 0 ]; do
     --until-login) until_login=1; shift ;;
     --console-log) console_log=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
+    --vdiskfs-opt=*) extra_mount_args+=("${1#--vdiskfs-opt=}"); shift ;;
+    --vdiskfs-opt) extra_mount_args+=("$2"); shift 2 ;;
     --uefi) uefi=1; shift ;;
-    -h | --help) sed -n '2,48p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,54p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
     esac
 done
 [ $# -eq 1 ] || { echo "usage: $0 [options] BACKUP   (see --help)" >&2; exit 2; }
-backup=$(realpath "$1")
+case $1 in
+nfs://* | smb://*) backup=$1 ;;
+*) backup=$(realpath "$1") ;;
+esac
 start=$(date +%s.%N)
 
 say() { echo "instant-recovery: $*" >&2; }
@@ -81,7 +93,7 @@ for tool in qemu-system-x86_64:qemu-system-x86 fusermount3:fuse3 partx:util-linu
     command -v "${tool%%:*}" >/dev/null || die "'${tool%%:*}' is missing: install the Debian package '${tool#*:}'"
 done
 [ -x "$vdiskfs" ] || die "vdiskfs not found at $vdiskfs: build first (cmake -S . -B build && cmake --build build -j2)"
-[ -e "$backup" ] || die "backup $backup does not exist"
+case $backup in nfs://* | smb://*) ;; *) [ -e "$backup" ] || die "backup $backup does not exist" ;; esac
 case $format in qcow2 | vmdk) ;; *) die "--format must be qcow2 or vmdk" ;; esac
 # OVMF as Debian's ovmf package installs it: code read-only, variables copied.
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
@@ -91,7 +103,7 @@ if [ "$uefi" = 1 ]; then
     { [ -f "$ovmf_code" ] && [ -f "$ovmf_vars" ]; } || die "$ovmf_code is missing: install the Debian package 'ovmf'"
 fi
 
-name=$(basename "$backup")
+name=$(basename "${backup%%\?*}")
 name=${name%.tar}
 run=$(mktemp -d "/tmp/instant-recovery.$name.XXXXXX")
 mnt=$run/disks
@@ -125,6 +137,7 @@ trap cleanup EXIT
 mount_args=(--formats "img,$format")
 [ "$bootloader" = 1 ] && mount_args=(--formats img --bios-boot)
 [ -n "$delta" ] && mount_args+=(--delta "$delta")
+mount_args+=("${extra_mount_args[@]}")
 "$vdiskfs" mount -f --name "$name" "${mount_args[@]}" --log "$run/vdiskfs.log" \
     "$backup" "$mnt" 2>>"$run/vdiskfs.log" &
 vdiskfs_pid=$!
