@@ -136,6 +136,11 @@ SmbContext::~SmbContext() {
   reaper_->reap(ctx_, std::move(files));
 }
 
+void SmbContext::close_files() {
+  for (const OpenFile& f : open_) smbc_getFunctionClose(ctx_)(ctx_, f.file);
+  open_.clear();
+}
+
 SMBCFILE* SmbContext::open_file(const std::string& key, const std::string& url) {
   for (auto it = open_.begin(); it != open_.end(); ++it) {
     if (it->key != key) continue;

@@ -84,6 +84,9 @@ class SmbContext {
   // yet; null with errno set when the open fails. Up to kOpenFiles stay
   // open, the least recently read closed first.
   SMBCFILE* open_file(const std::string& key, const std::string& url);
+  // Closes the kept files (after a reset: libsmbclient then drops their
+  // connection and logs on anew at the next call).
+  void close_files();
 
  private:
   static constexpr size_t kOpenFiles = 16;

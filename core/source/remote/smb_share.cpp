@@ -7,6 +7,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <string_view>
 
@@ -54,6 +56,11 @@ bool is_answer(int error) {
     default:
       return false;
   }
+}
+
+// Errors of a transport that broke at once (a reset, not a timeout).
+bool is_reset(int error) {
+  return error == ECONNRESET || error == ECONNABORTED || error == EPIPE || error == ENOTCONN || error == EBADF;
 }
 
 // "30 s", "1.5 s": a timeout as messages give it.
@@ -112,22 +119,17 @@ class SmbConnection : public RemoteConnection {
   bool list(const std::string& path, std::vector<RemoteEntry>& out, RemoteError& err) override {
     const SmbLibraryUse use(timeout_ms_);
     if (!use.held()) return busy(err, path, "list");
-    SMBCFILE* dir = smbc_getFunctionOpendir(ctx_.get())(ctx_.get(), target_->url_of(path).c_str());
-    if (!dir) return failed(err, errno, path, "list");
-    struct stat st;
-    while (const libsmb_file_info* info = smbc_getFunctionReaddirPlus2(ctx_.get())(ctx_.get(), dir, &st)) {
-      const std::string_view name = info->name;
-      if (name == "." || name == "..") continue;
-      out.push_back({std::string(name), entry_stat(*info, st)});
-    }
-    smbc_getFunctionClosedir(ctx_.get())(ctx_.get(), dir);
+    std::vector<RemoteEntry> entries;
+    const int error = again_after_reset([&] { return list_once(target_->url_of(path), entries); });
+    if (error) return failed(err, error, path, "list");
+    out.insert(out.end(), std::make_move_iterator(entries.begin()), std::make_move_iterator(entries.end()));
     return true;
   }
 
   bool stat(const std::string& path, RemoteStat& out, RemoteError& err) override {
     const SmbLibraryUse use(timeout_ms_);
     if (!use.held()) return busy(err, path, "stat");
-    const int error = stat_url(target_->url_of(path), out);
+    const int error = again_after_reset([&] { return stat_url(target_->url_of(path), out); });
     return error ? failed(err, error, path, "stat") : true;
   }
 
@@ -141,22 +143,15 @@ class SmbConnection : public RemoteConnection {
   bool pread(const std::string& path, uint64_t offset, uint8_t* buf, size_t len, RemoteError& err) override {
     const SmbLibraryUse use(timeout_ms_);
     if (!use.held()) return busy(err, path, fmt::format("read at {}", offset));
-    SMBCFILE* file = ctx_.open_file(path, target_->url_of(path));
-    if (!file) return failed(err, errno, path, "open");
-    if (smbc_getFunctionLseek(ctx_.get())(ctx_.get(), file, off_t(offset), SEEK_SET) < 0)
-      return failed(err, errno, path, fmt::format("seek to {}", offset));
-    for (size_t done = 0; done < len;) {
-      const ssize_t n = smbc_getFunctionRead(ctx_.get())(ctx_.get(), file, buf + done, len - done);
-      if (n < 0) return failed(err, errno, path, fmt::format("read at {}", offset + done));
-      if (n == 0) {
-        return refused(err, ESTALE, path,
-                       fmt::format("read at {}: the file ends at {}, before the {} bytes asked for "
-                                   "(it changed on the server since the scan)",
-                                   offset, offset + done, len));
-      }
-      done += size_t(n);
+    size_t done = 0;
+    const int error = again_after_reset([&] { return read_once(path, offset, buf, len, done); });
+    if (error == ESTALE) {
+      return refused(err, ESTALE, path,
+                     fmt::format("read at {}: the file ends at {}, before the {} bytes asked for "
+                                 "(it changed on the server since the scan)",
+                                 offset, offset + done, len));
     }
-    return true;
+    return error ? failed(err, error, path, fmt::format("read at {}", offset + done)) : true;
   }
 
   bool usable() const override { return !broken_; }
@@ -189,6 +184,45 @@ class SmbConnection : public RemoteConnection {
     err.error = error;
     err.message = target_->shown_path(path) + ": " + why;
     return false;
+  }
+
+  // Runs `call` (0 or an errno) once more when it failed at once on a
+  // broken transport (the server restarted since the last call): the kept
+  // files go, and libsmbclient logs on anew. A timeout is not retried.
+  int again_after_reset(const std::function<int()>& call) {
+    const int error = call();
+    if (!is_reset(error)) return error;
+    ctx_.close_files();
+    return call();
+  }
+
+  int list_once(const std::string& url, std::vector<RemoteEntry>& out) {
+    SMBCFILE* dir = smbc_getFunctionOpendir(ctx_.get())(ctx_.get(), url.c_str());
+    if (!dir) return errno ? errno : EIO;
+    out.clear();
+    struct stat st;
+    while (const libsmb_file_info* info = smbc_getFunctionReaddirPlus2(ctx_.get())(ctx_.get(), dir, &st)) {
+      const std::string_view name = info->name;
+      if (name != "." && name != "..") out.push_back({std::string(name), entry_stat(*info, st)});
+    }
+    smbc_getFunctionClosedir(ctx_.get())(ctx_.get(), dir);
+    return 0;
+  }
+
+  // Reads `len` bytes at `offset` into `buf`, counting them in `done`;
+  // ESTALE when the file ends first.
+  int read_once(const std::string& path, uint64_t offset, uint8_t* buf, size_t len, size_t& done) {
+    done = 0;
+    SMBCFILE* file = ctx_.open_file(path, target_->url_of(path));
+    if (!file) return errno ? errno : EIO;
+    if (smbc_getFunctionLseek(ctx_.get())(ctx_.get(), file, off_t(offset), SEEK_SET) < 0) return errno ? errno : EIO;
+    while (done < len) {
+      const ssize_t n = smbc_getFunctionRead(ctx_.get())(ctx_.get(), file, buf + done, len - done);
+      if (n < 0) return errno ? errno : EIO;
+      if (n == 0) return ESTALE;
+      done += size_t(n);
+    }
+    return 0;
   }
 
   int stat_url(const std::string& url, RemoteStat& out) {
