@@ -66,24 +66,43 @@ void copy_overlap(uint64_t at, const uint8_t* src, uint64_t n, uint64_t from, ui
   if (lo < hi) std::memcpy(out + (lo - from), src + (lo - at), hi - lo);
 }
 
+// The long name of entry `e` in UTF-16.
+std::u16string long_name(const Plan& plan, const FatEntry& e) {
+  std::u16string name;
+  utf8_to_utf16(plan.tree.name(plan.tree.dirents[e.dirent]), &name);  // checked when planned
+  return name;
+}
+
 }  // namespace
 
-uint32_t write_entry_slots(const Plan& plan, const FatEntry& e, uint8_t* out) {
-  const Dirent& de = plan.tree.dirents[e.dirent];
-  const Node& n = plan.tree.nodes[de.node];
-  std::u16string name;
-  utf8_to_utf16(plan.tree.name(de), &name);  // checked when planned
+uint32_t write_entry_slots(const Plan& plan, const FatEntry& e, const ShortName& short_name, uint8_t* out) {
+  const Node& n = plan.tree.nodes[plan.tree.dirents[e.dirent].node];
+  const std::u16string name = long_name(plan, e);
   const uint32_t lfn = long_name_entries(name.size());
-  write_long_name(name, short_name_checksum(e.short_name), out);
+  write_long_name(name, short_name_checksum(short_name), out);
   const uint32_t size = n.is_regular() ? uint32_t(n.size) : 0;
   store(out + lfn * kDirEntryBytes,
-        short_entry(e.short_name, attributes(n), e.first_cluster, size, entry_times(n, plan.options.local_time)));
+        short_entry(short_name, attributes(n), e.first_cluster, size, entry_times(n, plan.options.local_time)));
   return lfn + 1;
 }
 
-DirectoryRegionImage::DirectoryRegionImage(std::shared_ptr<const Plan> plan) : plan_(std::move(plan)) {
+DirectoryRegionImage::DirectoryRegionImage(std::shared_ptr<const Plan> plan)
+    : plan_(std::move(plan)),
+      named_(std::make_unique<std::once_flag[]>(plan_->dirs.size())),
+      short_names_(plan_->dirs.size()) {
   const FatDirectory& last = plan_->dirs.back();
   size_ = uint64_t(last.first_cluster - kRootCluster + last.clusters) * plan_->geo.cluster_bytes();
+}
+
+const std::vector<ShortName>& DirectoryRegionImage::short_names(size_t dir) const {
+  std::call_once(named_[dir], [&] {
+    const FatDirectory& d = plan_->dirs[dir];
+    std::vector<std::u16string> names;
+    names.reserve(d.entry_count);
+    for (uint32_t k = 0; k < d.entry_count; ++k) names.push_back(long_name(*plan_, plan_->entries[d.entry_begin + k]));
+    short_names_[dir] = assign_short_names(names);
+  });
+  return short_names_[dir];
 }
 
 Status DirectoryRegionImage::read(uint64_t offset, uint8_t* buf, size_t len) const {
@@ -98,12 +117,13 @@ Status DirectoryRegionImage::read(uint64_t offset, uint8_t* buf, size_t len) con
     const uint64_t start = start_of(*it);
     const uint64_t from = std::max(offset, start);
     const uint64_t to = std::min(offset + len, start + uint64_t(it->slots) * kDirEntryBytes);
-    if (from < to) read_directory(*it, from - start, to - start, buf + (from - offset));
+    if (from < to) read_directory(size_t(it - dirs.begin()), from - start, to - start, buf + (from - offset));
   }
   return Status::ok;
 }
 
-void DirectoryRegionImage::read_directory(const FatDirectory& d, uint64_t from, uint64_t to, uint8_t* out) const {
+void DirectoryRegionImage::read_directory(size_t dir, uint64_t from, uint64_t to, uint8_t* out) const {
+  const FatDirectory& d = plan_->dirs[dir];
   uint8_t slots[kMaxEntrySlots * kDirEntryBytes];
   const uint32_t leading = write_leading_slots(*plan_, d, slots);
   copy_overlap(0, slots, leading * kDirEntryBytes, from, to, out);
@@ -113,8 +133,9 @@ void DirectoryRegionImage::read_directory(const FatDirectory& d, uint64_t from, 
     return off < uint64_t(e.first_slot) * kDirEntryBytes;
   });
   if (it != begin) --it;
+  const std::vector<ShortName>& shorts = short_names(dir);
   for (; it != end && uint64_t(it->first_slot) * kDirEntryBytes < to; ++it) {
-    const uint32_t n = write_entry_slots(*plan_, *it, slots);
+    const uint32_t n = write_entry_slots(*plan_, *it, shorts[size_t(it - begin)], slots);
     copy_overlap(uint64_t(it->first_slot) * kDirEntryBytes, slots, n * kDirEntryBytes, from, to, out);
   }
 }

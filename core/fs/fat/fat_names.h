@@ -26,9 +26,10 @@ bool utf8_to_utf16(std::string_view utf8, std::u16string* out);
 // (which FAT drops), more than 255 UTF-16 units.
 std::string long_name_problem(std::string_view utf8, std::u16string* utf16);
 
-// `name` in upper case as FAT compares names: ASCII, Latin-1, Latin
-// Extended-A, Greek and Cyrillic letters; other units unchanged.
-std::u16string fold_case(std::u16string_view name);
+// `name` in upper case as FAT compares names (Unicode's simple upper-case
+// mapping of each UTF-16 unit; surrogates unchanged). Folds in place: a
+// name moved in costs no copy.
+std::u16string fold_case(std::u16string name);
 
 // The unique short names of the entries of one directory, whose long names
 // are `names` (already checked, distinct when case is ignored), in order.

@@ -41,8 +41,8 @@ uint32_t file_clusters(const Node& n, uint32_t cluster_bytes) {
 }
 
 // One directory's names: what FAT cannot hold goes to plan.unsupported;
-// when the directory is kept, the rest become its entries (with their short
-// names) and its subdirectories join the plan and the queue.
+// when the directory is kept, the rest become its entries and its
+// subdirectories join the plan and the queue.
 class DirectoryScan {
  public:
   DirectoryScan(Plan& plan, const PendingDir& dir, std::deque<PendingDir>& queue)
@@ -53,43 +53,44 @@ class DirectoryScan {
     const Node& d = t.nodes[dir_.node];
     slots_ = dir_.keep ? plan_.dirs[dir_.index].leading_slots(plan_.has_label) : 2;
     if (dir_.keep) plan_.dirs[dir_.index].entry_begin = uint32_t(plan_.entries.size());
+    seen_.reserve(t.child_count(d));
     for (uint32_t i = t.child_begin(d); i < t.child_begin(d) + t.child_count(d); ++i) add(i);
     if (!dir_.keep) return;
     FatDirectory& fd = plan_.dirs[dir_.index];
     fd.entry_count = uint32_t(plan_.entries.size()) - fd.entry_begin;
     fd.slots = slots_;
-    const std::vector<ShortName> shorts = assign_short_names(names_);
-    for (uint32_t k = 0; k < fd.entry_count; ++k) plan_.entries[fd.entry_begin + k].short_name = shorts[k];
   }
 
  private:
-  // Why FAT cannot hold the name `dirent` here ("" when it can).
-  std::string problem(uint32_t dirent, std::u16string* name) {
+  // Why FAT cannot hold the name `dirent` here ("" when it can); *units
+  // is its length in UTF-16 units.
+  std::string problem(uint32_t dirent, size_t* units) {
     const Dirent& de = plan_.tree.dirents[dirent];
     std::string why = node_problem(plan_.tree.nodes[de.node]);
-    if (why.empty()) why = long_name_problem(plan_.tree.name(de), name);
+    std::u16string name;
+    if (why.empty()) why = long_name_problem(plan_.tree.name(de), &name);
     if (!why.empty()) return why;
-    const auto [it, fresh] = folded_.emplace(fold_case(*name), dirent);
+    *units = name.size();
+    const auto [it, fresh] = seen_.emplace(fold_case(std::move(name)), dirent);
     if (!fresh)
       return fmt::format("the same name as '{}' when case is ignored, as FAT compares names",
                          plan_.tree.name(plan_.tree.dirents[it->second]));
-    if (uint64_t(slots_) + 1 + long_name_entries(name->size()) > kMaxDirEntries)
+    if (uint64_t(slots_) + 1 + long_name_entries(*units) > kMaxDirEntries)
       return fmt::format("its directory would need more than {} entries, FAT's limit", kMaxDirEntries);
     return "";
   }
 
   void add(uint32_t dirent) {
     const Dirent& de = plan_.tree.dirents[dirent];
-    std::u16string name;
-    const std::string why = problem(dirent, &name);
+    size_t units = 0;
+    const std::string why = problem(dirent, &units);
     if (!why.empty()) plan_.unsupported.push_back(entry_path(plan_.tree, dirent) + ": " + why);
     const bool keep = dir_.keep && why.empty();
     if (plan_.tree.nodes[de.node].is_dir()) queue_.push_back({de.node, keep, keep ? add_directory(de.node) : 0});
     if (!keep) return;
-    plan_.entries.push_back({dirent, 0, slots_, {}});
+    plan_.entries.push_back({dirent, 0, slots_});
     if (plan_.tree.nodes[de.node].is_dir()) plan_.dirs.back().entry = uint32_t(plan_.entries.size() - 1);
-    slots_ += 1 + long_name_entries(name.size());
-    names_.push_back(std::move(name));
+    slots_ += 1 + long_name_entries(units);
   }
 
   uint32_t add_directory(uint32_t node) {
@@ -104,13 +105,13 @@ class DirectoryScan {
   const PendingDir& dir_;
   std::deque<PendingDir>& queue_;
   uint32_t slots_ = 0;
-  std::vector<std::u16string> names_;                     // of the kept entries, in order
-  std::unordered_map<std::u16string, uint32_t> folded_;  // upper-cased name -> dirent
+  std::unordered_map<std::u16string, uint32_t> seen_;  // upper-cased name -> dirent
 };
 
 // Breadth first from the root: plan.dirs, plan.entries, plan.unsupported.
 void select_entries(Plan& plan) {
   plan.dirs.push_back(FatDirectory{});  // the root: node 0
+  plan.entries.reserve(plan.tree.dirents.size());
   std::deque<PendingDir> queue{{0, true, 0}};
   while (!queue.empty()) {
     const PendingDir dir = queue.front();
@@ -159,9 +160,17 @@ void note_clamped(Plan& plan, uint32_t dirent, const char* what, Timestamp t, co
                                            local ? "local time" : "UTC", format_fat_time(f)));
 }
 
+// Whether a time of `n` may lie outside FAT's years (an unknown btime
+// stands for the mtime).
+bool may_clamp(const Node& n) {
+  const bool btime_in = n.btime.is_zero() || surely_in_fat_years(n.btime);
+  return !surely_in_fat_years(n.mtime) || !btime_in || !surely_in_fat_years(n.atime);
+}
+
 void record_clamped_times(Plan& plan) {
   for (const FatEntry& e : plan.entries) {
     const Node& n = plan.tree.nodes[plan.tree.dirents[e.dirent].node];
+    if (!may_clamp(n)) continue;
     const EntryTimes t = entry_times(n, plan.options.local_time);
     note_clamped(plan, e.dirent, "mtime", n.mtime, t.write);
     note_clamped(plan, e.dirent, n.btime.is_zero() ? "mtime (as creation time)" : "btime",

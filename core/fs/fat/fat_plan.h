@@ -1,8 +1,9 @@
 #pragma once
 // The layout of a synthesized FAT32 volume: which names of the tree it
-// holds, each directory's entries with their short names, and where every
-// directory and file lives. Built once in O(number of names); the
-// directory region and the FAT are computed from it on each read.
+// holds, each directory's entries, and where every directory and file
+// lives. Built once in O(number of names); the directory region and the
+// FAT are computed from it on each read (short names on a directory's
+// first read).
 //
 // Data clusters: the root directory at cluster 2, every other directory
 // after it (breadth first, in tree order), then every file in the same
@@ -21,12 +22,13 @@
 
 namespace vdiskfs::fat {
 
-// A name of the tree as an entry of its directory on the volume.
+// A name of the tree as an entry of its directory on the volume. Its
+// short name is assigned when the directory is first read
+// (DirectoryRegionImage): it changes no size or place.
 struct FatEntry {
   uint32_t dirent = 0;         // the tree's dirent
   uint32_t first_cluster = 0;  // 0 for an empty file
   uint32_t first_slot = 0;     // its first 32-byte entry in the directory (long-name entries, then the short one)
-  ShortName short_name{};
 };
 
 // A directory on the volume.
@@ -71,10 +73,10 @@ struct Plan {
 std::string entry_path(const Tree& tree, uint32_t dirent);
 
 // Chooses the names the volume holds (recording what it cannot hold in
-// plan.unsupported), gives each its short name, sizes the volume and
-// places every directory and file. Throws Error for a label or cluster
-// size FAT cannot take and for a volume over FAT32's limits; the caller
-// decides what unsupported entries mean.
+// plan.unsupported), sizes the volume and places every directory and
+// file. Throws Error for a label or cluster size FAT cannot take and for
+// a volume over FAT32's limits; the caller decides what unsupported
+// entries mean.
 void plan_volume(Plan& plan);
 
 }  // namespace vdiskfs::fat

@@ -7,6 +7,9 @@
 namespace vdiskfs::fat {
 namespace {
 
+inline constexpr int64_t kSurelyFrom = 315705600;    // 1980-01-03 00:00 UTC
+inline constexpr int64_t kSurelyUntil = 4354646400;  // 2107-12-30 00:00 UTC
+
 // A broken-down time; year as the calendar year.
 struct Civil {
   int64_t year;
@@ -79,6 +82,8 @@ EntryTimes entry_times(const Node& node, bool local) {
   t.access = to_fat_time(node.atime, local);
   return t;
 }
+
+bool surely_in_fat_years(Timestamp t) { return t.sec >= kSurelyFrom && t.sec < kSurelyUntil; }
 
 std::string format_time(Timestamp t, bool local) {
   const Civil c = civil_of(t.sec, local);

@@ -30,6 +30,11 @@ struct EntryTimes {
 };
 EntryTimes entry_times(const Node& node, bool local);
 
+// Whether `t` lies inside FAT's years in every time zone (more than a day
+// from their ends), so that to_fat_time cannot clamp it: a quick test that
+// spares the conversion (localtime_r with --local-time).
+bool surely_in_fat_years(Timestamp t);
+
 // "YYYY-MM-DD HH:MM:SS" of `t` (UTC, or local time when `local`), for
 // messages about clamped times.
 std::string format_time(Timestamp t, bool local);

@@ -39,6 +39,7 @@ void map_reserved_sectors(const Plan& plan, ExtentMap& map, std::vector<uint8_t>
 // unmapped and read as zeros.
 void map_files(const Plan& plan, ExtentMap& map) {
   std::vector<DataSegment> segments;
+  map.reserve(map.size() + plan.runs.size());
   for (const FatEntry& e : plan.entries) {
     if (e.first_cluster == 0) continue;
     const uint32_t node = plan.tree.dirents[e.dirent].node;
