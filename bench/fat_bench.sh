@@ -112,6 +112,7 @@ block="## $(date -u +%Y-%m-%d) fat_bench: FAT32 of $count files vs ext4 and nbdk
 
 Command: \`bench/fat_bench.sh $count\` (ROUNDS=$ROUNDS, alternating, warm cache; median of rounds).
 Machine: $(machine_line).
+vdiskfs: $VDISKFS, tree at commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown).
 
 | disk | ready (s) | peak RSS (KiB) | disk (MiB) | whole-disk read, 4 readers (s) | (MiB/s) |
 |---|---|---|---|---|---|
