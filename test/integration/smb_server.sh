@@ -6,19 +6,20 @@
 #   smb_start ROOT GUEST_DIR SECURE_DIR USER   (password on stdin)
 # serves GUEST_DIR as share "guest" (anyone, no password) and SECURE_DIR as
 # share "secure" (only USER with that password), read-only; sets SMB_PORT
-# and SMB_PID. Files are read as root on the server (force user), so the
-# shares show every file whatever its mode; USER is a samba account mapped
-# to the unix root (username map), so no system user is made. smb_stop
-# stops the server; smb_pause / smb_resume stop and continue all its
-# processes (a server that no longer answers); smb_kill kills them (a
-# crash). Run as a program, `smb_server.sh start ROOT GUEST SECURE USER`
-# (password on stdin) prints the port and leaves the server running;
-# `smb_server.sh stop ROOT` stops it.
+# (kept when set: smb_start after smb_kill restarts the server on the same
+# port) and SMB_PID. Files are read as root on the server (force user), so
+# the shares show every file whatever its mode; the read-only attribute is
+# the owner's missing write bit. USER is a samba account mapped to the unix
+# root (username map), so no system user is made. smb_stop stops the
+# server; smb_pause / smb_resume stop and continue all its processes (a
+# server that no longer answers); smb_kill kills them (a crash). Run as a
+# program, `smb_server.sh start ROOT GUEST SECURE USER` (password on stdin)
+# prints the port and leaves the server running; `smb_server.sh stop ROOT`
+# stops it.
 
 SMB_PORT=""
 SMB_PID=""
 SMB_ROOT=""
-SMB_DETACH=""  # set: smbd in a session of its own (outlives the caller)
 
 # smb_conf ROOT GUEST_DIR SECURE_DIR USER PORT: the smb.conf of the server.
 smb_conf() {
@@ -80,14 +81,16 @@ smb_start() {
     require ss iproute2
     IFS= read -r password || die "smb_start: no password on stdin"
     SMB_ROOT=$root
-    SMB_PORT=$(smb_free_port)
+    # A restart keeps the port, so that mounts of the server find it again.
+    [ -n "$SMB_PORT" ] || SMB_PORT=$(smb_free_port)
     smb_conf "$root" "$guest" "$secure" "$user" "$SMB_PORT" >"$root/smb.conf"
     # The passdb account is the unix name (root); the username map makes
     # the client's USER that account.
     printf '%s\n%s\n' "$password" "$password" |
         smbpasswd -c "$root/smb.conf" -s -a root >"$root/smbpasswd.out" 2>&1 ||
         die "smbpasswd -a failed: $(cat "$root/smbpasswd.out")"
-    ${SMB_DETACH:+setsid} smbd -s "$root/smb.conf" -F --no-process-group </dev/null >>"$root/smbd.out" 2>&1 &
+    # smbd -F makes a session of its own (it signals its group on exit).
+    smbd -s "$root/smb.conf" -F </dev/null >>"$root/smbd.out" 2>&1 &
     SMB_PID=$!
     echo "$SMB_PID" >"$root/smbd.pid"
     # lib.sh's cleanup runs after the server is stopped, with the test's status.
@@ -153,7 +156,6 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     case ${1:-} in
     start)
         [ $# -eq 5 ] || die "usage: smb_server.sh start ROOT GUEST_DIR SECURE_DIR USER (password on stdin)"
-        SMB_DETACH=1
         smb_start "$2" "$3" "$4" "$5" >&2
         trap - EXIT
         disown "$SMB_PID"
