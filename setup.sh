@@ -13,7 +13,7 @@ PACKAGES="
   tar libarchive-tools gzip bzip2 xz-utils zstd lz4 python3
   qemu-system-x86 debootstrap ca-certificates socat grub-pc-bin grub-common
   dosfstools mtools sleuthkit nbdkit libnbd-bin ovmf grub-efi-amd64-bin
-  nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils samba smbclient iproute2
+  nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils samba samba-common-bin smbclient iproute2
 "
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q

@@ -119,6 +119,14 @@ class Planner {
  public:
   Planner(const Tree& tree, const PlanOptions& options) : tree_(tree), options_(options) {}
 
+  // Takes the mount point of a local noauto entry, wherever its line is:
+  // the entries under it are ruled by it whatever the order of the lines.
+  void note_noauto(const FstabLine& l) {
+    const auto& f = l.fields;
+    if (f.size() < 4 || f[2] == "swap" || kept_elsewhere(f) || !has_mount_option(f[3], "noauto")) return;
+    if (const std::string m = normal_mount_point(f[1]); !m.empty()) noauto_.push_back(m);
+  }
+
   void line(const FstabLine& l) {
     const auto& f = l.fields;
     if (f.empty()) return;
@@ -127,10 +135,7 @@ class Planner {
     if (kept_elsewhere(f)) return;
     const std::string mount_point = normal_mount_point(f[1]);
     if (mount_point.empty()) return warn(l, "its mount point is not an absolute path; kept as it is");
-    if (has_mount_option(option_field(f), "noauto")) {
-      noauto_.push_back(mount_point);
-      return;
-    }
+    if (has_mount_option(option_field(f), "noauto")) return;  // noted before (note_noauto)
     for (const std::string& n : noauto_)
       if (under(mount_point, n))
         return disable(l, fmt::format("{} lies under {}, which is noauto: its files stay in that folder", mount_point, n));
@@ -186,7 +191,8 @@ class Planner {
     if (!options_.fstab_ids) return "--no-fstab-identity: the volume's UUID is derived";
     if (device.kind == DeviceKind::uuid) {
       Uuid u;
-      if (!parse(device.value, u)) return fmt::format("UUID={} is not a {} UUID", device.value, volume_kind_name(v.kind));
+      if (!parse(device.value, u))
+        return fmt::format("UUID={} is not a UUID {} takes", device.value, volume_kind_name(v.kind));
       if (!used_ids_.insert(device.value).second)
         return fmt::format("UUID={} names an earlier volume too", device.value);
       v.fs_id = device.value;
@@ -198,8 +204,11 @@ class Planner {
       v.label = device.value;
       return "";
     }
-    return fmt::format("{} names the device by {}, which the disk cannot reproduce", device.value,
-                       device.kind == DeviceKind::path ? "its path" : "partition");
+    const char* how = device.kind == DeviceKind::path       ? "its path"
+                      : device.kind == DeviceKind::partuuid ? "PARTUUID"
+                      : device.kind == DeviceKind::partlabel ? "PARTLABEL"
+                                                             : "a name";
+    return fmt::format("{} names the device by {}, which the disk cannot reproduce", device.value, how);
   }
 
   void swap(const FstabLine& l) {
@@ -282,6 +291,7 @@ LayoutPlan plan_layout(std::string_view text, const Tree& tree, const PlanOption
   plan.text = std::string(text);
   plan.lines = parse_fstab(text);
   Planner planner(tree, options);
+  for (const FstabLine& l : plan.lines) planner.note_noauto(l);
   for (const FstabLine& l : plan.lines) planner.line(l);
   return planner.finish(std::move(plan));
 }

@@ -12,6 +12,17 @@ namespace vdiskfs {
 namespace {
 
 constexpr uint64_t kGenerated = 1ull << 63;
+constexpr uint64_t kAlias = 1ull << 62;  // a node reading another's bytes: not where the base's order puts them
+
+// Whether view path `path` lies in a cut directory (not in the view).
+bool in_cut(const std::set<std::string>& cut, const std::string& path) {
+  for (std::string_view p = path; !p.empty();) {
+    if (cut.count(std::string(p))) return p != path;
+    const size_t slash = p.rfind('/');
+    p = slash == std::string_view::npos ? std::string_view() : p.substr(0, slash);
+  }
+  return false;
+}
 
 std::string join(std::string_view a, std::string_view b) {
   if (a.empty()) return std::string(b);
@@ -88,9 +99,11 @@ SourceView::SourceView(const Source& base, const ViewSpec& spec)
   }
   for (const ViewSpec::Alias& alias : spec.aliases) {
     const uint32_t target = t.lookup(join(spec.root, alias.target));
-    if (target == kNoIndex || !t.nodes[target].is_regular())
-      fail("{}: {} is not a regular file", describe_, alias.target);
-    check_added(builder.add(alias.path, spec_of(t, target)), alias.path);
+    if (target == kNoIndex || !t.nodes[target].is_regular() || in_cut(cut, alias.target))
+      fail("{}: {} is not a regular file of the view", describe_, alias.target);
+    EntrySpec s = spec_of(t, target);
+    s.payload |= kAlias;
+    check_added(builder.add(alias.path, std::move(s)), alias.path);
   }
   for (const ViewSpec::Generated& g : spec.generated) {
     const uint32_t was = t.lookup(join(spec.root, g.path));
@@ -107,7 +120,7 @@ SourceView::SourceView(const Source& base, const ViewSpec& spec)
 
 Status SourceView::read_file(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const {
   const uint64_t origin = origin_[node];
-  if (!(origin & kGenerated)) return base_.read_file(uint32_t(origin), offset, buf, len);
+  if (!(origin & kGenerated)) return base_.read_file(uint32_t(origin & ~kAlias), offset, buf, len);
   const std::string& bytes = generated_[size_t(origin & ~kGenerated)];
   if (offset > bytes.size() || len > bytes.size() - offset) return Status::io_error;
   std::memcpy(buf, bytes.data() + offset, len);
@@ -121,7 +134,7 @@ void SourceView::data_order(std::vector<uint32_t>& files) const {
   if (base_order.empty()) return;  // the base reads best in tree order: so does the view
   std::vector<uint32_t> view_of(base_.tree().nodes.size(), kNoIndex);
   for (uint32_t n = 0; n < origin_.size(); ++n)
-    if (!(origin_[n] & kGenerated) && tree_.nodes[n].is_regular() && view_of[origin_[n]] == kNoIndex)
+    if (!(origin_[n] & (kGenerated | kAlias)) && tree_.nodes[n].is_regular() && view_of[origin_[n]] == kNoIndex)
       view_of[origin_[n]] = n;
   std::vector<uint8_t> listed(tree_.nodes.size(), 0);
   for (uint32_t b : base_order)

@@ -1,5 +1,6 @@
 #include "core/source/remote/remote_source.h"
 
+#include <fmt/core.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -100,6 +101,24 @@ EntrySpec spec_of(const RemoteStat& st) {
   return spec;
 }
 
+// Folders deeper than this are not descended into (a loop the server
+// hides from fileids).
+constexpr size_t kMaxDepth = 512;
+
+// Why a folder with `fileid` under `parent` must not be descended into: it
+// is one of its own ancestors (a server following a symlink to "..", as
+// SMB servers do), or lies too deep; "" when it may.
+std::string folder_loop(const Tree& tree, uint32_t parent, const std::vector<uint64_t>& dir_fileid, uint64_t fileid) {
+  size_t depth = 0;
+  for (uint32_t n = parent;; n = tree.dirents[tree.nodes[n].first_link].parent) {
+    if (fileid != 0 && n < dir_fileid.size() && dir_fileid[n] == fileid)
+      return fmt::format("the same folder as /{} (a loop on the server)", tree.relative_path(n));
+    if (n == 0) break;
+    if (++depth > kMaxDepth) return fmt::format("deeper than {} folders (a loop on the server?)", kMaxDepth);
+  }
+  return "";
+}
+
 std::string join(const std::string& dir, std::string_view name) {
   return dir.empty() ? std::string(name) : dir + "/" + std::string(name);
 }
@@ -132,6 +151,7 @@ void RemoteSource::scan(const ScanOptions& options, ScanReport& report) {
   ListingQueue queue(reader_.pool(), std::max<size_t>(1, options.remote.connections));
   queue.request("");
   std::unordered_map<uint64_t, uint32_t> by_fileid;  // files of several names
+  std::vector<uint64_t> dir_fileid{root.fileid};      // per node (directories): the server's fileid
   uint64_t entries = 0;
   for (uint32_t dir = assembler.next_directory(); dir != kNoIndex; dir = assembler.next_directory()) {
     const std::string path = assembler.tree().relative_path(dir);
@@ -157,10 +177,14 @@ void RemoteSource::scan(const ScanOptions& options, ScanReport& report) {
       }
       EntrySpec spec = spec_of(e.stat);
       if (S_ISLNK(e.stat.mode)) spec.link_target = l.targets[i];
-      const uint32_t node = assembler.add_new(e.name, spec);
-      if (linked) by_fileid.emplace(e.stat.fileid, node);
       const std::string child = join(path, e.name);
-      if (S_ISDIR(e.stat.mode)) queue.request(child);
+      const std::string loop = S_ISDIR(e.stat.mode) ? folder_loop(assembler.tree(), dir, dir_fileid, e.stat.fileid) : "";
+      if (!loop.empty()) report.skipped.push_back(fmt::format("{}: {}; kept empty, not descended into", child, loop));
+      const uint32_t node = assembler.add_new(e.name, spec, loop.empty());
+      if (linked) by_fileid.emplace(e.stat.fileid, node);
+      if (node >= dir_fileid.size()) dir_fileid.resize(node + 1);
+      dir_fileid[node] = e.stat.fileid;
+      if (S_ISDIR(e.stat.mode) && loop.empty()) queue.request(child);
       if (node >= files_.size()) files_.resize(node + 1);
       if (S_ISREG(e.stat.mode)) files_[node] = {child, e.stat.size, remote_file_key(describe(), child, e.stat)};
       if (options.progress && ++entries % 4096 == 0) options.progress(entries);
