@@ -68,6 +68,12 @@ std::optional<LayoutPlan> layout_plan(const LayoutArgs& args, const Source& sour
     }
   }
   LayoutPlan out = plan_layout(*text, source.tree(), plan);
+  // An fstab that names no local filesystem (Debian's "UNCONFIGURED FSTAB"
+  // of a fresh debootstrap) plans nothing: the single layout.
+  if (out.volumes.size() == 1 && out.volumes[0].line == 0 && args.layout.empty() && args.layout_from.empty()) {
+    if (!args.quiet) log_info("{} names no local filesystem: one volume (the single layout)", plan.origin);
+    return std::nullopt;
+  }
   for (const std::string& w : out.warnings) log_warning("{}", w);
   return out;
 }
