@@ -158,8 +158,24 @@ nfs_url() {
     esac
 }
 
-nfs_pause() { kill -STOP "$NFS_PID"; }
+# nfs_pause: stops the server and waits until every thread of it is stopped.
+nfs_pause() {
+    local i state
+    kill -STOP "$NFS_PID"
+    for ((i = 0; i < 100; i++)); do
+        state=$(cat /proc/"$NFS_PID"/task/*/stat 2>/dev/null | sed 's/.*) //' | cut -d' ' -f1 | sort -u | tr -d '\n')
+        [ "$state" = T ] && return 0
+        sleep 0.05
+    done
+    die "ganesha.nfsd $NFS_PID did not stop (thread states: $state)"
+}
 nfs_resume() { kill -CONT "$NFS_PID"; }
+
+# A paused server would not end on lib.sh's SIGTERM (cleanup would wait for
+# it forever): continue it first, keeping the test's exit status.
+if declare -F cleanup >/dev/null; then
+    trap 'nfs_exit_status=$?; set +e; [ -z "$NFS_PID" ] || kill -CONT "$NFS_PID" 2>/dev/null; (exit $nfs_exit_status); cleanup' EXIT
+fi
 
 # nfs_kill: kills the server at once, as a crash would.
 nfs_kill() {

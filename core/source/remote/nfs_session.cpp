@@ -62,7 +62,7 @@ int NfsSession::run(const std::function<int(void* answer)>& start, const Take& t
   const bool answered = wait(*answer);
   answer->take = nullptr;
   const char* said = nfs_get_error(context_.get());
-  if (answer->result < 0 && answer->error.empty()) error = said && *said ? said : "no reason given";
+  if (answer->result < 0 && answer->error.empty()) error = said && *said ? said : "";
   else error = answer->error;
   const int result = answer->result;
   if (!answered) abandoned_.push_back(std::move(answer));

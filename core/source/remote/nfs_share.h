@@ -8,6 +8,8 @@
 // mountport, uid, gid, ...). libnfs's own reconnection is off: a
 // connection mounts again once after its socket broke (NfsConnection), and
 // one that timed out is left to the pool to replace.
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,6 +57,7 @@ class NfsShare final : public RemoteShare {
   std::string shown_;    // the URL without its query, for messages
   mutable std::mutex mutex_;
   mutable std::optional<NfsMountPoint> found_;  // after the first connection
+  mutable std::atomic<uint64_t> contexts_made_{0};  // numbers NFSv4 client names
 };
 
 // The share `url` names (an nfs:// URL); nothing is contacted until connect().
