@@ -181,7 +181,13 @@ int op_statfs(const char*, struct statvfs* st) {
 int op_getxattr(const char* path, const char* name, char* value, size_t size) {
   if (std::strcmp(path, "/") != 0) return lookup(path) >= 0 ? -ENODATA : -ENOENT;
   if (!mount().settings.stats || std::strcmp(name, kStatsXattr) != 0) return -ENODATA;
-  const std::string text = mount().settings.stats();
+  std::string text;
+  try {
+    text = mount().settings.stats();
+  } catch (const std::exception& e) {
+    log_error("making the mount's counters failed: {}", e.what());
+    return -EIO;
+  }
   if (size == 0) return int(text.size());
   if (size < text.size()) return -ERANGE;
   std::memcpy(value, text.data(), text.size());

@@ -152,12 +152,15 @@ ViewSpec view_of(const LayoutPlan& plan, size_t i, const std::string& describe) 
   return view;
 }
 
-// Where a partition placed after `specs` would start, in sectors.
-uint64_t next_first_sector(std::vector<PartitionSpec> specs, const TableFootprint& footprint) {
-  specs.push_back({std::make_shared<MappedImage>(kSectorSize, ExtentMap{}, std::vector<uint8_t>{}, nullptr,
-                                                 std::vector<std::shared_ptr<const Image>>{}),
-                   PartitionRole::linux_filesystem, Uuid{}, ""});
-  return place_partitions(std::move(specs), footprint).partitions.back().offset / kSectorSize;
+// Where the partition after `specs` starts, in sectors, on a disk of
+// `total` partitions (the count decides which ones an MBR chains).
+uint64_t next_first_sector(std::vector<PartitionSpec> specs, size_t total, const TableFootprint& footprint) {
+  const size_t index = specs.size();
+  while (specs.size() < std::max(total, index + 1))
+    specs.push_back({std::make_shared<MappedImage>(kSectorSize, ExtentMap{}, std::vector<uint8_t>{}, nullptr,
+                                                   std::vector<std::shared_ptr<const Image>>{}),
+                     PartitionRole::linux_filesystem, Uuid{}, ""});
+  return place_partitions(std::move(specs), footprint).partitions[index].offset / kSectorSize;
 }
 
 // The id text blkid shows for volume kind `kind` with UUID bytes `u`.
@@ -315,7 +318,7 @@ Disk build_from_plan(const Source& source, const DiskOptions& options) {
                          view.aliases.empty();
       std::shared_ptr<const Source> part;
       if (!whole) disk.views.push_back(part = std::make_shared<SourceView>(source, view));
-      vo[i].first_sector = next_first_sector(specs, *table.footprint);
+      vo[i].first_sector = next_first_sector(specs, n + (options.bios_boot ? 1 : 0), *table.footprint);
       volume = fs[i]->build(whole ? source : *part, vo[i], volume_identity(disk.identity, i));
     }
     specs.push_back({volume.image, v.role, disk.identity.derive(i == 0 ? "gpt-partition" : fmt::format("gpt-partition-{}", i)),

@@ -47,6 +47,17 @@ bool kept_elsewhere(const std::vector<std::string>& f) {
                                                          spec.find('=') == std::string::npos);
 }
 
+// Whether FAT's volume label holds `label` byte for byte: upper-case
+// ASCII, digits, space and the punctuation an 8.3 name allows.
+bool fat_label_as_written(std::string_view label) {
+  for (char c : label) {
+    const auto u = uint8_t(c);
+    if (u < 0x20 || u > 0x7e || (c >= 'a' && c <= 'z') || std::string_view("\"*+,./:;<=>?[\\]|").find(c) != std::string_view::npos)
+      return false;
+  }
+  return true;
+}
+
 // fs_mntops an ext4 volume takes from a line of another type; the rest go.
 bool generic_option(std::string_view o) {
   if (one_of(o, {"defaults", "ro", "rw", "noatime", "relatime", "strictatime", "lazytime", "nodiratime", "nosuid",
@@ -199,6 +210,10 @@ class Planner {
       return "";
     }
     if (device.kind == DeviceKind::label) {
+      if (v.kind == VolumeKind::fat32 && !fat_label_as_written(device.value))
+        return fmt::format("LABEL={} is not a label FAT stores as written (FAT keeps labels in upper case, "
+                           "without . + , ; = [ ] and non-ASCII)",
+                           device.value);
       if (device.value.size() > max_label)
         return fmt::format("LABEL={} is longer than {}'s {} bytes", device.value, volume_kind_name(v.kind), max_label);
       v.label = device.value;
@@ -321,7 +336,11 @@ std::string plan_identity_text(const LayoutPlan& plan) {
   std::string out = fmt::format("fstab={:016x}", XXH3_64bits(plan.text.data(), plan.text.size()));
   for (const PlannedVolume& v : plan.volumes)
     out += fmt::format(";{}={}@{},id={},label={}", v.mount_point, volume_kind_name(v.kind), v.line, v.fs_id, v.label);
-  return out;
+  // The changed lines, reasons included: they are bytes of the guest's fstab.
+  std::string changes;
+  for (const LineChange& c : plan.changes)
+    changes += fmt::format("{}|{}|{}|{}|{}|{}\n", c.line, int(c.kind), c.volume, c.type, c.options, c.reason);
+  return out + fmt::format(";changes={:016x}", XXH3_64bits(changes.data(), changes.size()));
 }
 
 }  // namespace vdiskfs

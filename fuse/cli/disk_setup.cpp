@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -45,9 +46,14 @@ std::optional<LayoutPlan> layout_plan(const LayoutArgs& args, const Source& sour
   plan.fstab_ids = args.fstab_identity;
   std::optional<std::string> text;
   if (!args.layout_from.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(args.layout_from, ec))
+      fail("--layout-from {}: not a file (an fstab, like etc/fstab)", args.layout_from);
     std::ifstream in(args.layout_from, std::ios::binary);
     if (!in) fail("--layout-from {}: cannot read it: {}", args.layout_from, strerror(errno));
     text = std::string(std::istreambuf_iterator<char>(in), {});
+    if (text->find_first_not_of(" \t\r\n") == std::string::npos)
+      fail("--layout-from {} is empty: it names no filesystem to lay out", args.layout_from);
     plan.origin = args.layout_from;
   } else {
     text = read_tree_file(source, "etc/fstab");
@@ -70,7 +76,8 @@ std::optional<LayoutPlan> layout_plan(const LayoutArgs& args, const Source& sour
   LayoutPlan out = plan_layout(*text, source.tree(), plan);
   // An fstab that names no local filesystem (Debian's "UNCONFIGURED FSTAB"
   // of a fresh debootstrap) plans nothing: the single layout.
-  if (out.volumes.size() == 1 && out.volumes[0].line == 0 && args.layout.empty() && args.layout_from.empty()) {
+  if (out.volumes.size() == 1 && out.volumes[0].line == 0 && out.changes.empty() && out.warnings.size() <= 1 &&
+      args.layout.empty() && args.layout_from.empty()) {
     if (!args.quiet) log_info("{} names no local filesystem: one volume (the single layout)", plan.origin);
     return std::nullopt;
   }

@@ -164,7 +164,7 @@ int info_command(const LayoutArgs& args, bool json) {
     }
     j["notes"] = prepared.disk.notes;
     j["formats"] = formats;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
   } else {
     std::printf("%-20s %s\n", "source", prepared.source_path.c_str());
     for (const auto& [key, value] : facts) std::printf("%-20s %s\n", key.c_str(), value.c_str());

@@ -48,7 +48,7 @@ std::string stats_json(const Source& source, const FileTable& files) {
   for (const auto& [name, value] : source.stats()) counters[name] = value;
   j["source_counters"] = counters;
   for (size_t i = 0; i < files.size(); ++i) j["files"][files.at(i).name] = {{"held_bytes", files.at(i).held_bytes()}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);  // names need not be UTF-8
 }
 
 }  // namespace

@@ -12,7 +12,8 @@
 # --uefi (OVMF, no -kernel: the firmware's fallback \EFI\BOOT\BOOTX64.EFI,
 # which vdiskfs shows reading the backup's grubx64.efi, then the backup's
 # own grub.cfg); and once a variant whose fstab names its root
-# /dev/mapper/vg0-root as xfs (directory). A unit in the guest counts boots
+# /dev/mapper/vg0-root as xfs (a directory served by nfs-ganesha on
+# loopback: vdiskfs reads it over NFSv3). A unit in the guest counts boots
 # in a file on the root filesystem and prints marker lines on the console:
 # each boot must show boot=N (N counts the boots on that delta: a boot reads
 # what the one before wrote), "login:", and for the UEFI-shaped backup
@@ -126,9 +127,25 @@ done
 
 # The root named /dev/mapper/vg0-root as xfs: made ext4, and the guest's
 # fstab names it by its new UUID below the original line, now a comment.
-root_uuid=$("$VDISKFS" info --quiet --json "$xfs_backup" | jq -r '.partitions[] | select(.number == 1) | .uuid')
-[ -n "$root_uuid" ] && [ "$root_uuid" != null ] || die "vdiskfs info --json $xfs_backup: no UUID of partition 1"
-boot xfs-root "$xfs_backup" 1
+# This backup is served from an NFS export (nfs-ganesha on loopback): the
+# boot reads it over NFSv3 through vdiskfs's connection pool and block cache.
+# The server reads through a read-only, noatime bind mount of the backup,
+# so that its reads move no atime there (ganesha opens files without
+# O_NOATIME) and the backup can be checked unchanged afterwards.
+source "$TESTS_DIR/nfs_server.sh"
+trap 'rc=$?; set +e; nfs_stop; (exit $rc); cleanup' EXIT
+mkdir "$WORK/export"
+mount --bind "$xfs_backup" "$WORK/export" || die "cannot bind-mount $xfs_backup"
+CLEANUP_MOUNTS+=("$WORK/export")
+mount -o remount,bind,ro,noatime "$WORK/export" || die "cannot make the bind mount read-only and noatime"
+nfs_start "$WORK/nfs" "$WORK/export"
+xfs_url=$(nfs_url "$(cd "$WORK/export" && pwd -P)" 3)
+root_uuid=$("$VDISKFS" info --quiet --json "$xfs_url" | jq -r '.partitions[] | select(.number == 1) | .uuid')
+[ -n "$root_uuid" ] && [ "$root_uuid" != null ] || die "vdiskfs info --json $xfs_url: no UUID of partition 1"
+boot xfs-root "$xfs_url" 1
+nfs_stop
+umount "$WORK/export" || die "cannot unmount the export's bind mount"
+echo "the backup served from NFS ($xfs_url) booted to login:"
 fstab=$(markers "$CONSOLE" | sed -n 's/^fstab: //p')
 grep -B1 -E "^UUID=${root_uuid}[[:space:]]+/[[:space:]]+ext4[[:space:]]" <<<"$fstab" | head -1 |
     grep -qE '^#[[:space:]]*/dev/mapper/vg0-root[[:space:]]+/[[:space:]]+xfs[[:space:]]' ||

@@ -49,5 +49,13 @@ TEST_CASE("a SOURCE that does not exist is named in the error") {
 }
 
 TEST_CASE("the help text says what SOURCE may be") {
-  CHECK(source_kinds_help() == "a directory or an uncompressed tar archive");
+  CHECK(source_kinds_help() ==
+        "a directory, an uncompressed tar archive, or a share: nfs://host[:port]/export/path[?version=3|4] or "
+        "smb://[user@]host[:port]/share/path");
+}
+
+TEST_CASE("a share URL names the mount after its last path component") {
+  CHECK(source_default_name("nfs://127.0.0.1/export/web01?version=4") == "web01");
+  CHECK(source_default_name("nfs://127.0.0.1/export/backups/web01.tar?nfsport=20490") == "web01");
+  CHECK(source_default_name("smb://backup@nas/share/db01/") == "db01");
 }

@@ -1,6 +1,9 @@
 #include "core/source/remote/connection_pool.h"
 
+#include <fmt/core.h>
+
 #include <cerrno>
+#include <chrono>
 
 #include "core/image/error.h"
 
@@ -11,7 +14,13 @@ ConnectionPool::ConnectionPool(const RemoteShare& share, size_t size, int timeou
 
 std::unique_ptr<RemoteConnection> ConnectionPool::take(RemoteError& err) {
   std::unique_lock lock(mutex_);
-  idle_cv_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+  // A reader waits for a connection at most the timeout: when the server
+  // hangs, every connection is stuck in a call of its own.
+  if (!idle_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms_), [&] { return !idle_.empty() || open_ < size_; })) {
+    err = {ETIMEDOUT, fmt::format("{}: no connection free within {} ms (the server does not answer?)", share_.describe(),
+                                  timeout_ms_)};
+    return nullptr;
+  }
   if (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
@@ -21,7 +30,7 @@ std::unique_ptr<RemoteConnection> ConnectionPool::take(RemoteError& err) {
   lock.unlock();
   try {
     return share_.connect(timeout_ms_);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     err = {ECONNREFUSED, e.what()};
   }
   lock.lock();
@@ -40,7 +49,17 @@ void ConnectionPool::give_back(std::unique_ptr<RemoteConnection> connection) {
 bool ConnectionPool::with(const std::function<bool(RemoteConnection&, RemoteError&)>& call, RemoteError& err) {
   std::unique_ptr<RemoteConnection> c = take(err);
   if (!c) return false;
-  const bool done = call(*c, err);
+  bool done = false;
+  try {
+    done = call(*c, err);
+  } catch (const std::exception& e) {  // a library's surprise: the connection is not trusted again
+    err = {EIO, fmt::format("{}: {}", share_.describe(), e.what())};
+    c.reset();
+    std::lock_guard lock(mutex_);
+    --open_;
+    idle_cv_.notify_one();
+    return false;
+  }
   give_back(std::move(c));
   return done;
 }

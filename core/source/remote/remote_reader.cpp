@@ -36,9 +36,12 @@ RemoteReader::RemoteReader(const RemoteShare& share, const RemoteOptions& option
     : share_(share),
       pool_(share, options.connections, options.timeout_ms),
       cache_(cache_options(options)),
-      readahead_blocks_(options.readahead_blocks) {
-  for (size_t i = 0; i < kReadAheadThreads && readahead_blocks_; ++i)
-    ahead_threads_.emplace_back([this] { read_ahead_worker(); });
+      readahead_blocks_(options.readahead_blocks) {}
+
+void RemoteReader::start_workers() const {
+  std::lock_guard lock(ahead_mutex_);
+  if (stopping_) return;
+  for (size_t i = 0; i < kReadAheadThreads; ++i) ahead_threads_.emplace_back([this] { read_ahead_worker(); });
 }
 
 RemoteReader::~RemoteReader() {
@@ -57,6 +60,10 @@ Status RemoteReader::fetch(const RemoteFile& file, uint64_t offset, uint8_t* buf
     return Status::ok;
   ++remote_errors_;
   log_error("{}: {}", share_.describe(), err.message);
+  {
+    std::lock_guard lock(ahead_mutex_);  // a fault: nothing read ahead until the next sequential read
+    ahead_queue_.clear();
+  }
   return Status::io_error;
 }
 
@@ -69,6 +76,7 @@ Status RemoteReader::read(uint32_t stream, const RemoteFile& file, uint64_t offs
 
 void RemoteReader::read_ahead(uint32_t stream, const RemoteFile& file, uint64_t offset, size_t len) const {
   if (!readahead_blocks_) return;
+  std::call_once(started_, [this] { start_workers(); });
   const uint64_t bs = cache_.block_bytes();
   const uint64_t first = offset / bs, last = (offset + len - 1) / bs;
   const uint64_t blocks = (file.size + bs - 1) / bs;

@@ -51,6 +51,7 @@ class RemoteReader {
   Status fetch(const RemoteFile& file, uint64_t offset, uint8_t* buf, size_t len) const;
   void read_ahead(uint32_t stream, const RemoteFile& file, uint64_t offset, size_t len) const;
   void read_ahead_worker() const;
+  void start_workers() const;
 
   const RemoteShare& share_;
   mutable ConnectionPool pool_;
@@ -65,6 +66,9 @@ class RemoteReader {
   mutable std::deque<std::pair<RemoteFile, uint64_t>> ahead_queue_;
   mutable std::unordered_map<uint32_t, uint64_t> next_block_;
   mutable bool stopping_ = false;
+  // Started at the first read, not before: the mount moves to the
+  // background (fork) after the scan, and threads do not survive a fork.
+  mutable std::once_flag started_;
   mutable std::vector<std::thread> ahead_threads_;
 };
 

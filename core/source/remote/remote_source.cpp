@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <unordered_map>
 
@@ -134,6 +135,7 @@ std::unique_ptr<RemoteSource> RemoteSource::open(std::unique_ptr<RemoteShare> sh
   src->reader_.pool().check_reachable();  // an Error naming the URL and why
   src->scan(options, report);
   src->checked_.assign(src->tree_.nodes.size(), 0);
+  src->checked_at_ms_.assign(src->tree_.nodes.size(), 0);
   return src;
 }
 
@@ -165,9 +167,12 @@ void RemoteSource::scan(const ScanOptions& options, ScanReport& report) {
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
               [&](size_t a, size_t b) { return name_before(l.entries[a].name, l.entries[b].name); });
+    std::string_view previous;
     for (size_t i : order) {
       const RemoteEntry& e = l.entries[i];
       if (e.name == "." || e.name == ".." || e.name.empty() || e.name.find('/') != std::string::npos) continue;
+      if (e.name == previous) continue;  // a listing that restarted while the folder changed
+      previous = e.name;
       const bool linked = caps.hard_links && !S_ISDIR(e.stat.mode) && e.stat.nlink > 1;
       if (linked) {
         if (auto it = by_fileid.find(e.stat.fileid); it != by_fileid.end()) {
@@ -195,9 +200,12 @@ void RemoteSource::scan(const ScanOptions& options, ScanReport& report) {
 }
 
 Status RemoteSource::check_unchanged(uint32_t node) const {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
   {
     std::lock_guard lock(checked_mutex_);
-    if (checked_[node] == 1) return Status::ok;
+    if (checked_[node] == 1 && now_ms - checked_at_ms_[node] < kRecheckMs) return Status::ok;
     if (checked_[node] == 2) return Status::source_changed;
   }
   RemoteStat now;
@@ -214,7 +222,8 @@ Status RemoteSource::check_unchanged(uint32_t node) const {
   const Node& was = tree_.nodes[node];
   const bool same = S_ISREG(now.mode) && now.size == was.size && now.mtime == was.mtime;
   std::lock_guard lock(checked_mutex_);
-  if (checked_[node] == 0) {
+  if (checked_[node] != 2) {
+    checked_at_ms_[node] = now_ms;
     checked_[node] = same ? 1 : 2;
     if (!same) {
       ++changed_files_;

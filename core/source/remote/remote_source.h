@@ -3,8 +3,9 @@
 // several directory listings in flight, file data read on demand through a
 // pool of connections and a block cache (memory, optionally a folder on
 // local disk), with read-ahead for sequential readers. A file that changed
-// on the server since the scan (size or mtime) gives Status::source_changed
-// and one log line, as for local sources; a server that stops answering
+// on the server since the scan (size or mtime, asked again at most every
+// kRecheckMs while it is read) gives Status::source_changed and one log
+// line, as for local sources; a server that stops answering
 // gives Status::io_error after the timeout, and the next read reconnects.
 #include <atomic>
 #include <memory>
@@ -20,6 +21,9 @@ namespace vdiskfs {
 
 class RemoteSource final : public Source {
  public:
+  // A file being read is asked for its size and mtime again after this long.
+  static constexpr int64_t kRecheckMs = 2000;
+
   // Connects to `share` and scans it. Throws Error naming the URL when the
   // share cannot be reached or read (what connect() says), for a skipped
   // entry under options.strict, and for cache options that cannot be used.
@@ -43,6 +47,7 @@ class RemoteSource final : public Source {
 
   mutable std::mutex checked_mutex_;
   mutable std::vector<uint8_t> checked_;  // per node: 0 unchecked, 1 unchanged, 2 changed (logged)
+  mutable std::vector<int64_t> checked_at_ms_;  // per node: when it was last found unchanged (steady clock)
   mutable std::atomic<uint64_t> changed_files_{0};
 };
 
