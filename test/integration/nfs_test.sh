@@ -22,7 +22,7 @@ make_work
 # freeing it (NfsShare names each NFSv4 client: 30 bytes per connection):
 # not vdiskfs's to free, so not a finding of the sanitizer build.
 echo "leak:nfs4_set_client_name" >"$WORK/lsan.supp"
-export LSAN_OPTIONS="$LSAN_OPTIONS:suppressions=$WORK/lsan.supp"
+export LSAN_OPTIONS="$LSAN_OPTIONS:suppressions=$WORK/lsan.supp:print_suppressions=0"
 
 # content_sum DIR: names, types, modes, owners, sizes, mtimes and bytes of
 # everything under DIR (not atimes: the server may move them).

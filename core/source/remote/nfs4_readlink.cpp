@@ -10,6 +10,7 @@
 #include <nfsc/libnfs-raw-nfs4.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <fmt/core.h>
 
@@ -32,16 +33,28 @@ std::vector<nfs_argop4> readlink_ops(const std::vector<std::string>& components)
   return ops;
 }
 
+// A copy of `*at`: libnfs 4.0 decodes answers into memory it does not
+// align for their types (UBSan: misaligned member access), so they are
+// read byte by byte.
+template <typename T>
+T unaligned(const void* at) {
+  T out;
+  memcpy(&out, at, sizeof out);
+  return out;
+}
+
 // The target from the COMPOUND's answer, or the NFSv4 status that stopped it.
 int take_target(void* data, std::string& target, std::string& error) {
-  const auto* res = static_cast<const COMPOUND4res*>(data);
-  const u_int count = res->resarray.resarray_len;
-  if (res->status != NFS4_OK || count == 0 || res->resarray.resarray_val[count - 1].resop != OP_READLINK) {
-    error = fmt::format("NFS4: READLINK failed with {}", nfsstat4_to_str(res->status));
-    const int code = nfsstat4_to_errno(res->status);
+  const auto res = unaligned<COMPOUND4res>(data);
+  const u_int count = res.resarray.resarray_len;
+  const auto* ops = reinterpret_cast<const char*>(res.resarray.resarray_val);
+  const auto last = count ? unaligned<nfs_resop4>(ops + (count - 1) * sizeof(nfs_resop4)) : nfs_resop4{};
+  if (res.status != NFS4_OK || count == 0 || last.resop != OP_READLINK) {
+    error = fmt::format("NFS4: READLINK failed with {}", nfsstat4_to_str(res.status));
+    const int code = nfsstat4_to_errno(res.status);
     return code < 0 ? code : -EIO;
   }
-  const auto& link = res->resarray.resarray_val[count - 1].nfs_resop4_u.opreadlink.READLINK4res_u.resok4.link;
+  const auto& link = last.nfs_resop4_u.opreadlink.READLINK4res_u.resok4.link;
   target.assign(link.utf8string_val, link.utf8string_len);
   return 0;
 }
