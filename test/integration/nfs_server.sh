@@ -85,7 +85,8 @@ nfs_free_port() {
     die "no 4 free ports in 20490..20889 for ganesha.nfsd"
 }
 
-# nfs_rpcbind: starts rpcbind unless a portmapper answers already.
+# nfs_rpcbind: starts rpcbind unless a portmapper answers already (kept in
+# NFS_RPCBIND_PID, stopped by nfs_stop).
 nfs_rpcbind() {
     local i
     rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && return 0
@@ -112,6 +113,8 @@ nfs_launch() {
     local i
     nfs_port_free "$NFS_PORT" && nfs_port_free "$NFS_MOUNT_PORT" ||
         die "port $NFS_PORT or $NFS_MOUNT_PORT is taken: cannot (re)start ganesha.nfsd"
+    # Each start: another test's nfs_stop may have stopped the rpcbind seen before.
+    nfs_rpcbind
     ganesha.nfsd -F -f "$NFS_ROOT/ganesha.conf" -L "$NFS_ROOT/ganesha.log" -p "$NFS_ROOT/ganesha.pid" \
         -N NIV_EVENT </dev/null >>"$NFS_ROOT/ganesha.out" 2>&1 &
     NFS_PID=$!
@@ -141,7 +144,6 @@ nfs_start() {
     NFS_ROOT=$root
     NFS_EXPORT=$dir
     mkdir -p "$root/recovery"
-    nfs_rpcbind
     NFS_PORT=$(nfs_free_port)
     NFS_MOUNT_PORT=$((NFS_PORT + 1))
     NFS_QUERY="nfsport=$NFS_PORT&mountport=$NFS_MOUNT_PORT"

@@ -9,7 +9,8 @@
 # path that does not exist, a server that does not listen. Faults: a server
 # that stops answering gives EIO within --timeout, a killed one at once,
 # and the daemon stays up; after the server comes back (or restarts), the
-# same mount reads the right bytes again. The export is never written.
+# same mount reads the right bytes again, and again after its NFSv4 lease
+# expired while idle. The export is never written.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nfs_server.sh"
 require_root
@@ -51,7 +52,9 @@ mkdir -p "$WORK/export" "$WORK/nfs" "$WORK/mnt" "$WORK/kernel"
 bash "$TESTS_DIR/gen_tree.sh" small "$WORK/export/tree"
 random_bytes $((6 * 1024 * 1024 + 321)) >"$WORK/export/tree/big.bin"
 tree=$WORK/export/tree
-nfs_start "$WORK/nfs" "$WORK/export"
+# A short NFSv4 lease, so that the test sees one expire (libnfs 4.0 never
+# renews it).
+NFS_LEASE_SECONDS=10 nfs_start "$WORK/nfs" "$WORK/export"
 before=$(content_sum "$WORK/export")
 
 # NFSv3 carries device numbers but times as unsigned 32-bit seconds: the
@@ -152,6 +155,16 @@ for v in 3 4; do
     read_piece 2 || die "the read failed after the server restarted: $(cat "$WORK/dd.err")"
     read_piece 1 || die "the read failed after the server restarted: $(cat "$WORK/dd.err")"
     echo "ok: NFSv$v: after the server restarted, the same mount reads big.bin's bytes again"
+    if [ $v = 4 ]; then
+        # Idle for more than two leases: the server forgets the client; the
+        # next read mounts again instead of failing.
+        sleep 25
+        reads=$("$VDISKFS" stats "$WORK/mnt" | awk '$1 == "remote_reads" { print $2 }')
+        read_piece 0 || die "the read after an expired NFSv4 lease failed: $(cat "$WORK/dd.err")"
+        [ "$("$VDISKFS" stats "$WORK/mnt" | awk '$1 == "remote_reads" { print $2 }')" -gt "$reads" ] ||
+            die "the read after the lease expired did not reach the server (cached?)"
+        echo "ok: NFSv4: a read from the server after the lease expired"
+    fi
     unmount_fg "$WORK/mnt"
 done
 
