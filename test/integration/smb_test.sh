@@ -24,7 +24,7 @@ make_work
 # pointers), so the suppression names that library: only samba's code
 # allocates through talloc here.
 echo "leak:libtalloc.so" >"$WORK/lsan.supp"
-export LSAN_OPTIONS="$LSAN_OPTIONS:suppressions=$WORK/lsan.supp"
+export LSAN_OPTIONS="$LSAN_OPTIONS:suppressions=$WORK/lsan.supp:print_suppressions=0"
 
 PASSWORD="Pa55-$VDISKFS_TEST_SEED-s3cret"
 WRONG="Wr0ng-$VDISKFS_TEST_SEED-guess"
