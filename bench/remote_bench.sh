@@ -42,6 +42,7 @@ for ((i = 0; i < 16; i++)); do head -c $((MIB * 1024 * 1024 * 3 / 4 / 16)) /dev/
 for ((i = 0; i < 2000; i++)); do head -c 65536 /dev/urandom >"$tree/small/s$i"; done
 data_mib=$(( $(du -sk "$tree" | cut -f1) / 1024 ))
 nfs_start "$B/nfs" "$tree"
+mkdir -p "$B/smb"
 echo vdiskfs-bench | smb_start "$B/smb" "$tree" "$tree" bench >/dev/null
 
 now() { date +%s.%N; }
