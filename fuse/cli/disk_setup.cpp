@@ -46,11 +46,11 @@ std::optional<LayoutPlan> layout_plan(const LayoutArgs& args, const Source& sour
   plan.fstab_ids = args.fstab_identity;
   std::optional<std::string> text;
   if (!args.layout_from.empty()) {
+    std::ifstream in(args.layout_from, std::ios::binary);
+    if (!in) fail("--layout-from {}: cannot read it: {}", args.layout_from, strerror(errno));
     std::error_code ec;
     if (!std::filesystem::is_regular_file(args.layout_from, ec))
       fail("--layout-from {}: not a file (an fstab, like etc/fstab)", args.layout_from);
-    std::ifstream in(args.layout_from, std::ios::binary);
-    if (!in) fail("--layout-from {}: cannot read it: {}", args.layout_from, strerror(errno));
     text = std::string(std::istreambuf_iterator<char>(in), {});
     if (text->find_first_not_of(" \t\r\n") == std::string::npos)
       fail("--layout-from {} is empty: it names no filesystem to lay out", args.layout_from);

@@ -591,6 +591,30 @@ check_volumes "$img" 16384 1 2 3 5 6 7
 unmount_fg "$M"
 echo "ok: --table mbr: sfdisk --verify clean, an extended partition with logical ones, each volume right; --swap 64M"
 
+# A delta made with the one-partition layout (as every delta was before
+# layouts from fstab) keeps it: a mount without layout options uses
+# --layout single for it, says so, and shows the guest's write; with
+# --layout fstab (and --discard-delta) the fstab's layout comes back.
+mkdir -p "$WORK/olddelta-mnt"
+mount_fg "$B" "$WORK/olddelta-mnt" --layout single --delta "$WORK/olddelta" --formats img
+old_img=$WORK/olddelta-mnt/$(basename "$B").img
+[ "$(partx -g "$old_img" | wc -l)" = 1 ] || die "--layout single: not one partition: $(partx -g "$old_img")"
+printf 'written-before' | dd of="$old_img" bs=1 seek=$((3 << 20)) conv=notrunc,fsync status=none ||
+    die "cannot write to the single-layout disk"
+unmount_fg "$WORK/olddelta-mnt"
+: >"$WORK/olddelta.log"
+mount_fg "$B" "$WORK/olddelta-mnt" --delta "$WORK/olddelta" --formats img --log "$WORK/olddelta.log"
+grep -q "was made with the one-partition layout.*mounting it with --layout single" "$WORK/olddelta.log" ||
+    die "no log line saying the old delta keeps the single layout: $(cat "$WORK/olddelta.log")"
+[ "$(partx -g "$old_img" | wc -l)" = 1 ] || die "the old delta's mount is not the single layout: $(partx -g "$old_img")"
+[ "$(dd if="$old_img" bs=1 skip=$((3 << 20)) count=14 status=none)" = written-before ] ||
+    die "the guest's write in the old delta is not there"
+unmount_fg "$WORK/olddelta-mnt"
+mount_fg "$B" "$WORK/olddelta-mnt" --layout fstab --discard-delta --delta "$WORK/olddelta" --formats img
+[ "$(partx -g "$old_img" | wc -l)" = 6 ] || die "--layout fstab --discard-delta: not the fstab's 6 partitions: $(partx -g "$old_img")"
+unmount_fg "$WORK/olddelta-mnt"
+echo "ok: a delta of the single layout keeps it (log line, the write kept); --layout fstab --discard-delta starts over"
+
 # The backup is untouched.
 "$TREETOOL" hash "$B" >"$WORK/backup.after"
 cmp -s "$WORK/backup.before" "$WORK/backup.after" || die "the backup changed"
