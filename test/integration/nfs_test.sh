@@ -111,17 +111,21 @@ grep -qF "$url" <<<"$OUT" || die "the refusal does not name the URL: $OUT"
 # reaches vdiskfs. A small cache, so that every block read is fetched.
 timeout=5
 for v in 3 4; do
-    mount_fg "$(nfs_url "$tree" $v)" "$WORK/mnt" --timeout $timeout --cache-size 1M --log "$WORK/fault$v.log"
+    # --readahead 128: debugfs's reads of the metadata (through a loop
+    # device, the page cache of the .img) must not read ahead into big.bin.
+    mount_fg "$(nfs_url "$tree" $v)" "$WORK/mnt" --timeout $timeout --cache-size 1M --readahead 128 \
+        --log "$WORK/fault$v.log"
     img=$WORK/mnt/tree.img
     dev=$(attach_partition "$img")
     blocks=()
-    for b in 100 600 1100; do blocks+=("$(debugfs -R "bmap /big.bin $b" "$dev" 2>/dev/null)"); done
+    for b in 400 900 1400; do blocks+=("$(debugfs -R "bmap /big.bin $b" "$dev" 2>/dev/null)"); done
     detach "$dev"
     for b in "${blocks[@]}"; do [[ $b =~ ^[0-9]+$ ]] || die "debugfs bmap /big.bin said '$b'"; done
     start=$(partx -g -n 1 -o START "$img" | tr -d ' ')
-    # read_piece I: big.bin's block (100, 600, 1100)[I] from the disk, checked.
+    # read_piece I: big.bin's block (400, 900, 1400)[I] from the disk, checked:
+    # each in a cache block (1 MiB) of its own, none in the first.
     read_piece() {
-        local i=$1 file_block=$((100 + 500 * $1))
+        local i=$1 file_block=$((400 + 500 * $1))
         dd if="$img" of="$WORK/piece" bs=4096 count=1 skip=$((start * 512 + blocks[i] * 4096)) \
             iflag=direct,skip_bytes status=none 2>"$WORK/dd.err" || return 1
         dd if="$tree/big.bin" of="$WORK/piece.expected" bs=4096 skip=$file_block count=1 status=none
