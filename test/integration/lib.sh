@@ -205,6 +205,22 @@ mount_fg() {
     die "vdiskfs did not mount $mp within 60 s"
 }
 
+# wait_serving WHAT PID LOGS PROBE...: waits up to 30 s until the command
+# PROBE... succeeds (a server answers); dies with the tail of LOGS (a
+# space-separated list of files) when PID exits first or time runs out.
+wait_serving() {
+    local what=$1 pid=$2 logs=$3 i
+    shift 3
+    for ((i = 0; i < 300; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        # shellcheck disable=SC2086
+        kill -0 "$pid" 2>/dev/null || die "$what exited: $(tail -20 $logs 2>/dev/null)"
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    die "$what did not answer within 30 s: $(tail -20 $logs 2>/dev/null)"
+}
+
 # forget_daemon PID: its exit status was checked; cleanup need not.
 forget_daemon() {
     local p keep=()

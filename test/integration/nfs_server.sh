@@ -110,7 +110,6 @@ nfs_serving() {
 # nfs_launch: starts ganesha.nfsd (foreground mode, as a child of this
 # shell) with the configuration written by nfs_start; waits until it serves.
 nfs_launch() {
-    local i
     nfs_port_free "$NFS_PORT" && nfs_port_free "$NFS_MOUNT_PORT" ||
         die "port $NFS_PORT or $NFS_MOUNT_PORT is taken: cannot (re)start ganesha.nfsd"
     # Each start: another test's nfs_stop may have stopped the rpcbind seen before.
@@ -120,15 +119,8 @@ nfs_launch() {
     NFS_PID=$!
     echo "$NFS_PID" >"$NFS_ROOT/nfsd.pid"
     CLEANUP_PIDS+=("$NFS_PID")
-    for ((i = 0; i < 300; i++)); do
-        if nfs_serving; then
-            echo "ganesha.nfsd (pid $NFS_PID) exports $NFS_EXPORT on 127.0.0.1 ($NFS_QUERY)"
-            return 0
-        fi
-        kill -0 "$NFS_PID" 2>/dev/null || die "ganesha.nfsd exited: $(tail -20 "$NFS_ROOT/ganesha.out" "$NFS_ROOT/ganesha.log" 2>/dev/null)"
-        sleep 0.1
-    done
-    die "ganesha.nfsd did not serve within 30 s: $(tail -20 "$NFS_ROOT/ganesha.log" 2>/dev/null)"
+    wait_serving ganesha.nfsd "$NFS_PID" "$NFS_ROOT/ganesha.out $NFS_ROOT/ganesha.log" nfs_serving
+    echo "ganesha.nfsd (pid $NFS_PID) exports $NFS_EXPORT on 127.0.0.1 ($NFS_QUERY)"
 }
 
 nfs_start() {

@@ -95,15 +95,9 @@ smb_start() {
     echo "$SMB_PID" >"$root/smbd.pid"
     # lib.sh's cleanup runs after the server is stopped, with the test's status.
     trap 'smb_cleanup' EXIT
-    for ((i = 0; i < 300; i++)); do
-        if smbclient -p "$SMB_PORT" -N //127.0.0.1/guest -c ls >/dev/null 2>&1; then
-            echo "smbd (pid $SMB_PID) serves //127.0.0.1/guest and //127.0.0.1/secure on port $SMB_PORT"
-            return 0
-        fi
-        kill -0 "$SMB_PID" 2>/dev/null || die "smbd exited: $(tail -20 "$root/smbd.out" "$root/smbd.log" 2>/dev/null)"
-        sleep 0.1
-    done
-    die "smbd did not answer on port $SMB_PORT within 30 s: $(tail -20 "$root/smbd.log" 2>/dev/null)"
+    wait_serving "smbd on port $SMB_PORT" "$SMB_PID" "$root/smbd.out $root/smbd.log" \
+        smbclient -p "$SMB_PORT" -N //127.0.0.1/guest -c ls
+    echo "smbd (pid $SMB_PID) serves //127.0.0.1/guest and //127.0.0.1/secure on port $SMB_PORT"
 }
 
 # smb_pids: the server's processes (the parent and its per-client children).
