@@ -8,6 +8,7 @@
 
 #include "core/delta/overlay_file.h"
 #include "core/image/image.h"
+#include "fuse/data_map.h"
 
 namespace vdiskfs {
 
@@ -23,10 +24,18 @@ struct ExposedFile {
   // Bytes the base container allocates (a sparse format only its data
   // units); reported as st_blocks.
   uint64_t allocated_bytes = 0;
+  // The base Image's data and holes, for SEEK_DATA and SEEK_HOLE.
+  std::shared_ptr<const DataMap> data_map;
+  uint64_t base_size = 0;  // bytes
 
   // Bytes the file really holds: the base's allocated bytes plus the pages
   // written to its delta.
   uint64_t held_bytes() const;
+  // lseek's SEEK_DATA (`data` true) or SEEK_HOLE from `offset` (bytes):
+  // the base's map while nothing was written to the delta and the size is
+  // the base's; once written, the whole file counts as data (always right,
+  // only slower for readers that skip holes). nullopt: ENXIO.
+  std::optional<uint64_t> seek(uint64_t offset, bool data) const;
 };
 
 // An exposed file serving `base`, or, when `overlay` is given, that overlay

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <mutex>
 
 #include "core/image/log.h"
@@ -135,6 +136,15 @@ int op_write(const char*, const char* buf, size_t size, off_t offset, fuse_file_
   return int(size);
 }
 
+// SEEK_DATA and SEEK_HOLE from the file's data map; other whences are the
+// kernel's own business and never reach here.
+off_t op_lseek(const char*, off_t off, int whence, fuse_file_info* fi) {
+  if (off < 0) return -ENXIO;
+  if (whence != SEEK_DATA && whence != SEEK_HOLE) return -EINVAL;
+  const std::optional<uint64_t> at = table().at(fi->fh).seek(uint64_t(off), whence == SEEK_DATA);
+  return at ? off_t(*at) : -ENXIO;
+}
+
 int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
   const int i = fi ? int(fi->fh) : lookup(path);
   if (i < 0) return -ENOENT;
@@ -214,6 +224,7 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   ops.read = op_read;
   ops.write = op_write;
   ops.truncate = op_truncate;
+  ops.lseek = op_lseek;
   ops.fsync = op_fsync;
   ops.utimens = op_utimens;
   ops.statfs = op_statfs;
