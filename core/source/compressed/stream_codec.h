@@ -1,0 +1,134 @@
+#pragma once
+// The codec interface of compressed archives read in place (gzip, zstd, xz,
+// bzip2). A codec decodes one compressed stream front to back, and can
+// start again at a restart point: a place in the stream where decoding can
+// begin without what lies before it (a deflate block boundary with its
+// 32 KiB window, a zstd frame, an xz block, a bzip2 block). The first pass
+// over an archive decodes it once from offset 0, collecting restart points
+// as it goes; a later read starts a decoder at the nearest restart point at
+// or before the offset it wants (see decompressed_archive.h).
+//
+// To add a codec (e.g. xz_codec.{h,cpp}): derive from StreamCodec and
+// StreamDecoder, declare a factory `std::unique_ptr<StreamCodec>
+// make_xz_codec();` in its header, and add one line to the table in
+// stream_codec.cpp (detect_codec) that matches its magic.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/source/archive_file.h"
+
+namespace vdiskfs {
+
+// A place where decoding can start: the output offset (bytes of
+// uncompressed data before it), the compressed offset of the first input
+// byte the decoder needs, and codec-specific state. `state` is empty where
+// the format restarts from nothing (a gzip member's header, a zstd frame,
+// an xz block, a bzip2 block with its bit offset folded in however the
+// codec likes). gzip keeps there the number of bits of the byte before
+// `in_offset` still to be read and the last 32 KiB of output (the window).
+// The point {0, 0, {}} is the start of the stream for every codec.
+struct RestartPoint {
+  uint64_t out_offset = 0;
+  uint64_t in_offset = 0;
+  std::vector<uint8_t> state;
+};
+
+// Thrown by StreamDecoder::read on corrupt or truncated input. `what()` is
+// a whole message naming the archive (ArchiveFile::describe()), the codec,
+// the compressed offset and why ("gzip stream of /srv/a.tar.gz is corrupt
+// at compressed offset 1234567: invalid distance too far back").
+// `in_offset` is that compressed offset.
+class CorruptStream : public std::runtime_error {
+ public:
+  CorruptStream(const std::string& message, uint64_t in_offset) : std::runtime_error(message), in_offset(in_offset) {}
+  uint64_t in_offset;
+};
+
+// The compressed bytes of `in` from a compressed offset on, through a
+// buffer: what a decoder feeds its library with. `codec` names the format
+// in messages.
+class CompressedInput {
+ public:
+  CompressedInput(const ArchiveFile& in, const std::string& codec, uint64_t offset);
+  // The next unread bytes (at least 1, at most the buffer, 256 KiB), or an
+  // empty span at the end of the file. Throws CorruptStream (naming the
+  // archive and offset) when the file cannot be read.
+  std::pair<const uint8_t*, size_t> peek();
+  // Marks `n` bytes of what peek() returned as used.
+  void consume(size_t n) { pos_ += n; }
+  // Compressed offset of the next unread byte.
+  uint64_t offset() const { return start_ + pos_; }
+  // Whether the whole file has been consumed.
+  bool at_end() const { return offset() >= in_.size(); }
+  // Moves to compressed offset `offset` (forward or back).
+  void seek(uint64_t offset);
+  // A CorruptStream naming the archive, the codec and the compressed offset
+  // `at`: "<codec> stream of <archive> is corrupt at compressed offset <at>:
+  // <why>".
+  CorruptStream corrupt(uint64_t at, const std::string& why) const;
+  const ArchiveFile& file() const { return in_; }
+
+ private:
+  const ArchiveFile& in_;
+  std::string codec_;
+  std::vector<uint8_t> buf_;
+  uint64_t start_ = 0;  // compressed offset of buf_[0]
+  size_t pos_ = 0, filled_ = 0;
+};
+
+// One decoder positioned in a stream. Not thread-safe; one per reader.
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  // Decodes up to `len` bytes of output into `buf` and returns how many
+  // (0 only at the end of the whole stream: after the last gzip member, zstd
+  // frame, xz stream or bzip2 stream, with any trailing skippable frames or
+  // padding the format allows consumed). It may return fewer than `len`
+  // bytes before the end; it should return early at each place where a
+  // restart point can be taken, so that restart_point() can see it.
+  // Reads its input through the ArchiveFile given to StreamCodec::decoder
+  // (any read size; bounded memory). Concatenated streams/members (pigz,
+  // pzstd, `cat a.xz b.xz`, pbzip2) are one stream here. Checks what the
+  // format checks (CRCs, checksums) at least when decoding from {0,0,{}}.
+  // Throws CorruptStream on corrupt or truncated input, and on an input
+  // read error (the ArchiveFile has logged it).
+  virtual size_t read(uint8_t* buf, size_t len) = 0;
+  // The current output offset (bytes decoded so far plus the starting
+  // point's out_offset).
+  virtual uint64_t out_offset() const = 0;
+  // A restart point at the current output offset if the decoder stands at a
+  // boundary where one can be taken (right after read() returned there), else
+  // nullopt. Called only now and then (when the caller wants a point), so it
+  // may copy a window.
+  virtual std::optional<RestartPoint> restart_point() const = 0;
+};
+
+// A compression format.
+class StreamCodec {
+ public:
+  virtual ~StreamCodec() = default;
+  // "gzip", "zstd", "xz", "bzip2": for messages.
+  virtual std::string name() const = 0;
+  // A decoder of `in` starting at `from` (a point this codec's decoders
+  // returned, or {0,0,{}}). `in` outlives the decoder. Throws CorruptStream
+  // when the input there does not start as expected.
+  virtual std::unique_ptr<StreamDecoder> decoder(const ArchiveFile& in, const RestartPoint& from) const = 0;
+  // How to re-compress a file of this format so that it has restart points
+  // at most every few MiB, for the message refusing an archive whose points
+  // lie too far apart: e.g. "pzstd -p 4 (or zstd -T0 --rsyncable... )".
+  // `path` is the archive's name.
+  virtual std::string recompress_hint(const std::string& path) const = 0;
+};
+
+// The codec whose magic `head` (the first bytes of a file; up to 16 are
+// looked at, fewer when the file is shorter) starts with, or nullptr for
+// data that is not compressed in a format this build reads.
+std::unique_ptr<StreamCodec> detect_codec(const uint8_t* head, size_t len);
+
+}  // namespace vdiskfs
