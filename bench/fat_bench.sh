@@ -2,10 +2,16 @@
 # fat_bench.sh [--no-record] [COUNT] — FAT32 from a tree of COUNT small files
 # (default 100000): time to ready and peak RSS of `vdiskfs mount --fs fat32`
 # against `--fs ext4` and against nbdkit's floppy plugin (which also builds
-# a FAT32 disk from a directory), and a whole-disk read by 4 parallel
-# readers (vdiskfs: 4 dd's, one quarter of <name>.img each; floppy: nbdcopy
-# with 4 connections). Rounds alternate the three, in one invocation, warm
-# cache; ratios are per round, the table gives their median.
+# a FAT32 disk from a directory), and two whole-disk reads by 4 parallel
+# readers:
+#   copy: nbdcopy to null: with 4 threads (vdiskfs: the <name>.img file,
+#         whose holes nbdcopy finds by SEEK_DATA/SEEK_HOLE) or 4 connections
+#         (floppy: its holes by NBD block status): the same tool on both
+#         sides, each skipping what its disk says is free;
+#   every byte: 4 dd's of a quarter each (vdiskfs) against nbdcopy
+#         --no-extents with 4 connections (floppy).
+# Rounds alternate the three, in one invocation, warm cache; ratios are per
+# round, the table gives their median.
 #
 # Environment: VDISKFS, BENCH_CACHE, RESULTS (see common.sh), ROUNDS (3).
 # Needs root, fusermount3, nbdkit with its floppy plugin (Debian: nbdkit),
@@ -56,7 +62,17 @@ read4() {
     echo "$(now) - $t0" | bc
 }
 
-# run_vdiskfs FS: one mount; sets READY (s), RSS (KiB), READ (s), BYTES.
+# timed CMD...: runs CMD; prints its seconds.
+timed() {
+    local t0
+    t0=$(now)
+    "$@" || exit 1
+    echo "$(now) - $t0" | bc
+}
+
+# run_vdiskfs FS: one mount for each read (a fresh mount: nothing of the
+# disk in the page cache); sets READY (s), RSS (KiB), COPY (s), READ (s),
+# BYTES.
 run_vdiskfs() {
     local t0
     t0=$(now)
@@ -64,14 +80,19 @@ run_vdiskfs() {
     READY=$(echo "$(now) - $t0" | bc)
     RSS=$(hwm "$BENCH_PID")
     BYTES=$(stat -c %s "$MP/bench.img")
+    COPY=$(timed nbdcopy --threads=4 "$MP/bench.img" null:)
+    bench_unmount
+    bench_mount "$MP" "$tree" bench --read-only --fs "$1"
     READ=$(read4 "$MP/bench.img")
     bench_unmount
 }
 
-# run_floppy: nbdkit floppy on a unix socket; the same measures.
-run_floppy() {
+# start_floppy: nbdkit floppy on a unix socket; sets SOCK_URI, NBD_PID,
+# READY (s), BYTES.
+start_floppy() {
     local sock=$WORKD/nbd.sock t0 i
     rm -f "$sock"
+    SOCK_URI="nbd+unix:///?socket=$sock"
     t0=$(now)
     nbdkit -f -U "$sock" floppy "$tree" 2>"$WORKD/nbdkit.log" &
     NBD_PID=$!
@@ -81,15 +102,21 @@ run_floppy() {
         sleep 0.01
     done
     READY=$(echo "$(now) - $t0" | bc)
+}
+
+# run_floppy: the same measures as run_vdiskfs, a fresh nbdkit per read.
+run_floppy() {
+    start_floppy
     RSS=$(hwm "$NBD_PID")
-    t0=$(now)
-    nbdcopy --connections=4 "nbd+unix:///?socket=$sock" null:
-    READ=$(echo "$(now) - $t0" | bc)
+    COPY=$(timed nbdcopy --connections=4 "$SOCK_URI" null:)
+    stop_nbdkit
+    start_floppy
+    READ=$(timed nbdcopy --no-extents --connections=4 "$SOCK_URI" null:)
     stop_nbdkit
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-declare -A ready rss rate secs size
+declare -A ready rss rate secs copy size
 for ((r = 1; r <= ROUNDS; r++)); do
     for who in fat32 ext4 floppy; do
         if [ $who = floppy ]; then run_floppy; else run_vdiskfs $who; fi
@@ -97,15 +124,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
         rss[$who]+="$RSS "
         rate[$who]+="$(echo "$BYTES / $READ / 1048576" | bc -l) "
         secs[$who]+="$READ "
+        copy[$who]+="$COPY "
         size[$who]=$((BYTES >> 20))
-        printf 'round %d %-6s ready %6.2f s  rss %7d KiB  read %6.2f s (%d MiB)\n' \
-            "$r" $who "$READY" "$RSS" "$READ" $((BYTES >> 20)) >&2
+        printf 'round %d %-6s ready %6.2f s  rss %7d KiB  copy %6.2f s  every byte %6.2f s (%d MiB)\n' \
+            "$r" $who "$READY" "$RSS" "$COPY" "$READ" $((BYTES >> 20)) >&2
     done
 done
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 row() {
-    printf '| %s | %.2f | %d | %d | %.2f | %.0f |' "$1" "$(med "${ready[$1]}")" "$(med "${rss[$1]}")" \
-        "${size[$1]}" "$(med "${secs[$1]}")" "$(med "${rate[$1]}")"
+    printf '| %s | %.2f | %d | %d | %.2f | %.2f | %.0f |' "$1" "$(med "${ready[$1]}")" "$(med "${rss[$1]}")" \
+        "${size[$1]}" "$(med "${copy[$1]}")" "$(med "${secs[$1]}")" "$(med "${rate[$1]}")"
 }
 ratio() { echo "scale=2; $(med "$1") / $(med "$2")" | bc; }
 block="## $(date -u +%Y-%m-%d) fat_bench: FAT32 of $count files vs ext4 and nbdkit floppy
@@ -114,11 +142,11 @@ Command: \`bench/fat_bench.sh $count\` (ROUNDS=$ROUNDS, alternating, warm cache;
 Machine: $(machine_line).
 vdiskfs: $VDISKFS, tree at commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown).
 
-| disk | ready (s) | peak RSS (KiB) | disk (MiB) | whole-disk read, 4 readers (s) | (MiB/s) |
-|---|---|---|---|---|---|
+| disk | ready (s) | peak RSS (KiB) | disk (MiB) | copy: nbdcopy, 4 readers, holes skipped (s) | every byte, 4 readers (s) | every byte (MiB/s) |
+|---|---|---|---|---|---|---|
 $(row fat32)
 $(row ext4)
 $(row floppy)
 
-Ratios: ready time floppy / vdiskfs fat32 = $(ratio "${ready[floppy]}" "${ready[fat32]}") (above 1: vdiskfs faster); RSS fat32 / floppy = $(ratio "${rss[fat32]}" "${rss[floppy]}"); whole-disk read time floppy / fat32 = $(ratio "${secs[floppy]}" "${secs[fat32]}") (the vdiskfs disk also holds its free space, 20% or at least 256 MiB, read as zeros); read rate fat32 / floppy = $(ratio "${rate[fat32]}" "${rate[floppy]}"); ready time fat32 / ext4 = $(ratio "${ready[fat32]}" "${ready[ext4]}")."
+Ratios: ready time floppy / vdiskfs fat32 = $(ratio "${ready[floppy]}" "${ready[fat32]}") (above 1: vdiskfs faster); RSS fat32 / floppy = $(ratio "${rss[fat32]}" "${rss[floppy]}"); whole-disk copy time (nbdcopy, holes skipped) floppy / fat32 = $(ratio "${copy[floppy]}" "${copy[fat32]}"); every-byte read time floppy / fat32 = $(ratio "${secs[floppy]}" "${secs[fat32]}") (the vdiskfs disk also holds its free space, 20% or at least 256 MiB, read as zeros); every-byte read rate fat32 / floppy = $(ratio "${rate[fat32]}" "${rate[floppy]}"); ready time fat32 / ext4 = $(ratio "${ready[fat32]}" "${ready[ext4]}")."
 record_block "$block"
