@@ -31,6 +31,7 @@ RemoteStat from_stat(const nfs_stat_64& st) {
   out.gid = uint32_t(st.nfs_gid);
   out.size = st.nfs_size;
   out.fileid = st.nfs_ino;
+  out.fsid = st.nfs_dev;
   out.nlink = uint32_t(st.nfs_nlink);
   out.rdev = st.nfs_rdev;
   out.atime = timestamp(st.nfs_atime, st.nfs_atime_nsec);
@@ -47,6 +48,7 @@ RemoteStat from_entry(const nfsdirent& e, int version) {
   out.gid = e.gid;
   out.size = e.size;
   out.fileid = version == 3 ? e.inode : 0;  // libnfs 4.0's NFSv4 listing leaves it unset
+  out.fsid = version == 3 ? e.dev : 0;
   out.nlink = e.nlink;
   out.rdev = e.rdev;
   out.atime = timestamp(e.atime.tv_sec, e.atime_nsec);
@@ -222,6 +224,7 @@ bool NfsConnection::list_once(const std::string& path, std::vector<RemoteEntry>&
     RemoteStat st;
     if (!stat_once(path.empty() ? entry.name : path + "/" + entry.name, st, err)) return false;
     entry.stat.fileid = st.fileid;
+    entry.stat.fsid = st.fsid;
   }
   return true;
 }

@@ -21,6 +21,7 @@ struct RemoteStat {
   uint32_t uid = 0, gid = 0;
   uint64_t size = 0;   // bytes (regular files; a symlink: its target's length)
   uint64_t fileid = 0; // the server's inode number (NFS fileid, SMB inode): hard links share it
+  uint64_t fsid = 0;   // the server filesystem the fileid belongs to (NFS fsid; 0 where not said)
   uint32_t nlink = 1;
   uint64_t rdev = 0;   // devices: makedev(major, minor)
   Timestamp atime, mtime, ctime;

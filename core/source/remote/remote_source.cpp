@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <unordered_map>
 
 #include "core/image/error.h"
@@ -106,13 +107,19 @@ EntrySpec spec_of(const RemoteStat& st) {
 // hides from fileids).
 constexpr size_t kMaxDepth = 512;
 
+// A file's identity on the server: (fsid, fileid). Names with the same one
+// are hard links; a fileid alone may repeat across the filesystems of one
+// export.
+using FileKey = std::pair<uint64_t, uint64_t>;
+FileKey key_of(const RemoteStat& st) { return {st.fsid, st.fileid}; }
+
 // Why a folder with `fileid` under `parent` must not be descended into: it
 // is one of its own ancestors (a server following a symlink to "..", as
 // SMB servers do), or lies too deep; "" when it may.
-std::string folder_loop(const Tree& tree, uint32_t parent, const std::vector<uint64_t>& dir_fileid, uint64_t fileid) {
+std::string folder_loop(const Tree& tree, uint32_t parent, const std::vector<FileKey>& dir_fileid, FileKey fileid) {
   size_t depth = 0;
   for (uint32_t n = parent;; n = tree.dirents[tree.nodes[n].first_link].parent) {
-    if (fileid != 0 && n < dir_fileid.size() && dir_fileid[n] == fileid)
+    if (fileid.second != 0 && n < dir_fileid.size() && dir_fileid[n] == fileid)
       return fmt::format("the same folder as /{} (a loop on the server)", tree.relative_path(n));
     if (n == 0) break;
     if (++depth > kMaxDepth) return fmt::format("deeper than {} folders (a loop on the server?)", kMaxDepth);
@@ -152,8 +159,8 @@ void RemoteSource::scan(const ScanOptions& options, ScanReport& report) {
   TreeAssembler assembler(spec_of(root), describe());
   ListingQueue queue(reader_.pool(), std::max<size_t>(1, options.remote.connections));
   queue.request("");
-  std::unordered_map<uint64_t, uint32_t> by_fileid;  // files of several names
-  std::vector<uint64_t> dir_fileid{root.fileid};      // per node (directories): the server's fileid
+  std::map<FileKey, uint32_t> by_fileid;       // files of several names
+  std::vector<FileKey> dir_fileid{key_of(root)};  // per node (directories): the server's identity
   uint64_t entries = 0;
   for (uint32_t dir = assembler.next_directory(); dir != kNoIndex; dir = assembler.next_directory()) {
     const std::string path = assembler.tree().relative_path(dir);
@@ -175,7 +182,7 @@ void RemoteSource::scan(const ScanOptions& options, ScanReport& report) {
       previous = e.name;
       const bool linked = caps.hard_links && !S_ISDIR(e.stat.mode) && e.stat.nlink > 1;
       if (linked) {
-        if (auto it = by_fileid.find(e.stat.fileid); it != by_fileid.end()) {
+        if (auto it = by_fileid.find(key_of(e.stat)); it != by_fileid.end()) {
           assembler.add_link(e.name, it->second);
           continue;
         }
@@ -183,12 +190,12 @@ void RemoteSource::scan(const ScanOptions& options, ScanReport& report) {
       EntrySpec spec = spec_of(e.stat);
       if (S_ISLNK(e.stat.mode)) spec.link_target = l.targets[i];
       const std::string child = join(path, e.name);
-      const std::string loop = S_ISDIR(e.stat.mode) ? folder_loop(assembler.tree(), dir, dir_fileid, e.stat.fileid) : "";
+      const std::string loop = S_ISDIR(e.stat.mode) ? folder_loop(assembler.tree(), dir, dir_fileid, key_of(e.stat)) : "";
       if (!loop.empty()) report.skipped.push_back(fmt::format("{}: {}; kept empty, not descended into", child, loop));
       const uint32_t node = assembler.add_new(e.name, spec, loop.empty());
-      if (linked) by_fileid.emplace(e.stat.fileid, node);
+      if (linked) by_fileid.emplace(key_of(e.stat), node);
       if (node >= dir_fileid.size()) dir_fileid.resize(node + 1);
-      dir_fileid[node] = e.stat.fileid;
+      dir_fileid[node] = key_of(e.stat);
       if (S_ISDIR(e.stat.mode) && loop.empty()) queue.request(child);
       if (node >= files_.size()) files_.resize(node + 1);
       if (S_ISREG(e.stat.mode)) files_[node] = {child, e.stat.size, remote_file_key(describe(), child, e.stat)};
