@@ -7,20 +7,77 @@
 #include <cstring>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <atomic>
+#include <optional>
 #include <vector>
 
 #include "core/image/error.h"
 #include "core/image/io.h"
 #include "core/image/log.h"
+#include "core/image/range_copy.h"
+#include "core/source/source_factory.h"
 #include "formats/format_table.h"
+#include "fuse/cli/progress.h"
 
 namespace vdiskfs {
 namespace {
 
-bool all_zero(const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    if (p[i]) return false;
-  return true;
+// The names of the table's formats, "img, vmdk, ...".
+std::string format_names() {
+  std::string names;
+  for (const ContainerFormat& f : container_formats()) names += (names.empty() ? "" : ", ") + std::string(f.name);
+  return names;
+}
+
+// The table's format that `export` writes: the one named (`raw` is `img`),
+// else the one whose file suffix ends `output` (the longest), else `img`.
+const ContainerFormat& export_format(const std::string& name, const std::string& output) {
+  const std::string wanted = name == "raw" ? "img" : name;
+  const ContainerFormat* best = nullptr;
+  size_t best_len = 0;
+  for (const ContainerFormat& f : container_formats()) {
+    if (!wanted.empty()) {
+      if (f.name == wanted) return f;
+      continue;
+    }
+    for (const FormatFile& file : f.files)
+      if (!file.descriptor && output.size() >= file.suffix.size() && file.suffix.size() > best_len &&
+          output.compare(output.size() - file.suffix.size(), file.suffix.size(), file.suffix) == 0)
+        best = &f, best_len = file.suffix.size();
+  }
+  if (!wanted.empty()) fail("-O {}: not a format; choose raw or one of: {}", name, format_names());
+  if (best) return *best;
+  for (const ContainerFormat& f : container_formats())
+    if (f.name == "img") return f;
+  fail("the format table has no raw image");
+}
+
+// The file of `format` for the disk of `prepared` (its data file: a
+// descriptor is not written). Throws Error when the disk is beyond the
+// format's limit.
+ContainerFile export_file(const PreparedDisk& prepared, const ContainerFormat& format, const std::string& output) {
+  ContainerInput in;
+  in.disk = prepared.disk.image;
+  in.disk->data_ranges(in.data);
+  in.identity = prepared.disk.identity;
+  in.name = source_default_name(prepared.source_path);
+  in.timestamp_ns = prepared.disk.timestamp_ns;
+  if (!disk_fits(format, in))
+    fail("cannot export {} as {}: the disk ({} bytes) is beyond {}", output, format.name, in.disk->size(),
+         format.limit.empty() ? "the format's limit" : std::string(format.limit));
+  std::vector<ContainerFile> files = format.build(in, format);
+  for (size_t i = 0; i < files.size() && i < format.files.size(); ++i)
+    if (!format.files[i].descriptor) return std::move(files[i]);
+  fail("format {} has no data file to export", format.name);
+}
+
+// Creates `output`; throws Error when it exists or cannot be made.
+int create_output(const std::string& output) {
+  const int fd = open(output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    fail("cannot create {}: {}{}", output, strerror(errno),
+         errno == EEXIST ? " (export never overwrites: remove it or choose another name)" : "");
+  return fd;
 }
 
 // What the table's formats would do with the disk of `prepared`: for each,
@@ -112,30 +169,41 @@ void print_layout(const Disk& disk) {
 
 int export_command(const ExportArgs& args) {
   PreparedDisk prepared = prepare_disk(args.layout);
-  const Image& image = *prepared.disk.image;
-  const int fd = open(args.output.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) fail("cannot create {}: {}", args.output, strerror(errno));
-  constexpr size_t kChunk = 1 << 20;
-  std::vector<uint8_t> buf(kChunk);
-  for (uint64_t off = 0; off < image.size(); off += kChunk) {
-    const size_t n = size_t(std::min<uint64_t>(kChunk, image.size() - off));
-    if (!ok(image.read(off, buf.data(), n))) {
-      close(fd);
-      unlink(args.output.c_str());
-      fail("reading the disk at offset {} failed; see the log above", off);
-    }
-    if (all_zero(buf.data(), n)) continue;  // leave a hole
-    const IoResult written = pwrite_full(fd, buf.data(), n, off);
-    if (!written.complete()) {
-      const int err = written.end == IoEnd::failed ? written.error : ENOSPC;
-      close(fd);
-      unlink(args.output.c_str());
-      fail("writing {} at offset {}: {}", args.output, off, strerror(err));
-    }
+  const ContainerFormat& format = export_format(args.format, args.output);
+  const ContainerFile file = export_file(prepared, format, args.output);
+  const Image& image = *file.image;
+  std::vector<ByteRange> ranges;
+  image.data_ranges(ranges);
+  const uint64_t total = ranges_bytes(ranges);
+  const int fd = create_output(args.output);
+  std::atomic<uint64_t> done{0};
+  CopyOptions options;
+  options.jobs = args.jobs;
+  ProgressReporter progress("exporting " + args.output, total, done,
+                            progress_style(args.json, args.layout.quiet));
+  const std::optional<CopyFailure> failure = copy_ranges(image, ranges, fd, options, done);
+  progress.finish();
+  const bool finished = !failure && ftruncate(fd, off_t(image.size())) == 0 && fsync(fd) == 0;
+  const int finish_errno = errno;
+  if (close(fd) != 0 || !finished) {
+    unlink(args.output.c_str());
+    if (failure && failure->reading)
+      fail("reading the disk at offset {} failed (see the line above); {} was removed", failure->offset, args.output);
+    if (failure)
+      fail("writing {} at offset {}: {}; the partial file was removed", args.output, failure->offset,
+           strerror(failure->error));
+    fail("finishing {}: {}; the partial file was removed", args.output, strerror(finish_errno));
   }
-  if (ftruncate(fd, off_t(image.size())) != 0 || fsync(fd) != 0 || close(fd) != 0)
-    fail("finishing {}: {}", args.output, strerror(errno));
-  if (!args.layout.quiet) log_info("wrote {} ({} bytes)", args.output, image.size());
+  const double seconds = progress.seconds();
+  if (args.json) {
+    const nlohmann::ordered_json j = {{"output", args.output},  {"format", std::string(format.name)},
+                                      {"size", image.size()},   {"data_bytes", total},
+                                      {"seconds", seconds},     {"bytes_per_second", seconds > 0 ? uint64_t(double(total) / seconds) : 0}};
+    std::printf("%s\n", j.dump().c_str());
+  } else if (!args.layout.quiet) {
+    log_info("wrote {} ({}, {} bytes; {} bytes of data read and written in {:.2f} s)", args.output, format.name,
+             image.size(), total, seconds);
+  }
   return 0;
 }
 

@@ -138,9 +138,14 @@ int main(int argc, char** argv) {
   add_layout_options(mount_cmd, mount.layout);
 
   vdiskfs::ExportArgs exp;
-  CLI::App* export_cmd = app.add_subcommand("export", "Write the disk of SOURCE to a raw image file (sparse)");
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "Write the disk of SOURCE to a new image file: raw or a container format; only data is read, free space stays a hole");
   add_source(export_cmd, exp.layout);
-  export_cmd->add_option("OUTPUT", exp.output, "image file to create")->required();
+  export_cmd->add_option("OUTPUT", exp.output, "image file to create (never overwritten)")->required();
+  export_cmd->add_option("-O,--output-format", exp.format,
+                         "raw (img), vmdk, vmdk-flat, vhd, vhd-fixed, vdi or qcow2 (default: from OUTPUT's suffix, else raw)");
+  export_cmd->add_option("--jobs", exp.jobs, "reads in flight")->capture_default_str()->check(CLI::Range(1u, 64u));
+  export_cmd->add_flag("--json", exp.json, "progress (one line a second) and the result as JSON lines on stdout");
   add_layout_options(export_cmd, exp.layout);
 
   vdiskfs::LayoutArgs info;
