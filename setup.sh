@@ -7,7 +7,7 @@ SUDO=""
 PACKAGES="
   build-essential cmake pkg-config git
   libfuse3-dev fuse3 libfmt-dev nlohmann-json3-dev catch2 libxxhash-dev
-  libcli11-dev zlib1g-dev libnfs-dev libsmbclient-dev
+  libcli11-dev zlib1g-dev libnfs-dev libsmbclient-dev libzstd-dev liblzma-dev libbz2-dev pigz
   e2fsprogs xfsprogs gdisk fdisk util-linux qemu-utils mount kmod coreutils attr acl
   procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
   tar libarchive-tools gzip bzip2 xz-utils zstd lz4 python3

@@ -20,6 +20,11 @@ class ArchiveFile {
   // Its size in bytes and its mtime, as when it was opened.
   virtual uint64_t size() const = 0;
   virtual Timestamp mtime() const = 0;
+  // Whether the file holds at least `end` bytes. A compressed archive read
+  // in place knows its size only once its first pass reached the end: it
+  // decodes that far (size() decodes to the end), so a reader going front to
+  // back decodes the stream once. Throws Error as the first pass does.
+  virtual bool has(uint64_t end) const { return end <= size(); }
   // Reads exactly `len` bytes at `offset` (bytes). Status::io_error after
   // a log line naming the file, the offset and why; Status::source_changed
   // when the file ended early or changed since it was opened (logged once).

@@ -32,6 +32,10 @@ struct ScanOptions {
   size_t open_files = 1024;      // descriptors kept open for reads
   bool xattrs = true;            // read extended attributes
   RemoteOptions remote;          // shares only
+  // Compressed archives: the most output (bytes) allowed between two
+  // restart points; beyond it the mount is refused (or, with
+  // remote.cache_dir, the stream is decompressed once into a copy there).
+  uint64_t restart_limit = 64ull << 20;
   // Called now and then during the scan with the entries seen so far.
   std::function<void(uint64_t)> progress;
 };

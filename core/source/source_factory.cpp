@@ -20,7 +20,7 @@
 namespace vdiskfs {
 
 std::string source_kinds_help() {
-  return "a directory, an uncompressed tar archive, or a share: nfs://host[:port]/export/path[?version=3|4] or "
+  return "a directory, a tar archive (plain, or gzip, zstd or xz compressed: read in place), or a share: nfs://host[:port]/export/path[?version=3|4] or "
          "smb://[user@]host[:port]/share/path";
 }
 
@@ -72,8 +72,13 @@ std::string source_default_name(const std::string& canonical_source) {
   while (source.size() > 1 && source.back() == '/') source.remove_suffix(1);
   const size_t slash = source.find_last_of('/');
   std::string base(slash == std::string::npos ? source : source.substr(slash + 1));
-  // A backup "web01.tar" shows as web01.img, web01.vmdk, ...
-  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".tar") == 0) base.resize(base.size() - 4);
+  // A backup "web01.tar" (or .tar.gz, .tgz, .tar.zst, ...) shows as
+  // web01.img, web01.vmdk, ...
+  for (std::string_view suffix : {".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.xz", ".txz", ".tar.bz2", ".tbz2"})
+    if (base.size() > suffix.size() && base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      base.resize(base.size() - suffix.size());
+      break;
+    }
   return base.empty() ? "root" : base;  // "/" has no base name
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // The one place that turns what the user typed for SOURCE into a Source, so
-// that the command line never names a source class. Today SOURCE is a path:
-// a regular file is an uncompressed tar archive, anything else a directory;
-// later nfs://, smb:// and a.tar+b.tar each become a branch here.
+// that the command line never names a source class. SOURCE is an nfs:// or
+// smb:// URL, or a path: a regular file is a tar archive (plain, or gzip,
+// zstd or xz compressed), anything else a directory; later a.tar+b.tar
+// becomes a branch here.
 #include <memory>
 #include <string>
 
@@ -10,8 +11,8 @@
 
 namespace vdiskfs {
 
-// What SOURCE may be today, for the command line's help ("a directory or
-// an uncompressed tar archive"); it grows with the factory.
+// What SOURCE may be today, for the command line's help ("a directory, a
+// tar archive ..."); it grows with the factory.
 std::string source_kinds_help();
 
 // The canonical name of the source the user typed: an absolute path

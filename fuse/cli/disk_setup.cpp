@@ -147,6 +147,10 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   out.source_path = resolve_source(args.source);
   ScanOptions scan;
   scan.remote = remote_options(args);
+  const auto limit = parse_size(args.restart_limit);
+  if (!limit || limit->is_percent || limit->bytes == 0)
+    fail("--restart-limit {} is not a size (like 64M or 1G)", args.restart_limit);
+  scan.restart_limit = limit->bytes;
   scan.strict = args.strict;
   scan.one_file_system = args.one_file_system;
   scan.xattrs = args.xattrs;

@@ -42,6 +42,8 @@ struct LayoutArgs {
   std::string cache_dir;           // --cache-dir
   std::string cache_dir_size = "4G";  // --cache-dir-size
   std::string cache_policy = "arc";   // --cache-policy lru|arc
+  // Compressed archives: the most output between restart points.
+  std::string restart_limit = "64M";  // --restart-limit
 };
 
 struct PreparedDisk {

@@ -32,11 +32,17 @@ void add_remote_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
       ->capture_default_str();
   cmd->add_option("--connections", a.connections, "connections to a share: reads in flight at once")->capture_default_str();
   cmd->add_option("--cache-size", a.cache_size, "memory for the block cache in front of a share")->capture_default_str();
-  cmd->add_option("--cache-dir", a.cache_dir, "also cache a share's blocks in this folder on local disk");
+  cmd->add_option("--cache-dir", a.cache_dir,
+                  "also cache a share's blocks in this folder on local disk; a compressed archive whose restart points "
+                  "lie beyond --restart-limit is decompressed once into a copy here");
   cmd->add_option("--cache-dir-size", a.cache_dir_size, "at most this much in --cache-dir")->capture_default_str();
   cmd->add_option("--cache-policy", a.cache_policy,
                   "which blocks the cache keeps: arc (recency and frequency: a boot's repeated reads stay while a "
                   "scan passes) or lru")
+      ->capture_default_str();
+  cmd->add_option("--restart-limit", a.restart_limit,
+                  "compressed archives: the most uncompressed output between two restart points (gzip deflate "
+                  "blocks, zstd frames, xz blocks); beyond it the mount is refused unless --cache-dir is given")
       ->capture_default_str();
 }
 

@@ -50,7 +50,7 @@ TEST_CASE("a SOURCE that does not exist is named in the error") {
 
 TEST_CASE("the help text says what SOURCE may be") {
   CHECK(source_kinds_help() ==
-        "a directory, an uncompressed tar archive, or a share: nfs://host[:port]/export/path[?version=3|4] or "
+        "a directory, a tar archive (plain, or gzip, zstd or xz compressed: read in place), or a share: nfs://host[:port]/export/path[?version=3|4] or "
         "smb://[user@]host[:port]/share/path");
 }
 
@@ -58,4 +58,8 @@ TEST_CASE("a share URL names the mount after its last path component") {
   CHECK(source_default_name("nfs://127.0.0.1/export/web01?version=4") == "web01");
   CHECK(source_default_name("nfs://127.0.0.1/export/backups/web01.tar?nfsport=20490") == "web01");
   CHECK(source_default_name("smb://backup@nas/share/db01/") == "db01");
+  CHECK(source_default_name("/srv/web01.tar.gz") == "web01");
+  CHECK(source_default_name("/srv/web01.tgz") == "web01");
+  CHECK(source_default_name("/srv/web01.tar.zst") == "web01");
+  CHECK(source_default_name("/srv/web01.tar.xz") == "web01");
 }

@@ -60,6 +60,10 @@ class CompressedInput {
   // empty span at the end of the file. Throws CorruptStream (naming the
   // archive and offset) when the file cannot be read.
   std::pair<const uint8_t*, size_t> peek();
+  // Copies the next `n` bytes into `dst` and consumes them (across buffer
+  // refills): false when the file ends before `n` bytes (what was there is
+  // consumed). Throws as peek() does.
+  bool take(uint8_t* dst, size_t n);
   // Marks `n` bytes of what peek() returned as used.
   void consume(size_t n) { pos_ += n; }
   // Compressed offset of the next unread byte.
@@ -124,6 +128,26 @@ class StreamCodec {
   // lie too far apart: e.g. "pzstd -p 4 (or zstd -T0 --rsyncable... )".
   // `path` is the archive's name.
   virtual std::string recompress_hint(const std::string& path) const = 0;
+};
+
+// A StreamCodec whose decoders are `Decoder(in, from)`: `name` for
+// messages, `hint` the re-compress command with {path} for the archive.
+template <class Decoder>
+class CodecOf : public StreamCodec {
+ public:
+  CodecOf(std::string name, std::string hint) : name_(std::move(name)), hint_(std::move(hint)) {}
+  std::string name() const override { return name_; }
+  std::unique_ptr<StreamDecoder> decoder(const ArchiveFile& in, const RestartPoint& from) const override {
+    return std::make_unique<Decoder>(in, from);
+  }
+  std::string recompress_hint(const std::string& path) const override {
+    std::string out = hint_;
+    for (size_t at; (at = out.find("{path}")) != std::string::npos;) out.replace(at, 6, path);
+    return out;
+  }
+
+ private:
+  std::string name_, hint_;
 };
 
 // The codec whose magic `head` (the first bytes of a file; up to 16 are

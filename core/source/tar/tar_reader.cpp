@@ -27,16 +27,22 @@ using tar::parse_number;
 // one pread per window, not one per header.
 class WindowReader {
  public:
-  WindowReader(const ArchiveFile& file, const std::string& name) : file_(file), size_(file.size()), name_(name) {}
+  WindowReader(const ArchiveFile& file, const std::string& name) : file_(file), name_(name) {}
+
+  // Whether the archive holds at least `end` bytes (a compressed archive
+  // decodes that far: see ArchiveFile::has).
+  bool has(uint64_t end) const { return file_.has(end); }
+  // The archive's size in bytes.
+  uint64_t size() const { return file_.size(); }
 
   // `len` bytes at `offset`, valid until the next call.
   const uint8_t* at(uint64_t offset, size_t len) {
-    if (offset + len > size_)
+    if (!file_.has(offset + len))
       fail("tar archive {} is truncated: {} bytes needed at offset {}, the file ends at {}", name_, len,
-           offset, size_);
+           offset, file_.size());
     if (offset < start_ || offset + len > start_ + filled_) {
       buf_.resize(std::max<size_t>(kWindow, len));
-      const size_t want = size_t(std::min<uint64_t>(buf_.size(), size_ - offset));
+      const size_t want = file_.has(offset + buf_.size()) ? buf_.size() : size_t(file_.size() - offset);
       const Status s = file_.read(offset, buf_.data(), want);
       if (s == Status::source_changed) fail("tar archive {} shrank or changed while being read (offset {})", name_, offset);
       if (!ok(s)) fail("cannot read tar archive {} at offset {} (see the line above)", name_, offset);
@@ -49,7 +55,6 @@ class WindowReader {
  private:
   static constexpr size_t kWindow = 256 * 1024;
   const ArchiveFile& file_;
-  uint64_t size_;
   const std::string& name_;
   std::vector<uint8_t> buf_;
   uint64_t start_ = 0;
@@ -63,6 +68,8 @@ void reject_compressed(const uint8_t* p, uint64_t size, const std::string& name)
     const char* what;
     const char* tool;
   };
+  // gzip, zstd and xz were opened as such before (open_decompressed); seen
+  // here, they are compressed twice.
   static const Magic magics[] = {
       {"\x1f\x8b", 2, "gzip", "gunzip -k"},         {"BZh", 3, "bzip2", "bunzip2 -k"},
       {"\xfd" "7zXZ", 5, "xz", "unxz -k"},          {"\x28\xb5\x2f\xfd", 4, "zstd", "zstd -d"},
@@ -70,8 +77,8 @@ void reject_compressed(const uint8_t* p, uint64_t size, const std::string& name)
   };
   for (const Magic& m : magics)
     if (size >= m.len && std::memcmp(p, m.bytes, m.len) == 0)
-      fail("{} is a {}-compressed archive: vdiskfs reads members in place and needs an uncompressed tar; "
-           "decompress it first ({} {})",
+      fail("{} is a {}-compressed archive: vdiskfs reads uncompressed, gzip, zstd and xz tar archives in place; "
+           "decompress it first ({} {}), or re-compress it with pigz, pzstd or xz -T0",
            name, m.what, m.tool, name);
 }
 
@@ -147,24 +154,25 @@ void read_gnu_sparse_entries(const tar::GnuSparseEntry (&entries)[N], std::vecto
 class Walker {
  public:
   Walker(const ArchiveFile& file, const std::string& name, const TarCallbacks& cb)
-      : in_(file, name), size_(file.size()), name_(name), cb_(cb) {}
+      : in_(file, name), name_(name), cb_(cb) {}
 
   void run() {
-    if (size_ == 0) fail("{} is empty: not a tar archive (a source is a directory or an uncompressed tar archive)", name_);
-    reject_compressed(in_.at(0, std::min<uint64_t>(size_, kBlock)), size_, name_);
+    if (!in_.has(1)) fail("{} is empty: not a tar archive (a source is a directory or a tar archive)", name_);
+    const size_t head = in_.has(kBlock) ? kBlock : size_t(in_.size());
+    reject_compressed(in_.at(0, head), head, name_);
     // An archive without members (tar -cf x.tar -T /dev/null) is only its
     // end marker: zero blocks.
-    if (size_ < kBlock || !(tar::checksum_ok(in_.at(0, kBlock)) || tar::is_zero_block(in_.at(0, kBlock))))
-      fail("{} is not a tar archive (no valid tar header at offset 0); a source is a directory or an uncompressed tar archive", name_);
+    if (!in_.has(kBlock) || !(tar::checksum_ok(in_.at(0, kBlock)) || tar::is_zero_block(in_.at(0, kBlock))))
+      fail("{} is not a tar archive (no valid tar header at offset 0); a source is a directory or a tar archive, plain or gzip, zstd or xz compressed", name_);
     uint64_t pos = 0;
-    while (pos + kBlock <= size_) {
+    while (in_.has(pos + kBlock)) {
       const uint8_t* h = in_.at(pos, kBlock);
       if (tar::is_zero_block(h)) return;  // end-of-archive marker
       if (!tar::checksum_ok(h))
         fail("tar archive {} is corrupt: bad header checksum at offset {}", name_, pos);
       pos = member(pos);
     }
-    if (pos != size_)
+    if (pos != in_.size())
       fail("tar archive {} is truncated: a partial header at offset {}", name_, pos);
     // A missing end marker is common for archives cut at a member boundary.
   }
@@ -207,9 +215,9 @@ class Walker {
                                     size, data));
     const uint64_t stored = kind.data ? size : 0;
     uint64_t next = data + align_up(stored, kBlock);
-    if (data + stored > size_ || next < data)
+    if (next < data || !in_.has(data + stored))
       fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
-           data + stored, size_);
+           data + stored, in_.size());
     if (kind.bits == 0) {
       if (type == 'V') cb_.skipped(path, "tape volume label, not a file");
       else fail("tar archive {} is a multi-volume continuation at offset {}: not supported", name_, pos);
@@ -236,7 +244,7 @@ class Walker {
     if (type == 'S') {
       gnu_sparse(h, pos, m);  // extension blocks sit between the header and the data
       next = m.data_offset + align_up(stored, kBlock);
-      if (m.data_offset + stored > size_) fail("tar archive {} is truncated: the sparse member at offset {} runs past the end", name_, pos);
+      if (!in_.has(m.data_offset + stored)) fail("tar archive {} is truncated: the sparse member at offset {} runs past the end", name_, pos);
     }
     else if (const std::string* major = pax_.find("GNU.sparse.major"); major || pax_.find("GNU.sparse.map") || !sparse00_.empty())
       pax_sparse(major, pos, m);
@@ -255,9 +263,9 @@ class Walker {
     const uint64_t data = pos + kBlock;
     const uint64_t stored = number(field_chars(h.size), "size", pos);
     const uint64_t next = data + align_up(stored, kBlock);
-    if (data + stored > size_ || next < data)
+    if (next < data || !in_.has(data + stored))
       fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
-           data + stored, size_);
+           data + stored, in_.size());
     if (!first_header_) first_header_ = pos + 1;
     if (type == 'L') long_name_ = trim_nul(extension_data(data, stored, pos));
     if (type == 'K') long_link_ = trim_nul(extension_data(data, stored, pos));
@@ -607,7 +615,6 @@ class Walker {
   }
 
   WindowReader in_;
-  uint64_t size_;
   const std::string& name_;
   const TarCallbacks& cb_;
   PaxState pax_;

@@ -1,5 +1,5 @@
 #pragma once
-// Walks an uncompressed tar archive (POSIX ustar, pax, GNU) header by
+// Walks the bytes of a tar archive (POSIX ustar, pax, GNU) header by
 // header without reading member data, and reports where each member's
 // data lies in the archive, so that files can be read in place later.
 // Understands pax extended headers (long names, nanosecond times, large

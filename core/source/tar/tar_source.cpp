@@ -12,6 +12,7 @@
 #include "core/image/error.h"
 #include "core/image/io.h"
 #include "core/image/log.h"
+#include "core/source/compressed/decompressed_archive.h"
 #include "core/source/tar/tar_reader.h"
 #include "core/source/tree_builder.h"
 
@@ -28,16 +29,17 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
 
 std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, const ScanOptions& options,
                                            ScanReport& report) {
-  std::unique_ptr<TarSource> src(new TarSource(std::move(file)));
+  // Most archives hold entries of a few KiB: room for one per 4 KiB of the
+  // file (compressed or not), at most 16 M.
+  const uint64_t archive_size = file->size();
+  std::unique_ptr<TarSource> src(new TarSource(open_decompressed(std::move(file), options)));
   const std::string& path = src->path_;
-  const uint64_t archive_size = src->file_->size();
   // Directories the archive names only as parents: root-owned, 0755, the
   // archive's own time.
   Node implied;
   implied.mode = S_IFDIR | 0755;
   implied.atime = implied.mtime = implied.ctime = src->file_->mtime();
   TreeBuilder builder(implied);
-  // Most archives hold entries of a few KiB: room for one per 4 KiB, at most 16 M.
   builder.reserve(size_t(std::min<uint64_t>(archive_size / 4096, 16u << 20)));
   uint64_t members = 0;
   std::unordered_set<uint64_t> stored_whole;  // data offsets of SUN.holesdata members

@@ -1,5 +1,6 @@
 #pragma once
-// An uncompressed tar archive as a source: one pass over its headers at
+// A tar archive as a source (a compressed one decoded in place, see
+// compressed/decompressed_archive.h): one pass over its headers at
 // mount builds the tree and records where each member's data lies; reads
 // are preads from the archive at those offsets. Paths that are absolute,
 // hold "..", or lead through a symlink are refused (listed as skipped).

@@ -1,0 +1,294 @@
+#include "core/source/compressed/decompressed_archive.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "core/image/error.h"
+#include "core/image/log.h"
+#include "core/source/compressed/stream_codec.h"
+
+namespace vdiskfs {
+namespace {
+
+constexpr uint64_t kPage = 256 * 1024;           // unit of the cache and of the CRC table, bytes of output
+constexpr uint64_t kRestartSpacing = 4ull << 20;  // restart points at least this far apart, bytes of output
+constexpr size_t kCachePages = 256;               // pages kept in memory (64 MiB)
+
+using Page = std::vector<uint8_t>;
+
+std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20)); }
+
+class DecompressedArchive : public ArchiveFile {
+ public:
+  DecompressedArchive(std::unique_ptr<ArchiveFile> in, std::unique_ptr<StreamCodec> codec, const ScanOptions& options)
+      : in_(std::move(in)), codec_(std::move(codec)), limit_(options.restart_limit), copy_dir_(options.remote.cache_dir) {
+    points_.push_back(RestartPoint{});
+    scan_ = codec_->decoder(*in_, points_.front());
+  }
+  ~DecompressedArchive() override {
+    if (copy_fd_ >= 0) close(copy_fd_);
+  }
+
+  std::string describe() const override { return in_->describe(); }
+  Timestamp mtime() const override { return in_->mtime(); }
+  bool unchanged() const override { return in_->unchanged(); }
+
+  uint64_t size() const override {
+    std::lock_guard lock(mu_);
+    while (scan_) advance_scan();
+    return end_;
+  }
+
+  bool has(uint64_t end) const override {
+    std::lock_guard lock(mu_);
+    while (scan_ && scanned_pages_ * kPage < end) advance_scan();
+    return scan_ ? true : end <= end_;
+  }
+
+  Status read(uint64_t offset, uint8_t* buf, size_t len) const override {
+    std::lock_guard lock(mu_);
+    while (len) {
+      const uint64_t p = offset / kPage;
+      std::shared_ptr<const Page> page = get_page(p);
+      if (!page) return scan_ || offset < end_ ? Status::io_error : Status::source_changed;
+      const size_t at = size_t(offset - p * kPage);
+      if (at >= page->size()) return Status::source_changed;  // beyond the end
+      const size_t n = std::min(len, page->size() - at);
+      std::memcpy(buf, page->data() + at, n);
+      buf += n;
+      offset += n;
+      len -= n;
+    }
+    return Status::ok;
+  }
+
+  std::vector<std::pair<std::string, uint64_t>> stats() const override {
+    auto rows = in_->stats();
+    std::lock_guard lock(mu_);
+    rows.emplace_back("decompressed_pages", decoded_pages_);
+    rows.emplace_back("decompressed_page_hits", page_hits_);
+    rows.emplace_back("decoder_restarts", restarts_);
+    rows.emplace_back("restart_points", points_.size());
+    return rows;
+  }
+
+ private:
+  // The page `p` (kPage bytes of output, the last one shorter), or nullptr
+  // past the end or after a decoding error (logged). While the first pass
+  // runs, a decoding error throws Error instead: the scan reports it.
+  std::shared_ptr<const Page> get_page(uint64_t p) const {
+    if (auto hit = cached(p)) {
+      ++page_hits_;
+      return hit;
+    }
+    while (scan_ && p >= scanned_pages_) advance_scan();
+    if (p * kPage >= end_ && !scan_) return nullptr;
+    if (auto hit = cached(p)) return hit;
+    if (copy_fd_ >= 0 && p * kPage < copied_) return from_copy(p);
+    try {
+      return decode_page(p);
+    } catch (const CorruptStream& e) {
+      hot_.reset();
+      if (scan_) throw Error(e.what());
+      log_error("{} (a read at uncompressed offset {} gets EIO)", e.what(), p * kPage);
+      return nullptr;
+    }
+  }
+
+  std::shared_ptr<const Page> cached(uint64_t p) const {
+    auto it = cache_.find(p);
+    if (it == cache_.end()) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second.second);
+    return it->second.first;
+  }
+
+  void insert(uint64_t p, std::shared_ptr<const Page> page) const {
+    if (cache_.count(p)) return;
+    lru_.push_front(p);
+    cache_.emplace(p, std::make_pair(std::move(page), lru_.begin()));
+    if (cache_.size() > kCachePages) {
+      const uint64_t victim = lru_.back();
+      lru_.pop_back();
+      cache_.erase(victim);
+    }
+  }
+
+  // The first pass: decodes the next page, records its CRC and the restart
+  // points passed, caches it (and copies it to the copy file, if any).
+  void advance_scan() const {
+    auto page = std::make_shared<Page>(kPage);
+    size_t fill = 0;
+    try {
+      while (fill < kPage) {
+        const size_t n = scan_->read(page->data() + fill, kPage - fill);
+        if (n == 0) break;
+        fill += n;
+        const uint64_t out = scan_->out_offset();
+        const uint64_t gap = out - points_.back().out_offset;
+        if (gap >= kRestartSpacing)
+          if (auto r = scan_->restart_point()) {
+            points_.push_back(std::move(*r));
+            continue;
+          }
+        if (gap > limit_ && copy_fd_ < 0) too_far_apart(scanned_pages_ * kPage);
+      }
+    } catch (const CorruptStream& e) {
+      throw Error(e.what());
+    }
+    page->resize(fill);
+    const uint64_t p = scanned_pages_;
+    if (fill) {
+      crcs_.push_back(uint32_t(crc32(0, page->data(), uInt(fill))));
+      if (copy_fd_ >= 0) write_copy(p * kPage, *page);
+      ++decoded_pages_;
+      insert(p, std::move(page));
+      ++scanned_pages_;
+    }
+    if (fill < kPage) {  // the end of the stream
+      end_ = p * kPage + fill;
+      scan_.reset();
+      log_info("{}: {} stream of {} bytes, {} restart points", in_->describe(), codec_->name(), end_, points_.size());
+    }
+  }
+
+  // Restart points lie further apart than the limit: an Error saying how to
+  // re-compress, or with a copy folder, the stream from here on is copied
+  // (and what came before is decoded again into the copy once).
+  void too_far_apart(uint64_t page_start) const {
+    const std::string path = in_->describe();
+    if (copy_dir_.empty())
+      fail("{} is {}-compressed with more than {} of output between restart points (from uncompressed offset {} on): "
+           "reading a file in it would decompress up to that much each time. Re-compress it with restart points: {}; "
+           "or mount it with --cache-dir DIR to decompress it once into a copy in DIR (or raise --restart-limit)",
+           path, codec_->name(), mib(limit_), points_.back().out_offset, codec_->recompress_hint(path));
+    char name[] = "/vdiskfs-decompressed-XXXXXX";
+    std::string templ = copy_dir_ + name;
+    copy_fd_ = mkstemp(templ.data());
+    if (copy_fd_ < 0) fail("cannot create a file in --cache-dir {} for the copy of {}: {}", copy_dir_, path, strerror(errno));
+    unlink(templ.c_str());
+    log_warning("{}: its {} restart points lie more than {} apart; decompressing it once into a copy in {} "
+                "(an unlinked file, as large as the uncompressed archive)",
+                path, codec_->name(), mib(limit_), copy_dir_);
+    // The pages before the one being decoded, decoded again into the copy.
+    auto dec = codec_->decoder(*in_, points_.front());
+    Page buf(kPage);
+    for (uint64_t at = 0; at < page_start;) {
+      const size_t n = dec->read(buf.data(), size_t(std::min<uint64_t>(kPage, page_start - at)));
+      if (n == 0) throw dec_short(page_start);
+      buf.resize(n);
+      write_copy(at, buf);
+      buf.resize(kPage);
+      at += n;
+    }
+  }
+
+  CorruptStream dec_short(uint64_t at) const {
+    return CorruptStream(fmt::format("{} stream of {} ended before uncompressed offset {} on a second decoding",
+                                     codec_->name(), in_->describe(), at),
+                         0);
+  }
+
+  void write_copy(uint64_t at, const Page& page) const {
+    const ssize_t n = pwrite(copy_fd_, page.data(), page.size(), off_t(at));
+    if (n != ssize_t(page.size()))
+      fail("cannot write the copy of {} in --cache-dir {}: {}", in_->describe(), copy_dir_,
+           n < 0 ? strerror(errno) : "short write (disk full?)");
+    copied_ = std::max<uint64_t>(copied_, at + page.size());
+  }
+
+  std::shared_ptr<const Page> from_copy(uint64_t p) const {
+    auto page = std::make_shared<Page>(size_t(std::min<uint64_t>(kPage, copied_ - p * kPage)));
+    const ssize_t n = pread(copy_fd_, page->data(), page->size(), off_t(p * kPage));
+    if (n != ssize_t(page->size())) {
+      log_error("cannot read the copy of {} in {} at offset {}: {}", in_->describe(), copy_dir_, p * kPage,
+                n < 0 ? strerror(errno) : "short read");
+      return nullptr;
+    }
+    insert(p, page);
+    return page;
+  }
+
+  // A page behind the first pass, decoded again: with the hot decoder if it
+  // stands at or before it with no closer restart point, else from the
+  // nearest restart point. Full pages passed on the way are cached too.
+  std::shared_ptr<const Page> decode_page(uint64_t p) const {
+    const uint64_t target = p * kPage;
+    auto r = std::upper_bound(points_.begin(), points_.end(), target,
+                              [](uint64_t t, const RestartPoint& x) { return t < x.out_offset; });
+    const RestartPoint& from = *(r - 1);
+    if (!hot_ || hot_->out_offset() > target || hot_->out_offset() < from.out_offset) {
+      hot_ = codec_->decoder(*in_, from);
+      ++restarts_;
+    }
+    Page skip;
+    for (;;) {
+      const uint64_t at = hot_->out_offset();
+      if (at % kPage) {  // to the next page boundary
+        skip.resize(size_t(kPage - at % kPage));
+        fill(skip, at);
+        continue;
+      }
+      const uint64_t q = at / kPage;
+      auto page = std::make_shared<Page>(size_t(std::min<uint64_t>(kPage, expected_end() - at)));
+      fill(*page, at);
+      if (q < crcs_.size() && uint32_t(crc32(0, page->data(), uInt(page->size()))) != crcs_[q])
+        throw CorruptStream(fmt::format("{} stream of {}: the output at uncompressed offset {} differs from what the "
+                                        "first pass decoded (CRC-32 mismatch; the archive changed?)",
+                                        codec_->name(), in_->describe(), at),
+                            0);
+      ++decoded_pages_;
+      insert(q, page);
+      if (q == p) return page;
+    }
+  }
+
+  uint64_t expected_end() const { return scan_ ? scanned_pages_ * kPage : end_; }
+
+  // Fills `buf` with the hot decoder's next bytes (at output offset `at`).
+  void fill(Page& buf, uint64_t at) const {
+    for (size_t got = 0; got < buf.size();) {
+      const size_t n = hot_->read(buf.data() + got, buf.size() - got);
+      if (n == 0) throw dec_short(at + buf.size());
+      got += n;
+    }
+  }
+
+  std::unique_ptr<ArchiveFile> in_;
+  std::unique_ptr<StreamCodec> codec_;
+  uint64_t limit_;
+  std::string copy_dir_;
+  mutable std::mutex mu_;
+  mutable std::unique_ptr<StreamDecoder> scan_;  // the first pass; null once it reached the end
+  mutable uint64_t scanned_pages_ = 0;
+  mutable uint64_t end_ = 0;                      // the uncompressed size, once known
+  mutable std::vector<RestartPoint> points_;      // by out_offset
+  mutable std::vector<uint32_t> crcs_;            // CRC-32 of each page the first pass decoded
+  mutable std::unique_ptr<StreamDecoder> hot_;    // the last reader's decoder
+  mutable std::unordered_map<uint64_t, std::pair<std::shared_ptr<const Page>, std::list<uint64_t>::iterator>> cache_;
+  mutable std::list<uint64_t> lru_;  // most recent first
+  mutable int copy_fd_ = -1;
+  mutable uint64_t copied_ = 0;  // bytes of output in the copy
+  mutable uint64_t decoded_pages_ = 0, page_hits_ = 0, restarts_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ArchiveFile> open_decompressed(std::unique_ptr<ArchiveFile> file, const ScanOptions& options) {
+  uint8_t head[16] = {};
+  const size_t n = size_t(std::min<uint64_t>(sizeof head, file->size()));
+  if (n && !ok(file->read(0, head, n))) fail("cannot read the start of {} (see the line above)", file->describe());
+  std::unique_ptr<StreamCodec> codec = detect_codec(head, n);
+  if (!codec) return file;
+  return std::make_unique<DecompressedArchive>(std::move(file), std::move(codec), options);
+}
+
+}  // namespace vdiskfs

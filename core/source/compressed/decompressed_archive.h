@@ -1,0 +1,31 @@
+#pragma once
+// A compressed archive read in place: an ArchiveFile presenting the
+// uncompressed bytes of a gzip, zstd, xz or bzip2 file (issue 17).
+//
+// The first pass decodes the stream once, front to back, as the tar scan
+// reads it (the scan's reads advance it), recording restart points at
+// least kRestartSpacing bytes of output apart where the format allows and a
+// CRC-32 of each page of output; its size is known once it reached the end
+// (known_size() is empty before; size() finishes the pass). Later reads
+// start a decoder at the nearest restart point at or before the page they
+// want, keep that decoder for the next page (a sequential reader decodes
+// each page once), and keep decoded pages in a bounded LRU cache.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/source/archive_file.h"
+#include "core/source/source.h"
+
+namespace vdiskfs {
+
+// If `file` starts with the magic of a compressed format this build reads,
+// the file decompressed in place, else `file` itself. Options:
+// options.restart_limit (bytes of output: restart points further apart
+// make the first pass fail with an Error saying how to re-compress) and
+// options.remote.cache_dir (--cache-dir: then such a stream is decompressed
+// once into an unlinked file there instead, logged as a copy). Throws Error
+// naming the archive when its first bytes cannot be read.
+std::unique_ptr<ArchiveFile> open_decompressed(std::unique_ptr<ArchiveFile> file, const ScanOptions& options);
+
+}  // namespace vdiskfs

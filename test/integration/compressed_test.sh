@@ -1,0 +1,142 @@
+#!/bin/bash
+# Compressed tar archives read in place (issue 17). The small test tree plus
+# a 96 MiB file of varied text (so that the stream has many restart points
+# and outgrows the 64 MiB of decoded pages kept in memory) is packed once as
+# a plain POSIX tar, then compressed by gzip, pigz, pzstd and xz -T0 (the
+# compressors the issue names for archives with restart points). Each
+# compressed archive is mounted and its whole .img must equal, byte for
+# byte, `vdiskfs export` of the plain tar (the disk's identity covers the
+# tree and the members' offsets in the uncompressed archive, not the
+# compressed bytes); the gzip one is also mounted by the kernel's ext4 and
+# compared entry by entry with the source tree. Reads behind the first pass
+# must have restarted the decoder at restart points (the mount's counters).
+# Then: a one-frame `zstd` archive whose restart points lie further apart
+# than --restart-limit is refused with a message naming the archive and how
+# to re-compress, and mounts with --cache-dir (decompressed once into a
+# copy there, logged); a corrupt and a truncated stream are refused at
+# mount naming the archive and the compressed offset; a stream damaged
+# after the mount gives EIO for the reads it touches, a log line naming the
+# archive, and the daemon stays up. No archive may change.
+source "$(dirname "$0")/lib.sh"
+require_root
+for t in "tar tar" "gzip gzip" "pigz pigz" "pzstd zstd" "zstd zstd" "xz xz-utils" "e2fsck e2fsprogs" \
+         "losetup mount" "fusermount3 fuse3" "python3 python3" "cmp diffutils" "jq jq" "base64 coreutils" \
+         "$TREETOOL treetool(build)" "$VDISKFS vdiskfs(build)"; do
+    require $t
+done
+
+make_work
+bash "$TESTS_DIR/gen_tree.sh" small "$WORK/src"
+rm "$WORK/src/special/socket"  # tar cannot hold a socket
+random_bytes $((72 * 1024 * 1024)) >"$WORK/random.bin"
+base64 -w 100 "$WORK/random.bin" >"$WORK/src/big.txt" && rm "$WORK/random.bin"
+tar --format=posix --xattrs --xattrs-include='*' --sparse --numeric-owner --atime-preserve=system \
+    -C "$WORK/src" -cf "$WORK/src.tar" . || die "tar failed"
+before=$("$TREETOOL" hash "$WORK/src")
+echo "plain tar: $(stat -c %s "$WORK/src.tar") bytes"
+
+# The reference disk: export of the plain tar (no FUSE).
+"$VDISKFS" export -q "$WORK/src.tar" "$WORK/ref.img" || die "vdiskfs export $WORK/src.tar failed"
+
+# compress NAME CMD...: $WORK/NAME from the plain tar through CMD (stdin to
+# stdout), with the plain tar's mtime (the disk's implied directories carry
+# the archive's time).
+compress() {
+    local name=$1
+    shift
+    "$@" <"$WORK/src.tar" >"$WORK/$name" || die "$* failed"
+    touch -r "$WORK/src.tar" "$WORK/$name"
+    sums[$name]=$(sha256sum <"$WORK/$name")
+    echo "$name: $(stat -c %s "$WORK/$name") bytes by $*"
+}
+declare -A sums
+compress src-gzip.tar.gz gzip -c
+compress src-pigz.tar.gz pigz -p 2 -c
+compress src.tar.zst pzstd -q -p 2 -c
+compress src.tar.xz xz -T2 --block-size=8MiB -c
+compress one-frame.tar.zst zstd -q -c
+
+mkdir "$WORK/mnt" "$WORK/kernel"
+# check_archive NAME: mounts it read-only, the .img equals the reference,
+# decoder restarts happened; the gzip one through the kernel's ext4 too.
+check_archive() {
+    local name=$1 img stats restarts points
+    mount_fg "$WORK/$name" "$WORK/mnt" --read-only
+    # web01.tar.gz shows as web01.img
+    img=$WORK/mnt/${name%%.tar.*}.img
+    [ -f "$img" ] || die "$name is not exposed as $(basename "$img"): $(ls "$WORK/mnt")"
+    cmp "$img" "$WORK/ref.img" || die "the disk of $name differs from the plain tar's"
+    stats=$("$VDISKFS" stats "$WORK/mnt" --json) || die "vdiskfs stats failed"
+    restarts=$(jq -r '.source_counters.decoder_restarts' <<<"$stats")
+    points=$(jq -r '.source_counters.restart_points' <<<"$stats")
+    [ "$points" -ge 8 ] || die "$name: only $points restart points for a $(stat -c %s "$WORK/src.tar")-byte stream: $stats"
+    [ "$restarts" -ge 1 ] || die "$name: the read of the whole disk never restarted a decoder: $stats"
+    echo "ok: $name: the disk equals the plain tar's; $points restart points, $restarts decoder restarts"
+    if [ "$name" = src-gzip.tar.gz ]; then
+        kernel_mount --fsck "$img"
+        "$TREETOOL" compare "$WORK/src" "$WORK/kernel" --ignore lost+found || die "kernel view of $name differs from the source"
+        echo "ok: the kernel's ext4 of $name equals the source tree"
+        kernel_unmount
+    fi
+    unmount_fg "$WORK/mnt"
+}
+for name in src-gzip.tar.gz src-pigz.tar.gz src.tar.zst src.tar.xz; do check_archive "$name"; done
+
+# ---------------------------------------------------------------- one frame
+expect_status "$EXIT_REFUSED" "$WORK/one-frame.tar.zst is zstd-compressed with more than 16.0 MiB of output between restart points" \
+    "$VDISKFS" mount --read-only --restart-limit 16M "$WORK/one-frame.tar.zst" "$WORK/mnt"
+grep -qF "pzstd" <<<"$OUT" || die "the refusal does not say how to re-compress: $OUT"
+grep -qF -- "--cache-dir" <<<"$OUT" || die "the refusal does not name --cache-dir: $OUT"
+mountpoint -q "$WORK/mnt" && die "one-frame.tar.zst was refused, yet $WORK/mnt is mounted"
+mkdir "$WORK/cache"
+log_mark
+mount_fg "$WORK/one-frame.tar.zst" "$WORK/mnt" --read-only --restart-limit 16M --cache-dir "$WORK/cache"
+log_since | grep -qF "decompressing it once into a copy in $WORK/cache" || die "no log line about the copy: $(log_since)"
+cmp "$WORK/mnt/one-frame.img" "$WORK/ref.img" || die "the disk of one-frame.tar.zst (copied) differs from the plain tar's"
+unmount_fg "$WORK/mnt"
+[ -z "$(ls -A "$WORK/cache")" ] || die "the copy in $WORK/cache was left behind: $(ls -A "$WORK/cache")"
+echo "ok: one-frame.tar.zst refused under --restart-limit 16M, equal through --cache-dir"
+
+# ---------------------------------------------------------------- damage
+# corrupt_at FILE OFFSET: flips the byte at OFFSET, keeping the mtime.
+corrupt_at() {
+    python3 - "$1" "$2" <<'PY' || die "cannot corrupt $1"
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xFF]))
+PY
+}
+size=$(stat -c %s "$WORK/src-gzip.tar.gz")
+cp -p "$WORK/src-gzip.tar.gz" "$WORK/corrupt.tar.gz"
+corrupt_at "$WORK/corrupt.tar.gz" $((size / 2))
+expect_status "$EXIT_REFUSED" "gzip stream of $WORK/corrupt.tar.gz is corrupt at compressed offset" \
+    "$VDISKFS" mount --read-only "$WORK/corrupt.tar.gz" "$WORK/mnt"
+head -c $((size / 3)) "$WORK/src-gzip.tar.gz" >"$WORK/cut.tar.gz"
+expect_status "$EXIT_REFUSED" "$WORK/cut.tar.gz" "$VDISKFS" mount --read-only "$WORK/cut.tar.gz" "$WORK/mnt"
+grep -qiE "truncated|ends|corrupt" <<<"$OUT" || die "the refusal of cut.tar.gz does not say it is cut: $OUT"
+mountpoint -q "$WORK/mnt" && die "a damaged archive was refused, yet $WORK/mnt is mounted"
+
+# Damage after the mount (a bad sector, a rewrite that kept size and mtime):
+# the decoded pages still in memory keep serving; a read that must decode
+# the damaged part again fails with EIO and a log line, the daemon stays.
+cp -p "$WORK/src-gzip.tar.gz" "$WORK/late.tar.gz"
+mount_fg "$WORK/late.tar.gz" "$WORK/mnt" --read-only
+zsize=$(stat -c %s "$WORK/late.tar.gz")
+corrupt_at "$WORK/late.tar.gz" $((zsize / 4))
+touch -r "$WORK/src-gzip.tar.gz" "$WORK/late.tar.gz"
+log_mark
+if cmp "$WORK/mnt/late.img" "$WORK/ref.img" 2>"$WORK/cmp.err"; then die "a read through the damaged stream succeeded"; fi
+grep -qF "Input/output error" "$WORK/cmp.err" || die "the damaged read did not fail with EIO: $(cat "$WORK/cmp.err")"
+log_since | grep -F "$WORK/late.tar.gz" | grep -qiE "corrupt|differs" || die "no log line names the damaged archive: $(log_since)"
+kill -0 "$MOUNT_PID" || die "the daemon died on a damaged stream"
+dd if="$WORK/mnt/late.img" of=/dev/null bs=64K count=1 status=none || die "the mount no longer answers after the damage"
+unmount_fg "$WORK/mnt"
+echo "ok: a stream damaged after the mount: EIO, logged with the archive, the daemon stayed up"
+# The vdiskfs log holds the expected error lines of the damage test only.
+: >"$WORK/vdiskfs.log"
+
+for name in "${!sums[@]}"; do
+    [ "${sums[$name]}" = "$(sha256sum <"$WORK/$name")" ] || die "$name changed"
+done
+[ "$before" = "$("$TREETOOL" hash "$WORK/src")" ] || die "the source tree changed"
+echo "PASS compressed_test"
