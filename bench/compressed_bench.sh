@@ -1,0 +1,78 @@
+#!/bin/bash
+# compressed_bench.sh [--no-record] [N]: compressed tar archives read in
+# place (#17), in the same run as the same tree as a plain tar. The tree of
+# N small files (default 100000; gen_tree.sh many N, with the bench cache's
+# copy reused) is packed once as a POSIX tar and compressed by gzip, pigz,
+# pzstd and xz -T0. Warm page cache. Per archive:
+#   decompress: seconds of `gzip -dc` (`zstd -dc`, `xz -dc`) to /dev/null;
+#   ready:      seconds from `vdiskfs mount -f` to the image being there
+#               (the first pass: one decode with restart points, the tar
+#               scan), and its ratio to the decompression (aim: 1.2 or less);
+#   read:       `dd bs=1M` of the whole image, seconds, against the plain tar's;
+#   random:     4000 reads of 4 KiB at random offsets of the image's data
+#               (tools/random_reads.py), seconds, against the plain tar's.
+# Run as root after building into build/.
+source "$(dirname "$0")/common.sh"
+if [ "${1:-}" = --no-record ]; then record=0; shift; fi
+N=${1:-100000}
+MP=$(mktemp -d /tmp/vdiskfs-cbench.XXXXXX)
+W=$(mktemp -d "$BENCH_CACHE/compressed-bench.XXXXXX")
+BENCH_TEMP+=("$MP" "$W")
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+
+dir=$BENCH_CACHE/many-$N
+if [ ! -d "$dir" ]; then
+    PATH=$REPO/build/test:$PATH bash "$REPO/test/integration/gen_tree.sh" many "$N" "$dir.partial" >&2
+    mv "$dir.partial" "$dir"
+fi
+tar --format=posix --numeric-owner -C "$dir" -cf "$W/b.tar" .
+gzip -c "$W/b.tar" >"$W/b-gzip.tar.gz"
+pigz -p 2 -c "$W/b.tar" >"$W/b-pigz.tar.gz"
+pzstd -q -p 2 -c "$W/b.tar" >"$W/b.tar.zst"
+xz -T0 -c "$W/b.tar" >"$W/b.tar.xz"
+cat "$W"/* >/dev/null
+
+# measure ARCHIVE: sets READY_S, READ_S, RANDOM_S.
+measure() {
+    local t0
+    t0=$(now)
+    bench_mount "$MP" "$1" bench --read-only
+    READY_S=$(since "$t0")
+    t0=$(now)
+    dd if="$MP/bench.img" of=/dev/null bs=1M status=none
+    READ_S=$(since "$t0")
+    bench_unmount
+    bench_mount "$MP" "$1" bench --read-only
+    t0=$(now)
+    python3 "$BENCH_DIR/tools/random_reads.py" "$MP/bench.img" 4000 4096 "$(stat -c %s "$W/b.tar")"
+    RANDOM_S=$(since "$t0")
+    bench_unmount
+}
+
+measure "$W/b.tar"
+plain_ready=$READY_S plain_read=$READ_S plain_random=$RANDOM_S
+rows=$(printf '| plain tar | %s | – | %.2f | – | %.2f | %.2f |' "$(stat -c %s "$W/b.tar")" "$plain_ready" "$plain_read" "$plain_random")
+for a in "b-gzip.tar.gz gzip" "b-pigz.tar.gz gzip" "b.tar.zst zstd" "b.tar.xz xz"; do
+    set -- $a
+    t0=$(now)
+    $2 -dc "$W/$1" >/dev/null
+    dec=$(since "$t0")
+    measure "$W/$1"
+    rows+=$'\n'$(printf '| %s | %s | %.2f | %.2f (%s×) | %.2f (%s×) | %.2f (%s×) |' "$1" "$(stat -c %s "$W/$1")" "$dec" \
+        "$READY_S" "$(ratio "$READY_S" "$dec")" "$READ_S" "$(ratio "$READ_S" "$plain_read")" \
+        "$RANDOM_S" "$(ratio "$RANDOM_S" "$plain_random")")
+done
+
+record_block "## $(date -u '+%Y-%m-%d %H:%M') UTC — compressed_bench.sh $N
+
+- command: \`bash bench/compressed_bench.sh $N\`
+- machine: $(machine_line)
+- tree: gen_tree.sh many $N packed as a POSIX tar ($(stat -c %s "$W/b.tar") bytes), compressed by gzip, pigz -p 2, pzstd -p 2, xz -T0; warm page cache
+- ready: \`vdiskfs mount\` to the image being there (the first pass decodes the whole stream once), × its \`-dc >/dev/null\`; read: \`dd bs=1M\` of the whole image, × the plain tar's; random: 4000 reads of 4 KiB at random offsets in the image's first (tar size) bytes on a fresh mount, × the plain tar's
+
+| archive | bytes | \`-dc\` s | ready s (× decompress) | read s (× plain) | random s (× plain) |
+|---|---:|---:|---:|---:|---:|
+| plain tar | $(stat -c %s "$W/b.tar") | – | $(printf %.2f "$plain_ready") | $(printf %.2f "$plain_read") | $(printf %.2f "$plain_random") |
+$(tail -n +2 <<<"$rows")"
