@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds and runs every test twice: the normal build, then the same tests
-# built with AddressSanitizer and UndefinedBehaviorSanitizer. Needs root
+# built with AddressSanitizer and UndefinedBehaviorSanitizer; then a minute
+# of fuzzing of the archive readers. Needs root
 # (FUSE, loop devices, mount) and the packages of ./setup.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,5 +38,11 @@ echo "== sanitizer build (ASan + UBSan), without the tests labelled slow:" \
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite "$root/build-asan" "-LE slow" -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_SANITIZE=ON
+
+# The tar and compressed-stream readers on arbitrary bytes (libFuzzer, clang,
+# ASan + UBSan): a crash, leak or hang fails the run.
+echo "== fuzz (test/fuzz/run.sh 60)"
+"$root/test/fuzz/run.sh" 60
+SUMMARY+=", fuzz tar_fuzz 60 s"
 
 echo "all suites: $PASSED passed, 0 failed ($SUMMARY)"

@@ -96,7 +96,9 @@ void RemoteReader::read_ahead_worker() const {
   while (true) {
     ahead_cv_.wait(lock, [&] { return stopping_ || !ahead_queue_.empty(); });
     if (stopping_) return;
-    const auto [file, block] = std::move(ahead_queue_.front());
+    const auto entry = std::move(ahead_queue_.front());
+    const auto& file = entry.first;
+    const auto block = entry.second;
     ahead_queue_.pop_front();
     lock.unlock();
     if (ok(cache_.prefetch(file.key, file.size, block,
