@@ -36,6 +36,9 @@ struct ScanOptions {
   // restart points; beyond it the mount is refused (or, with
   // remote.cache_dir, the stream is decompressed once into a copy there).
   uint64_t restart_limit = 64ull << 20;
+  // Chains of incremental archives: the archive (1-based) whose point in
+  // time the tree shows; 0: the last.
+  uint32_t chain_at = 0;
   // Called now and then during the scan with the entries seen so far.
   std::function<void(uint64_t)> progress;
 };
@@ -44,6 +47,16 @@ struct ScanReport {
   std::vector<std::string> skipped;  // "path: reason"
   // Directories on other filesystems kept empty (one_file_system), by path.
   std::vector<std::string> not_descended;
+};
+
+// A backup's point in time: one archive of a chain of incrementals
+// (core/source/tar/tar_chain.h), with the entries (files, directories,
+// links) it added, changed and removed against the state before it.
+struct PointInTime {
+  std::string archive;  // path
+  Timestamp time;       // the archive file's mtime: when the backup was written
+  bool shown = false;   // the tree is as of this point (--at)
+  uint64_t entries = 0, added = 0, changed = 0, removed = 0, renamed = 0;  // renamed: directories
 };
 
 class Source : public FileReader {
@@ -64,6 +77,8 @@ class Source : public FileReader {
   // cache: hits, misses, bytes, evictions), as (name, number) pairs in a
   // stable order; none for a local source.
   virtual std::vector<std::pair<std::string, uint64_t>> stats() const { return {}; }
+  // A chain's archives, in order; empty for every other source.
+  virtual std::vector<PointInTime> points_in_time() const { return {}; }
 };
 
 }  // namespace vdiskfs

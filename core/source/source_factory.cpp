@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "core/image/error.h"
 #include "core/source/directory/directory_source.h"
@@ -15,12 +16,14 @@
 #include "core/source/remote/remote_source.h"
 #include "core/source/remote/remote_url.h"
 #include "core/source/remote/smb_share.h"
+#include "core/source/tar/tar_chain.h"
 #include "core/source/tar/tar_source.h"
 
 namespace vdiskfs {
 
 std::string source_kinds_help() {
-  return "a directory, a tar archive (plain, or gzip, zstd or xz compressed: read in place), or a share: nfs://host[:port]/export/path[?version=3|4] or "
+  return "a directory, a tar archive (plain, or gzip, zstd or xz compressed: read in place), a chain of GNU tar "
+         "--listed-incremental archives (full.tar+incr1.tar+...), or a share: nfs://host[:port]/export/path[?version=3|4] or "
          "smb://[user@]host[:port]/share/path";
 }
 
@@ -50,6 +53,11 @@ std::unique_ptr<Source> open_remote(const std::string& url, const ScanOptions& o
 
 std::string resolve_source(const std::string& typed) {
   if (is_remote_url(typed)) return parse_remote_url(typed).text;
+  if (const std::vector<std::string> chain = split_chain(typed); chain.size() > 1) {
+    std::string joined;
+    for (const std::string& archive : chain) joined += (joined.empty() ? "" : "+") + resolve_source(archive);
+    return joined;
+  }
   char resolved[PATH_MAX];
   if (!realpath(typed.c_str(), resolved)) {
     if (errno == ENOENT) fail("source {} does not exist", typed);
@@ -60,9 +68,17 @@ std::string resolve_source(const std::string& typed) {
 
 std::unique_ptr<Source> open_source(const std::string& typed, const ScanOptions& options, ScanReport& report) {
   const std::string path = resolve_source(typed);
-  if (is_remote_url(path)) return open_remote(path, options, report);
+  if (is_remote_url(path)) {
+    if (options.chain_at) fail("--at is for a chain of incremental tar archives, not {}", path);
+    return open_remote(path, options, report);
+  }
+  const std::vector<std::string> chain = split_chain(path);
   struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return TarSource::open(path, options, report);
+  const bool file = stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (options.chain_at && chain.size() == 1 && !file)
+    fail("--at is for a chain of incremental tar archives, not {}", path);
+  if (chain.size() > 1 || options.chain_at) return TarChain::open(chain, options.chain_at, options, report);
+  if (file) return TarSource::open(path, options, report);
   return DirectorySource::open(path, options, report);
 }
 
@@ -70,6 +86,10 @@ std::string source_default_name(const std::string& canonical_source) {
   std::string_view source = canonical_source;
   if (is_remote_url(source)) source = source.substr(0, source.find('?'));  // nfs://h/export/web01?version=4
   while (source.size() > 1 && source.back() == '/') source.remove_suffix(1);
+  // A chain is named after its full backup, the first archive.
+  if (const std::vector<std::string> chain = split_chain(std::string(source));
+      chain.size() > 1 && !is_remote_url(source))
+    return source_default_name(chain.front());
   const size_t slash = source.find_last_of('/');
   std::string base(slash == std::string::npos ? source : source.substr(slash + 1));
   // A backup "web01.tar" (or .tar.gz, .tgz, .tar.zst, ...) shows as
@@ -80,6 +100,25 @@ std::string source_default_name(const std::string& canonical_source) {
       break;
     }
   return base.empty() ? "root" : base;  // "/" has no base name
+}
+
+std::string read_chain_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("cannot read the chain file {}: {}", path, strerror(errno));
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::string joined, line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const size_t begin = line.find_first_not_of(" \t\r");
+    if (begin == std::string::npos || line[begin] == '#') continue;
+    line = line.substr(begin, line.find_last_not_of(" \t\r") + 1 - begin);
+    if (line.find('+') != std::string::npos)
+      fail("chain file {} line {}: archive name {} holds a '+', which separates a chain's archives; rename it", path,
+           number, line);
+    joined += (joined.empty() ? "" : "+") + (line.front() == '/' ? line : dir + line);
+  }
+  if (joined.empty()) fail("chain file {} lists no archive (one path a line)", path);
+  return joined;
 }
 
 }  // namespace vdiskfs

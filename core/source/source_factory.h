@@ -31,4 +31,10 @@ std::unique_ptr<Source> open_source(const std::string& typed, const ScanOptions&
 // archive suffix ("/backups/web01.tar" -> "web01"), "root" for "/".
 std::string source_default_name(const std::string& canonical_source);
 
+// The archives listed in a chain file (--chain): one path a line, relative
+// to the file's folder, blank lines and '#' comments skipped; returns them
+// joined by '+' (a chain as SOURCE names it). Throws Error naming the file
+// and line (unreadable, empty, a name holding '+').
+std::string read_chain_file(const std::string& path);
+
 }  // namespace vdiskfs

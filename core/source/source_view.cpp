@@ -30,22 +30,6 @@ std::string join(std::string_view a, std::string_view b) {
   return std::string(a) + "/" + std::string(b);
 }
 
-// The entry of base node `n` as TreeBuilder takes it.
-EntrySpec spec_of(const Tree& tree, uint32_t n) {
-  const Node& node = tree.nodes[n];
-  EntrySpec spec;
-  spec.attrs = node;
-  spec.payload = n;
-  if (node.is_symlink()) spec.link_target = std::string(tree.link_target(node));
-  if (node.is_regular() && (node.flags & Node::kSparse)) {
-    spec.sparse = true;
-    tree.data_segments(n, spec.segments);
-  }
-  auto [x, end] = tree.xattrs_of(n);
-  for (; x != end; ++x) spec.xattrs.emplace_back(tree.xattr_name(*x), tree.xattr_value(*x));
-  return spec;
-}
-
 void check_added(const std::string& why, const std::string& path) {
   if (!why.empty()) fail("view entry {}: {}", path, why);
 }
@@ -63,33 +47,25 @@ SourceView::SourceView(const Source& base, const ViewSpec& spec)
   implied.mode = S_IFDIR | 0755;
   TreeBuilder builder(implied);
   builder.reserve(t.dirents.size());
-  EntrySpec root_spec = spec_of(t, root);
+  EntrySpec root_spec = entry_spec_of(t, root);
   if (empty) root_spec = EntrySpec{implied, {}, false, {}, {}, 0};
   check_added(builder.add("", std::move(root_spec)), "/");
 
   const std::set<std::string> cut(spec.cut.begin(), spec.cut.end());
   std::unordered_map<uint32_t, std::string> first_name;  // base node of several names -> its first view path
-  std::vector<std::pair<uint32_t, std::string>> to_walk;
-  if (!empty) to_walk.emplace_back(root, "");
-  while (!to_walk.empty()) {
-    auto [dir, prefix] = std::move(to_walk.back());
-    to_walk.pop_back();
-    const Node& d = t.nodes[dir];
-    for (uint32_t i = t.child_begin(d); i < t.child_begin(d) + t.child_count(d); ++i) {
-      const Dirent& e = t.dirents[i];
-      std::string path = join(prefix, t.name(e));
+  if (!empty)
+    for_each_path(t, root, [&](const Dirent& e, const std::string& path) {
       const Node& n = t.nodes[e.node];
       if (!n.is_dir() && n.nlink > 1) {
         auto [it, first] = first_name.emplace(e.node, path);
         if (!first) {
           check_added(builder.add_hard_link(path, it->second), path);
-          continue;
+          return false;
         }
       }
-      check_added(builder.add(path, spec_of(t, e.node)), path);
-      if (n.is_dir() && !cut.count(path)) to_walk.emplace_back(e.node, std::move(path));
-    }
-  }
+      check_added(builder.add(path, entry_spec_of(t, e.node)), path);
+      return !cut.count(path);
+    });
 
   for (const std::string& dir : spec.added_dirs) {
     if (t.lookup(join(spec.root, dir)) != kNoIndex) continue;
@@ -101,7 +77,7 @@ SourceView::SourceView(const Source& base, const ViewSpec& spec)
     const uint32_t target = t.lookup(join(spec.root, alias.target));
     if (target == kNoIndex || !t.nodes[target].is_regular() || in_cut(cut, alias.target))
       fail("{}: {} is not a regular file of the view", describe_, alias.target);
-    EntrySpec s = spec_of(t, target);
+    EntrySpec s = entry_spec_of(t, target);
     s.payload |= kAlias;
     check_added(builder.add(alias.path, std::move(s)), alias.path);
   }

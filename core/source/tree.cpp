@@ -85,4 +85,19 @@ uint32_t Tree::add_string(std::string_view s) {
   return off;
 }
 
+void for_each_path(const Tree& tree, uint32_t root,
+                   const std::function<bool(const Dirent& entry, const std::string& path)>& visit) {
+  std::vector<std::pair<uint32_t, std::string>> to_walk{{root, ""}};
+  while (!to_walk.empty()) {
+    auto [dir, prefix] = std::move(to_walk.back());
+    to_walk.pop_back();
+    const Node& d = tree.nodes[dir];
+    for (uint32_t i = tree.child_begin(d); i < tree.child_begin(d) + tree.child_count(d); ++i) {
+      const Dirent& e = tree.dirents[i];
+      std::string path = prefix.empty() ? std::string(tree.name(e)) : prefix + "/" + std::string(tree.name(e));
+      if (visit(e, path) && tree.nodes[e.node].is_dir()) to_walk.emplace_back(e.node, std::move(path));
+    }
+  }
+}
+
 }  // namespace vdiskfs

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -100,5 +101,11 @@ class Tree {
   // Appends a string to the arena; returns its offset.
   uint32_t add_string(std::string_view s);
 };
+
+// Calls visit(dirent, path) for every entry below directory `root`, depth
+// first, with its path relative to `root` ("a/b"); a directory's entries
+// are visited when visit returns true for it.
+void for_each_path(const Tree& tree, uint32_t root,
+                   const std::function<bool(const Dirent& entry, const std::string& path)>& visit);
 
 }  // namespace vdiskfs

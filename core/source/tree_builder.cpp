@@ -43,6 +43,21 @@ std::string normalize_entry_path(std::string_view path, std::vector<std::string_
   return "";
 }
 
+EntrySpec entry_spec_of(const Tree& tree, uint32_t n) {
+  const Node& node = tree.nodes[n];
+  EntrySpec spec;
+  spec.attrs = node;
+  spec.payload = n;
+  if (node.is_symlink()) spec.link_target = std::string(tree.link_target(node));
+  if (node.is_regular() && (node.flags & Node::kSparse)) {
+    spec.sparse = true;
+    tree.data_segments(n, spec.segments);
+  }
+  auto [x, end] = tree.xattrs_of(n);
+  for (; x != end; ++x) spec.xattrs.emplace_back(tree.xattr_name(*x), tree.xattr_value(*x));
+  return spec;
+}
+
 TreeBuilder::TreeBuilder(const Node& implied_dir) : implied_dir_(implied_dir) {
   implied_dir_.mode = S_IFDIR | (implied_dir.mode & 07777);
   pending_.emplace_back();

@@ -24,6 +24,10 @@ namespace vdiskfs {
 // Returns "" or why the path is refused.
 std::string normalize_entry_path(std::string_view path, std::vector<std::string_view>& parts);
 
+// Node `n` of another tree as an entry to add (a view, a chain): its
+// attributes, link target, holes and xattrs; payload = n.
+EntrySpec entry_spec_of(const Tree& tree, uint32_t n);
+
 class TreeBuilder {
  public:
   // Implied directories (named only as parents) get these attributes.

@@ -108,6 +108,18 @@ RemoteOptions remote_options(const LayoutArgs& args) {
 
 }  // namespace
 
+void take_chain_file(LayoutArgs& args, std::string* next_positional, const char* next_name) {
+  if (!args.chain_file.empty() && next_positional && next_positional->empty()) {
+    *next_positional = args.source;  // `mount --chain FILE MOUNTPOINT`
+    args.source.clear();
+  }
+  if (!args.chain_file.empty() && !args.source.empty())
+    fail("give SOURCE or --chain {}, not both", args.chain_file);
+  if (args.chain_file.empty() && args.source.empty()) fail("SOURCE is required (or --chain FILE)");
+  if (next_positional && next_positional->empty()) fail("{} is required", next_name);
+  if (!args.chain_file.empty()) args.source = read_chain_file(args.chain_file);
+}
+
 PreparedDisk prepare_disk(const LayoutArgs& args) {
   DiskOptions options;
   options.filesystem = args.filesystem.empty() ? "ext4" : args.filesystem;
@@ -151,6 +163,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   if (!limit || limit->is_percent || limit->bytes == 0)
     fail("--restart-limit {} is not a size (like 64M or 1G)", args.restart_limit);
   scan.restart_limit = limit->bytes;
+  scan.chain_at = args.at;
   scan.strict = args.strict;
   scan.one_file_system = args.one_file_system;
   scan.xattrs = args.xattrs;

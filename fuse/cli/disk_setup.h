@@ -44,6 +44,9 @@ struct LayoutArgs {
   std::string cache_policy = "arc";   // --cache-policy lru|arc
   // Compressed archives: the most output between restart points.
   std::string restart_limit = "64M";  // --restart-limit
+  // Chains of --listed-incremental archives.
+  std::string chain_file;  // --chain FILE: the archives, one a line (then SOURCE is not given)
+  uint32_t at = 0;         // --at N: the point in time (1-based archive); 0: the last
 };
 
 struct PreparedDisk {
@@ -52,6 +55,13 @@ struct PreparedDisk {
   std::string source_path;  // canonical (resolve_source): names the mount and its delta
   double scan_seconds = 0, layout_seconds = 0;
 };
+
+// --chain FILE: SOURCE becomes the chain the file lists, and the word
+// typed as SOURCE moves to `next_positional` (MOUNTPOINT, OUTPUT: named
+// `next_name` in messages; nullptr: the command has none). Throws Error
+// when both or neither of SOURCE and --chain are given, or the positional
+// after it is missing.
+void take_chain_file(LayoutArgs& args, std::string* next_positional, const char* next_name);
 
 // Scans the source and builds the disk; throws Error with a clear message.
 PreparedDisk prepare_disk(const LayoutArgs& args);

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <atomic>
@@ -207,6 +208,50 @@ int export_command(const ExportArgs& args) {
   return 0;
 }
 
+// "2026-12-01T23:59:07Z".
+std::string utc_iso8601(Timestamp t) {
+  const time_t sec = time_t(t.sec);
+  std::tm tm{};
+  char text[32] = "";
+  if (gmtime_r(&sec, &tm)) std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+// A chain's points in time (tar_chain.h), for `info --json`; null for
+// another source.
+nlohmann::ordered_json chain_json(const Source& source) {
+  const std::vector<PointInTime> points = source.points_in_time();
+  if (points.empty()) return nullptr;
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < points.size(); ++i) {
+    const PointInTime& p = points[i];
+    out.push_back({{"at", i + 1},
+                   {"archive", p.archive},
+                   {"time", utc_iso8601(p.time)},
+                   {"shown", p.shown},
+                   {"entries", p.entries},
+                   {"added", p.added},
+                   {"changed", p.changed},
+                   {"removed", p.removed},
+                   {"renamed_directories", p.renamed}});
+  }
+  return out;
+}
+
+// The chain's points as lines, for `info`.
+void print_chain(const Source& source) {
+  const nlohmann::ordered_json j = chain_json(source);
+  if (j.is_null()) return;
+  for (const auto& p : j)
+    std::printf("%-20s %s %s: %llu entries, %llu added, %llu changed, %llu removed, %llu directories renamed%s\n",
+                fmt::format("point {}", p["at"].get<uint64_t>()).c_str(), p["time"].get<std::string>().c_str(),
+                p["archive"].get<std::string>().c_str(), (unsigned long long)p["entries"].get<uint64_t>(),
+                (unsigned long long)p["added"].get<uint64_t>(), (unsigned long long)p["changed"].get<uint64_t>(),
+                (unsigned long long)p["removed"].get<uint64_t>(),
+                (unsigned long long)p["renamed_directories"].get<uint64_t>(),
+                p["shown"].get<bool>() ? " (shown)" : "");
+}
+
 int info_command(const LayoutArgs& args, bool json) {
   PreparedDisk prepared = prepare_disk(args);
   const auto facts = disk_facts(prepared.disk, prepared.source->tree());
@@ -219,6 +264,7 @@ int info_command(const LayoutArgs& args, bool json) {
       if (numeric) j[key] = std::stoull(value);
       else j[key] = value;
     }
+    if (auto chain = chain_json(*prepared.source); !chain.is_null()) j["chain"] = chain;
     j["scan_seconds"] = prepared.scan_seconds;
     j["layout_seconds"] = prepared.layout_seconds;
     j["layout"] = prepared.disk.plan ? "fstab" : "single";
@@ -236,6 +282,7 @@ int info_command(const LayoutArgs& args, bool json) {
   } else {
     std::printf("%-20s %s\n", "source", prepared.source_path.c_str());
     for (const auto& [key, value] : facts) std::printf("%-20s %s\n", key.c_str(), value.c_str());
+    print_chain(*prepared.source);
     std::printf("%-20s %.3f\n%-20s %.3f\n", "scan_seconds", prepared.scan_seconds, "layout_seconds",
                 prepared.layout_seconds);
     print_layout(prepared.disk);

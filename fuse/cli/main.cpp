@@ -20,7 +20,8 @@ namespace {
 
 // The SOURCE positional of a command that builds a disk: what it may be.
 void add_source(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
-  cmd->add_option("SOURCE", a.source, vdiskfs::source_kinds_help() + " to present as a disk")->required();
+  // Required unless --chain gives the source (take_chain_file checks).
+  cmd->add_option("SOURCE", a.source, vdiskfs::source_kinds_help() + " to present as a disk");
 }
 
 // How a share (nfs://, smb://) is reached and cached.
@@ -40,6 +41,11 @@ void add_remote_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
                   "which blocks the cache keeps: arc (recency and frequency: a boot's repeated reads stay while a "
                   "scan passes) or lru")
       ->capture_default_str();
+  cmd->add_option("--chain", a.chain_file,
+                  "a chain of GNU tar --listed-incremental archives listed in FILE, one path a line (relative to "
+                  "FILE's folder), the full backup first; instead of SOURCE");
+  cmd->add_option("--at", a.at, "a chain's point in time: the tree as of its Nth archive (default: the last)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--restart-limit", a.restart_limit,
                   "compressed archives: the most uncompressed output between two restart points (gzip deflate "
                   "blocks, zstd frames, xz blocks); beyond it the mount is refused unless --cache-dir is given")
@@ -126,7 +132,7 @@ int main(int argc, char** argv) {
   vdiskfs::MountArgs mount;
   CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/" + exposed_files_help());
   add_source(mount_cmd, mount.layout);
-  mount_cmd->add_option("MOUNTPOINT", mount.mount_point, "empty directory to mount on")->required();
+  mount_cmd->add_option("MOUNTPOINT", mount.mount_point, "empty directory to mount on (required)");
   mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground (logs go to stderr)");
   mount_cmd->add_option("--name", mount.name, "base name of the exposed files (default: the source's base name)");
   mount_cmd->add_option("--formats", mount.formats, formats_help())->capture_default_str();
@@ -147,7 +153,7 @@ int main(int argc, char** argv) {
   CLI::App* export_cmd = app.add_subcommand(
       "export", "Write the disk of SOURCE to a new image file: raw or a container format; only data is read, free space stays a hole");
   add_source(export_cmd, exp.layout);
-  export_cmd->add_option("OUTPUT", exp.output, "image file to create (never overwritten)")->required();
+  export_cmd->add_option("OUTPUT", exp.output, "image file to create (never overwritten; required)");
   export_cmd->add_option("-O,--output-format", exp.format,
                          "raw (img), vmdk, vmdk-flat, vhd, vhd-fixed, vdi or qcow2 (default: from OUTPUT's suffix, else raw)");
   export_cmd->add_option("--jobs", exp.jobs, "reads in flight")->capture_default_str()->check(CLI::Range(1u, 64u));
@@ -184,6 +190,15 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  // SOURCE or --chain, and the positional after SOURCE.
+  try {
+    if (*mount_cmd) vdiskfs::take_chain_file(mount.layout, &mount.mount_point, "MOUNTPOINT");
+    if (*export_cmd) vdiskfs::take_chain_file(exp.layout, &exp.output, "OUTPUT");
+    if (*info_cmd) vdiskfs::take_chain_file(info, nullptr, nullptr);
+  } catch (const vdiskfs::Error& e) {
+    std::fprintf(stderr, "%s\nRun with --help for more information.\n", e.what());
+    return 2;
   }
   raise_open_file_limit();
   try {

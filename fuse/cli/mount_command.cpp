@@ -24,7 +24,9 @@ namespace {
 // The delta folder of a mount, before the disk is built.
 std::string delta_dir_of(const MountArgs& args, const std::string& source_path) {
   if (!args.delta_dir.empty()) return args.delta_dir;
-  return default_delta_dir(args.name.empty() ? source_default_name(source_path) : args.name, source_path);
+  // Each point in time of a chain (--at) writes to a delta of its own.
+  const std::string key = args.layout.at ? fmt::format("{}@{}", source_path, args.layout.at) : source_path;
+  return default_delta_dir(args.name.empty() ? source_default_name(source_path) : args.name, key);
 }
 
 // The layout arguments of a mount: a delta made with the single layout

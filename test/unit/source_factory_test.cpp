@@ -7,6 +7,7 @@
 
 #include "core/image/error.h"
 #include "core/source/source_factory.h"
+#include "core/source/tar/tar_chain.h"
 #include "test_images.h"
 
 using namespace vdiskfs;
@@ -50,8 +51,17 @@ TEST_CASE("a SOURCE that does not exist is named in the error") {
 
 TEST_CASE("the help text says what SOURCE may be") {
   CHECK(source_kinds_help() ==
-        "a directory, a tar archive (plain, or gzip, zstd or xz compressed: read in place), or a share: nfs://host[:port]/export/path[?version=3|4] or "
-        "smb://[user@]host[:port]/share/path");
+        "a directory, a tar archive (plain, or gzip, zstd or xz compressed: read in place), a chain of GNU tar "
+        "--listed-incremental archives (full.tar+incr1.tar+...), or a share: "
+        "nfs://host[:port]/export/path[?version=3|4] or smb://[user@]host[:port]/share/path");
+}
+
+TEST_CASE("a chain is named after its full backup, and split at '+' unless a file has the whole name") {
+  CHECK(source_default_name("/b/web01.tar.gz+/b/web01-1.tar+/b/web01-2.tar") == "web01");
+  CHECK(split_chain("/nonexistent/a.tar+/nonexistent/b.tar") ==
+        std::vector<std::string>{"/nonexistent/a.tar", "/nonexistent/b.tar"});
+  CHECK(split_chain("/nonexistent/a.tar") == std::vector<std::string>{"/nonexistent/a.tar"});
+  CHECK_THROWS_AS(split_chain("/nonexistent/a.tar++/nonexistent/b.tar"), Error);
 }
 
 TEST_CASE("a share URL names the mount after its last path component") {

@@ -241,6 +241,15 @@ class Walker {
     }
     m.data_offset = data;
     m.stored_size = stored;
+    // GNU --listed-incremental: a directory's listing (its dumpdir), as
+    // the data of a 'D' member or a pax GNU.dumpdir record.
+    if (type == 'D') {
+      m.dumpdir = extension_data(data, stored, pos);
+      m.has_dumpdir = true;
+    } else if (const std::string* dumpdir = pax_.find("GNU.dumpdir"); dumpdir && kind.bits == S_IFDIR) {
+      m.dumpdir = *dumpdir;
+      m.has_dumpdir = true;
+    }
     if (type == 'S') {
       gnu_sparse(h, pos, m);  // extension blocks sit between the header and the data
       next = m.data_offset + align_up(stored, kBlock);

@@ -33,6 +33,11 @@ struct TarMember {
   uint64_t header_offset = 0;  // where the member's first header starts
   uint64_t data_offset = 0;    // archive offset of the first stored data byte
   uint64_t stored_size = 0;    // bytes stored in the archive
+  // A directory of a GNU --listed-incremental archive: its listing, NUL-
+  // terminated entries each led by a control letter (Y, N, D, R, T, X;
+  // GNU tar manual, "Dumpdir"), an empty entry last.
+  bool has_dumpdir = false;
+  std::string dumpdir;
 };
 
 struct TarCallbacks {

@@ -58,6 +58,7 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
   };
   callbacks.member = [&](TarMember& m) {
     if (options.progress && (++members & 0xffff) == 0) options.progress(members);
+    if (m.has_dumpdir) src->keep_dumpdir(m);
     std::string why;
     if (m.hard_link) {
       why = builder.add_hard_link(m.path, m.link_target);
@@ -94,6 +95,14 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
     }
   }
   return src;
+}
+
+void TarSource::keep_dumpdir(TarMember& m) {
+  std::vector<std::string_view> parts;
+  if (!normalize_entry_path(m.path, parts).empty()) return;  // the member itself is refused and listed
+  std::string path;
+  for (std::string_view p : parts) path.append(path.empty() ? "" : "/").append(p);
+  dumpdirs_.push_back({std::move(path), std::move(m.dumpdir), m.header_offset});
 }
 
 void TarSource::data_order(std::vector<uint32_t>& files) const {

@@ -14,6 +14,16 @@
 
 namespace vdiskfs {
 
+struct TarMember;
+
+// A directory's listing in a GNU --listed-incremental archive (TarMember::
+// dumpdir), for chains (tar_chain.h).
+struct TarDumpdir {
+  std::string path;          // the directory, normalized ("" is the root)
+  std::string listing;       // the dumpdir bytes as stored
+  uint64_t header_offset;    // where its member starts in the archive
+};
+
 class TarSource final : public Source {
  public:
   // Throws Error for a missing, compressed, corrupt or truncated archive.
@@ -31,9 +41,13 @@ class TarSource final : public Source {
   // Files by their data's offset in the archive: a disk read front to back
   // then reads the archive front to back.
   void data_order(std::vector<uint32_t>& files) const override;
+  // The dumpdirs of the archive, in archive order (empty for an archive
+  // not made by --listed-incremental).
+  const std::vector<TarDumpdir>& dumpdirs() const { return dumpdirs_; }
 
  private:
   explicit TarSource(std::unique_ptr<ArchiveFile> file);
+  void keep_dumpdir(TarMember& m);
   Status read_member(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const;
 
   std::unique_ptr<ArchiveFile> file_;
@@ -41,6 +55,7 @@ class TarSource final : public Source {
   Tree tree_;
   std::vector<uint64_t> data_offset_;     // by node: archive offset of its data
   std::vector<uint64_t> segment_offset_;  // by Tree::segments entry: archive offset
+  std::vector<TarDumpdir> dumpdirs_;
 };
 
 }  // namespace vdiskfs
