@@ -10,7 +10,7 @@ PACKAGES="
   libcli11-dev zlib1g-dev libnfs-dev libsmbclient-dev libzstd-dev liblzma-dev libbz2-dev pigz
   e2fsprogs xfsprogs gdisk fdisk util-linux qemu-utils mount kmod coreutils attr acl
   procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
-  tar libarchive-tools gzip bzip2 xz-utils zstd lz4 python3 clang libclang-rt-14-dev
+  tar libarchive-tools gzip bzip2 pbzip2 xz-utils zstd lz4 python3 clang libclang-rt-14-dev
   qemu-system-x86 debootstrap ca-certificates socat grub-pc-bin grub-common
   dosfstools mtools sleuthkit nbdkit libnbd-bin ovmf grub-efi-amd64-bin
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils samba samba-common-bin smbclient iproute2

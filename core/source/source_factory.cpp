@@ -22,7 +22,7 @@
 namespace vdiskfs {
 
 std::string source_kinds_help() {
-  return "a directory, a tar archive (plain, or gzip, zstd or xz compressed: read in place), a chain of GNU tar "
+  return "a directory, a tar archive (plain, or gzip, zstd, xz or bzip2 compressed: read in place), a chain of GNU tar "
          "--listed-incremental archives (full.tar+incr1.tar+...), or a share: nfs://host[:port]/export/path[?version=3|4] or "
          "smb://[user@]host[:port]/share/path";
 }

@@ -2,13 +2,13 @@
 # run.sh [SECONDS]: builds the libFuzzer targets with clang (ASan + UBSan,
 # build-fuzz/) and runs tar_fuzz for SECONDS (default 60) over a seed
 # corpus of small archives (GNU, POSIX and V7 tars by GNU tar, a pax tar by
-# bsdtar, and the GNU one compressed by gzip, zstd and xz). A crash, a leak,
+# bsdtar, and the GNU one compressed by gzip, zstd, xz and bzip2). A crash, a leak,
 # a sanitizer report or a timeout fails the run; the input that did it is
 # kept in build-fuzz/ (crash-*, leak-*, timeout-*) and printed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-60}
-for t in clang++:clang tar:tar bsdtar:libarchive-tools gzip:gzip zstd:zstd xz:xz-utils; do
+for t in clang++:clang tar:tar bsdtar:libarchive-tools gzip:gzip zstd:zstd xz:xz-utils bzip2:bzip2; do
     command -v "${t%%:*}" >/dev/null || { echo "run.sh: ${t%%:*} is missing: apt-get install ${t#*:} (./setup.sh)" >&2; exit 1; }
 done
 build=$root/build-fuzz
@@ -29,6 +29,7 @@ bsdtar --format=pax -C "$work/tree" -cf "$work/corpus/bsd.tar" .
 gzip -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.gz"
 zstd -q -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.zst"
 xz -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.xz"
+bzip2 -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.bz2"
 
 cd "$build"
 status=0

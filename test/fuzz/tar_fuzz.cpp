@@ -1,5 +1,5 @@
 // libFuzzer target (#17): the tar header parser and the compressed-stream
-// decoders (gzip, zstd, xz) behind it, on arbitrary bytes. An input is an
+// decoders (gzip, zstd, xz, bzip2) behind it, on arbitrary bytes. An input is an
 // archive held in memory; opening it must either succeed or throw Error
 // (never crash, hang, leak or read out of bounds under ASan/UBSan), and
 // every file of a tree that opened must read without crashing.

@@ -2,7 +2,7 @@
 # Compressed tar archives read in place (issue 17). The small test tree plus
 # a 96 MiB file of varied text (so that the stream has many restart points
 # and outgrows the 64 MiB of decoded pages kept in memory) is packed once as
-# a plain POSIX tar, then compressed by gzip, pigz, pzstd and xz -T0 (the
+# a plain POSIX tar, then compressed by gzip, pigz, pzstd, xz -T0, bzip2 and pbzip2 (the
 # compressors the issue names for archives with restart points). Each
 # compressed archive is mounted and its whole .img must equal, byte for
 # byte, `vdiskfs export` of the plain tar (the disk's identity covers the
@@ -19,7 +19,7 @@
 # archive, and the daemon stays up. No archive may change.
 source "$(dirname "$0")/lib.sh"
 require_root
-for t in "tar tar" "gzip gzip" "pigz pigz" "pzstd zstd" "zstd zstd" "xz xz-utils" "e2fsck e2fsprogs" \
+for t in "tar tar" "gzip gzip" "pigz pigz" "pzstd zstd" "zstd zstd" "xz xz-utils" "bzip2 bzip2" "pbzip2 pbzip2" "e2fsck e2fsprogs" \
          "losetup mount" "fusermount3 fuse3" "python3 python3" "cmp diffutils" "jq jq" "base64 coreutils" \
          "$TREETOOL treetool(build)" "$VDISKFS vdiskfs(build)"; do
     require $t
@@ -54,6 +54,8 @@ compress src-gzip.tar.gz gzip -c
 compress src-pigz.tar.gz pigz -p 2 -c
 compress src.tar.zst pzstd -q -p 2 -c
 compress src.tar.xz xz -T2 --block-size=8MiB -c
+compress src.tar.bz2 bzip2 -c
+compress src-pbzip2.tar.bz2 pbzip2 -p2 -c
 compress one-frame.tar.zst zstd -q -c
 
 mkdir "$WORK/mnt" "$WORK/kernel"
@@ -80,7 +82,7 @@ check_archive() {
     fi
     unmount_fg "$WORK/mnt"
 }
-for name in src-gzip.tar.gz src-pigz.tar.gz src.tar.zst src.tar.xz; do check_archive "$name"; done
+for name in src-gzip.tar.gz src-pigz.tar.gz src.tar.zst src.tar.xz src.tar.bz2 src-pbzip2.tar.bz2; do check_archive "$name"; done
 
 # ---------------------------------------------------------------- one frame
 expect_status "$EXIT_REFUSED" "$WORK/one-frame.tar.zst is zstd-compressed with more than 16.0 MiB of output between restart points" \

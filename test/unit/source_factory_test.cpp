@@ -51,7 +51,7 @@ TEST_CASE("a SOURCE that does not exist is named in the error") {
 
 TEST_CASE("the help text says what SOURCE may be") {
   CHECK(source_kinds_help() ==
-        "a directory, a tar archive (plain, or gzip, zstd or xz compressed: read in place), a chain of GNU tar "
+        "a directory, a tar archive (plain, or gzip, zstd, xz or bzip2 compressed: read in place), a chain of GNU tar "
         "--listed-incremental archives (full.tar+incr1.tar+...), or a share: "
         "nfs://host[:port]/export/path[?version=3|4] or smb://[user@]host[:port]/share/path");
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/source/compressed/bzip2_codec.h"
 #include "core/source/compressed/gzip_codec.h"
 #include "core/source/compressed/xz_codec.h"
 #include "core/source/compressed/zstd_codec.h"
@@ -65,6 +66,7 @@ std::unique_ptr<StreamCodec> detect_codec(const uint8_t* head, size_t len) {
       {"\x1f\x8b", 2, make_gzip_codec},
       {"\x28\xb5\x2f\xfd", 4, make_zstd_codec},
       {"\xfd" "7zXZ\0", 6, make_xz_codec},
+      {"BZh", 3, make_bzip2_codec},
   };
   for (const Entry& e : table)
     if (len >= e.len && std::memcmp(head, e.magic, e.len) == 0) return e.make();

@@ -68,8 +68,8 @@ void reject_compressed(const uint8_t* p, uint64_t size, const std::string& name)
     const char* what;
     const char* tool;
   };
-  // gzip, zstd and xz were opened as such before (open_decompressed); seen
-  // here, they are compressed twice.
+  // gzip, zstd, xz and bzip2 were opened as such before
+  // (open_decompressed); seen here, they are compressed twice.
   static const Magic magics[] = {
       {"\x1f\x8b", 2, "gzip", "gunzip -k"},         {"BZh", 3, "bzip2", "bunzip2 -k"},
       {"\xfd" "7zXZ", 5, "xz", "unxz -k"},          {"\x28\xb5\x2f\xfd", 4, "zstd", "zstd -d"},
@@ -77,7 +77,7 @@ void reject_compressed(const uint8_t* p, uint64_t size, const std::string& name)
   };
   for (const Magic& m : magics)
     if (size >= m.len && std::memcmp(p, m.bytes, m.len) == 0)
-      fail("{} is a {}-compressed archive: vdiskfs reads uncompressed, gzip, zstd and xz tar archives in place; "
+      fail("{} is a {}-compressed archive: vdiskfs reads uncompressed, gzip, zstd, xz and bzip2 tar archives in place; "
            "decompress it first ({} {}), or re-compress it with pigz, pzstd or xz -T0",
            name, m.what, m.tool, name);
 }
@@ -163,7 +163,7 @@ class Walker {
     // An archive without members (tar -cf x.tar -T /dev/null) is only its
     // end marker: zero blocks.
     if (!in_.has(kBlock) || !(tar::checksum_ok(in_.at(0, kBlock)) || tar::is_zero_block(in_.at(0, kBlock))))
-      fail("{} is not a tar archive (no valid tar header at offset 0); a source is a directory or a tar archive, plain or gzip, zstd or xz compressed", name_);
+      fail("{} is not a tar archive (no valid tar header at offset 0); a source is a directory or a tar archive, plain or gzip, zstd, xz or bzip2 compressed", name_);
     uint64_t pos = 0;
     while (in_.has(pos + kBlock)) {
       const uint8_t* h = in_.at(pos, kBlock);
