@@ -41,6 +41,9 @@ struct ScanOptions {
   uint32_t chain_at = 0;
   // Called now and then during the scan with the entries seen so far.
   std::function<void(uint64_t)> progress;
+  // Called now and then while the first pass decodes a compressed archive:
+  // bytes of the compressed file consumed so far, and its size.
+  std::function<void(uint64_t done, uint64_t total)> read_progress;
 };
 
 struct ScanReport {

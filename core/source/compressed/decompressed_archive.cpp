@@ -30,7 +30,11 @@ std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes)
 class DecompressedArchive : public ArchiveFile {
  public:
   DecompressedArchive(std::unique_ptr<ArchiveFile> in, std::unique_ptr<StreamCodec> codec, const ScanOptions& options)
-      : in_(std::move(in)), codec_(std::move(codec)), limit_(options.restart_limit), copy_dir_(options.remote.cache_dir) {
+      : in_(std::move(in)),
+        codec_(std::move(codec)),
+        limit_(options.restart_limit),
+        copy_dir_(options.remote.cache_dir),
+        progress_(options.read_progress) {
     points_.push_back(RestartPoint{});
     scan_ = codec_->decoder(*in_, points_.front());
   }
@@ -145,6 +149,7 @@ class DecompressedArchive : public ArchiveFile {
       throw Error(e.what());
     }
     page->resize(fill);
+    if (progress_) progress_(scan_->in_offset(), in_->size());
     const uint64_t p = scanned_pages_;
     if (fill) {
       crcs_.push_back(uint32_t(crc32(0, page->data(), uInt(fill))));
@@ -266,6 +271,7 @@ class DecompressedArchive : public ArchiveFile {
   std::unique_ptr<StreamCodec> codec_;
   uint64_t limit_;
   std::string copy_dir_;
+  std::function<void(uint64_t, uint64_t)> progress_;  // ScanOptions::read_progress
   mutable std::mutex mu_;
   mutable std::unique_ptr<StreamDecoder> scan_;  // the first pass; null once it reached the end
   mutable uint64_t scanned_pages_ = 0;

@@ -106,6 +106,9 @@ class StreamDecoder {
   // The current output offset (bytes decoded so far plus the starting
   // point's out_offset).
   virtual uint64_t out_offset() const = 0;
+  // The compressed offset of the next input byte not yet consumed (for
+  // progress: how far through the file the decoder is).
+  virtual uint64_t in_offset() const = 0;
   // A restart point at the current output offset if the decoder stands at a
   // boundary where one can be taken (right after read() returned there), else
   // nullopt. Called only now and then (when the caller wants a point), so it

@@ -56,6 +56,7 @@ class XzDecoder : public StreamDecoder {
   }
 
   uint64_t out_offset() const override { return out_; }
+  uint64_t in_offset() const override { return input_.offset(); }
 
   std::optional<RestartPoint> restart_point() const override {
     if (!boundary_) return std::nullopt;
