@@ -1,7 +1,8 @@
 #!/bin/bash
 # Instant recovery: boots a Linux server's file-level backup as a VM, now,
-# without copying it. The backup (a directory or an uncompressed tar of the
-# server's files, its mounted filesystems included) is mounted with vdiskfs, which makes every local
+# without copying it. The backup (a directory, or a tar of the server's
+# files, plain or gzip, zstd, xz or bzip2 compressed, its mounted
+# filesystems included) is mounted with vdiskfs, which makes every local
 # filesystem of the backup's fstab its own partition (root first, then
 # /boot, the EFI System Partition, swap ...). QEMU boots the kernel and
 # initrd of the backup's /boot (found on whichever partition holds it) with
@@ -104,7 +105,9 @@ if [ "$uefi" = 1 ]; then
 fi
 
 name=$(basename "${backup%%\?*}")
-name=${name%.tar}
+for suffix in .tar.gz .tgz .tar.zst .tzst .tar.xz .txz .tar.bz2 .tbz2 .tar; do
+    [ "${name%"$suffix"}" != "$name" ] && { name=${name%"$suffix"}; break; }
+done
 run=$(mktemp -d "/tmp/instant-recovery.$name.XXXXXX")
 mnt=$run/disks
 mkdir "$mnt"

@@ -43,6 +43,6 @@ run_suite "$root/build-asan" "-LE slow" -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_SANIT
 # ASan + UBSan): a crash, leak or hang fails the run.
 echo "== fuzz (test/fuzz/run.sh 60)"
 "$root/test/fuzz/run.sh" 60
-SUMMARY+=", fuzz tar_fuzz 60 s"
+SUMMARY+=", fuzz tar_fuzz and index_fuzz 60 s each"
 
 echo "all suites: $PASSED passed, 0 failed ($SUMMARY)"

@@ -205,18 +205,16 @@ std::unique_ptr<PageStore> DeltaSet::open(const std::string& file_name, uint64_t
   return log;
 }
 
+std::string state_dir() {
+  if (geteuid() == 0) return "/var/lib/vdiskfs";
+  if (const char* state = getenv("XDG_STATE_HOME"); state && *state) return std::string(state) + "/vdiskfs";
+  const char* home = getenv("HOME");
+  return std::string(home ? home : "/tmp") + "/.local/state/vdiskfs";
+}
+
 std::string default_delta_dir(const std::string& name, const std::string& canonical_source) {
   const uint64_t h = XXH3_64bits(canonical_source.data(), canonical_source.size());
-  std::string base;
-  if (geteuid() == 0) {
-    base = "/var/lib/vdiskfs";
-  } else if (const char* state = getenv("XDG_STATE_HOME"); state && *state) {
-    base = std::string(state) + "/vdiskfs";
-  } else {
-    const char* home = getenv("HOME");
-    base = std::string(home ? home : "/tmp") + "/.local/state/vdiskfs";
-  }
-  return fmt::format("{}/{}-{:08x}", base, name, uint32_t(h));
+  return fmt::format("{}/{}-{:08x}", state_dir(), name, uint32_t(h));
 }
 
 std::vector<std::string> delta_files(const std::string& path) {

@@ -38,6 +38,11 @@ class DeltaSet {
   std::string identity_hex_;
 };
 
+// The folder of vdiskfs's state: /var/lib/vdiskfs for root,
+// $XDG_STATE_HOME (or ~/.local/state)/vdiskfs otherwise. Deltas and kept
+// indexes (index/) live there unless told otherwise.
+std::string state_dir();
+
 // The default delta folder of a source: /var/lib/vdiskfs/<name>-<hash> for
 // root, $XDG_STATE_HOME (or ~/.local/state)/vdiskfs/<name>-<hash> otherwise.
 std::string default_delta_dir(const std::string& name, const std::string& canonical_source);

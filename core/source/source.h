@@ -36,6 +36,9 @@ struct ScanOptions {
   // restart points; beyond it the mount is refused (or, with
   // remote.cache_dir, the stream is decompressed once into a copy there).
   uint64_t restart_limit = 64ull << 20;
+  // Tar archives: the folder of their kept indexes (tar_index.h); empty:
+  // none kept or used.
+  std::string index_dir;
   // Chains of incremental archives: the archive (1-based) whose point in
   // time the tree shows; 0: the last.
   uint32_t chain_at = 0;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/delta/delta_set.h"
 #include "core/disk/fstab.h"
 #include "core/fs/filesystem.h"
 #include "core/image/error.h"
@@ -188,6 +189,7 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
     fail("--restart-limit {} is not a size (like 64M or 1G)", args.restart_limit);
   scan.restart_limit = limit->bytes;
   scan.chain_at = args.at;
+  if (args.keep_index) scan.index_dir = args.index_dir.empty() ? state_dir() + "/index" : args.index_dir;
   scan.strict = args.strict;
   scan.one_file_system = args.one_file_system;
   scan.xattrs = args.xattrs;

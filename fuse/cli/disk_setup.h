@@ -47,6 +47,10 @@ struct LayoutArgs {
   // Chains of --listed-incremental archives.
   std::string chain_file;  // --chain FILE: the archives, one a line (then SOURCE is not given)
   uint32_t at = 0;         // --at N: the point in time (1-based archive); 0: the last
+  // Tar archives: where their kept indexes go (--index-dir; "" = the state
+  // folder's index/), or none (--no-index).
+  std::string index_dir;
+  bool keep_index = true;
 };
 
 struct PreparedDisk {

@@ -44,6 +44,10 @@ void add_remote_options(CLI::App* cmd, vdiskfs::LayoutArgs& a) {
   cmd->add_option("--chain", a.chain_file,
                   "a chain of GNU tar --listed-incremental archives listed in FILE, one path a line (relative to "
                   "FILE's folder), the full backup first; instead of SOURCE");
+  cmd->add_option("--index-dir", a.index_dir,
+                  "keep each tar archive's index (its members, and a compressed stream's restart points) in DIR, "
+                  "reused while the archive is unchanged (default: index/ in the state folder, beside the deltas)");
+  cmd->add_flag("!--no-index", a.keep_index, "neither use nor keep a tar archive's index: scan it every time");
   cmd->add_option("--at", a.at, "a chain's point in time: the tree as of its Nth archive (default: the last)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--restart-limit", a.restart_limit,

@@ -1,8 +1,9 @@
 #!/bin/bash
 # run.sh [SECONDS]: builds the libFuzzer targets with clang (ASan + UBSan,
-# build-fuzz/) and runs tar_fuzz for SECONDS (default 60) over a seed
+# build-fuzz/) and runs each for SECONDS (default 60): tar_fuzz over a seed
 # corpus of small archives (GNU, POSIX and V7 tars by GNU tar, a pax tar by
-# bsdtar, and the GNU one compressed by gzip, zstd, xz and bzip2). A crash, a leak,
+# bsdtar, and the GNU one compressed by gzip, zstd, xz and bzip2), then
+# index_fuzz over the kept indexes vdiskfs makes of them. A crash, a leak,
 # a sanitizer report or a timeout fails the run; the input that did it is
 # kept in build-fuzz/ (crash-*, leak-*, timeout-*) and printed.
 set -euo pipefail
@@ -13,7 +14,7 @@ for t in clang++:clang tar:tar bsdtar:libarchive-tools gzip:gzip zstd:zstd xz:xz
 done
 build=$root/build-fuzz
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_FUZZ=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target tar_fuzz
+cmake --build "$build" -j"$(nproc)" --target tar_fuzz index_fuzz vdiskfs
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -31,14 +32,27 @@ zstd -q -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.zst"
 xz -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.xz"
 bzip2 -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.bz2"
 
-cd "$build"
-status=0
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    ./test/tar_fuzz -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$work/corpus" 2>"$work/fuzz.log" || status=$?
-tail -15 "$work/fuzz.log"
-if [ "$status" -ne 0 ]; then
-    echo "run.sh: tar_fuzz failed (status $status); the input is in $build: $(ls "$build" | grep -E '^(crash|leak|timeout|oom)-' | tr '\n' ' ')" >&2
-    exit 1
-fi
-echo "PASS tar_fuzz: $seconds s, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/fuzz.log" | grep -o '[0-9]*$') inputs, no crash"
+# The index corpus: the kept indexes of the tar corpus (made by this
+# build's vdiskfs), without their 72-byte header.
+mkdir "$work/index" "$work/index-corpus"
+for a in "$work"/corpus/*; do
+    "$build/vdiskfs" info -q --index-dir "$work/index" "$a" >/dev/null 2>&1 || true
+done
+for i in "$work"/index/*.vdidx; do tail -c +73 "$i" >"$work/index-corpus/$(basename "$i")"; done
+[ "$(ls "$work/index-corpus" | wc -l)" -ge 4 ] || { echo "run.sh: vdiskfs kept too few indexes for a corpus: $(ls "$work/index")" >&2; exit 1; }
+
+# run_target NAME CORPUS: runs test/NAME for $seconds s over CORPUS.
+run_target() {
+    local name=$1 corpus=$2 status=0
+    (cd "$build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        ./test/"$name" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 "$corpus" 2>"$work/$name.log") || status=$?
+    tail -8 "$work/$name.log"
+    if [ "$status" -ne 0 ]; then
+        echo "run.sh: $name failed (status $status); the input is in $build: $(ls "$build" | grep -E '^(crash|leak|timeout|oom)-' | tr '\n' ' ')" >&2
+        exit 1
+    fi
+    echo "PASS $name: $seconds s, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$name.log" | grep -o '[0-9]*$') inputs, no crash"
+}
+run_target tar_fuzz "$work/corpus"
+run_target index_fuzz "$work/index-corpus"

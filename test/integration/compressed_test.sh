@@ -84,6 +84,40 @@ check_archive() {
 }
 for name in src-gzip.tar.gz src-pigz.tar.gz src.tar.zst src.tar.xz src.tar.bz2 src-pbzip2.tar.bz2; do check_archive "$name"; done
 
+# ---------------------------------------------------------------- kept index
+# The first scan keeps an index; the next one uses it (no decompression, the
+# same disk); a damaged index or a touched archive is scanned again.
+idx=$WORK/index
+"$VDISKFS" info --index-dir "$idx" "$WORK/src-gzip.tar.gz" >/dev/null 2>"$WORK/info1.err" || die "info (first) failed: $(cat "$WORK/info1.err")"
+index_file=$(ls "$idx"/src-gzip.tar.gz-*.vdidx 2>/dev/null) || die "no index kept in $idx: $(ls -la "$idx" 2>&1)"
+grep -qF "kept index" "$WORK/info1.err" && die "the first scan claims a kept index: $(cat "$WORK/info1.err")"
+"$VDISKFS" export --index-dir "$idx" "$WORK/src-gzip.tar.gz" "$WORK/indexed.img" 2>"$WORK/info2.err" || die "export with the index failed: $(cat "$WORK/info2.err")"
+grep -qF "the tree and the stream's restart points from the kept index $index_file" "$WORK/info2.err" ||
+    die "the second scan did not use the kept index: $(cat "$WORK/info2.err")"
+cmp "$WORK/indexed.img" "$WORK/ref.img" || die "the disk made from the kept index differs from the plain tar's"
+first=$("$VDISKFS" info --json --no-index "$WORK/src-gzip.tar.gz" 2>/dev/null | jq .scan_seconds)
+second=$("$VDISKFS" info --json --index-dir "$idx" "$WORK/src-gzip.tar.gz" 2>/dev/null | jq .scan_seconds)
+echo "ok: the kept index gives the same disk; scan $first s without it, $second s with it"
+python3 - "$index_file" <<'PY' || die "cannot damage the index"
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(200); b = f.read(1); f.seek(200); f.write(bytes([b[0] ^ 0x55]))
+PY
+"$VDISKFS" export --index-dir "$idx" "$WORK/src-gzip.tar.gz" "$WORK/indexed2.img" 2>"$WORK/info3.err" || die "export with a damaged index failed: $(cat "$WORK/info3.err")"
+grep -qF "is not used: damaged (its checksum does not match)" "$WORK/info3.err" || die "a damaged index was not reported: $(cat "$WORK/info3.err")"
+cmp "$WORK/indexed2.img" "$WORK/ref.img" || die "the disk after a damaged index differs"
+out=$("$VDISKFS" info --index-dir "$idx" "$WORK/src-gzip.tar.gz" 2>&1 >/dev/null) || die "info failed: $out"
+grep -qF "from the kept index" <<<"$out" || die "the damaged index was not rewritten: $out"
+cp -p "$WORK/src-gzip.tar.gz" "$WORK/touched.tar.gz"
+"$VDISKFS" info --index-dir "$idx" "$WORK/touched.tar.gz" >/dev/null 2>&1 || die "info touched.tar.gz failed"
+touch -d '2001-01-01' "$WORK/touched.tar.gz"
+out=$("$VDISKFS" info --index-dir "$idx" "$WORK/touched.tar.gz" 2>&1 >/dev/null) || die "info failed: $out"
+grep -qF "made for another version of the archive" <<<"$out" || die "an index of an archive whose mtime changed was used: $out"
+mkdir "$WORK/noidx"
+"$VDISKFS" info --no-index --index-dir "$WORK/noidx" "$WORK/src.tar.zst" >/dev/null 2>&1 || die "info --no-index failed"
+[ -z "$(ls -A "$WORK/noidx")" ] || die "--no-index kept an index: $(ls "$WORK/noidx")"
+echo "ok: a damaged index and a touched archive are scanned again; --no-index keeps none"
+
 # ---------------------------------------------------------------- one frame
 expect_status "$EXIT_REFUSED" "$WORK/one-frame.tar.zst is zstd-compressed with more than 16.0 MiB of output between restart points" \
     "$VDISKFS" mount --read-only --restart-limit 16M "$WORK/one-frame.tar.zst" "$WORK/mnt"

@@ -3,11 +3,13 @@
 # per machine) shaped like a UEFI install (debian_server.sh: fstab naming
 # `/` and a separate `/boot` ext4 by UUID, `/boot/efi` vfat by serial and a
 # swap partition by UUID; GRUB for UEFI in the ESP) is the backup, as a
-# directory and as a tar. vdiskfs makes each fstab entry its own partition.
+# directory and as a tar (plain, .tar.gz by pigz, .tar.zst by pzstd, read in
+# place). vdiskfs makes each fstab entry its own partition.
 # For each, boots it twice with examples/instant-recovery.sh (QEMU, direct
 # kernel boot from the backup's /boot partition, root=UUID of partition 1,
 # virtio disk from the mounted .qcow2 with aio=threads or .vmdk with
-# aio=io_uring, persistent delta); then once from the tar through GRUB
+# aio=io_uring, persistent delta; the tar's second boot from the .tar.gz on
+# the first one's delta); then once from the .tar.zst through GRUB
 # (BIOS) written into the delta; once more from the directory's delta with
 # --uefi (OVMF, no -kernel: the firmware's fallback \EFI\BOOT\BOOTX64.EFI,
 # which vdiskfs shows reading the backup's grubx64.efi, then the backup's
@@ -24,7 +26,7 @@
 source "$(dirname "$0")/lib.sh"
 
 require_root
-for t in "qemu-system-x86_64 qemu-system-x86" "socat socat" "grub-mkimage grub-common" "debootstrap debootstrap" "tar tar" \
+for t in "qemu-system-x86_64 qemu-system-x86" "socat socat" "grub-mkimage grub-common" "debootstrap debootstrap" "tar tar" "pigz pigz" "pzstd zstd" \
          "blkid util-linux" "partx util-linux" "bc bc" "fusermount3 fuse3" "jq jq" "$TREETOOL treetool(build)" \
          "$VDISKFS vdiskfs(build)"; do
     require $t
@@ -51,6 +53,12 @@ all_but_atimes() {
 }
 xfs_before=$(all_but_atimes "$xfs_backup")
 tar_before=$(sha256sum <"$WORK/web01.tar")
+# The same tar compressed (#17): read in place, its disk is the plain tar's,
+# so a delta written through one serves the other.
+pigz -p 2 -c "$WORK/web01.tar" >"$WORK/web01.tar.gz" || die "pigz failed"
+pzstd -q -p 2 -c "$WORK/web01.tar" >"$WORK/web01.tar.zst" || die "pzstd failed"
+touch -r "$WORK/web01.tar" "$WORK/web01.tar.gz" "$WORK/web01.tar.zst"
+echo "compressed: $(stat -c %s "$WORK/web01.tar.gz") bytes as .tar.gz, $(stat -c %s "$WORK/web01.tar.zst") as .tar.zst"
 
 # The planned layout: the partition of /boot, /boot/efi and the swap.
 plan=$("$VDISKFS" info --quiet --json "$backup") || die "vdiskfs info --json $backup failed"
@@ -106,13 +114,14 @@ server_boot dir-qcow2 "$backup" 2 --format qcow2 --aio threads
 grep -q "aio=threads" <<<"$BOOT_OUT" || die "--aio threads: the script did not say aio=threads"
 server_boot tar-vmdk "$WORK/web01.tar" 1 --format vmdk
 grep -q "aio=io_uring" <<<"$BOOT_OUT" || die "the default --aio auto did not choose io_uring: $BOOT_OUT"
-server_boot tar-vmdk "$WORK/web01.tar" 2 --format vmdk
+# The second boot on that delta from the .tar.gz: the same disk.
+server_boot tar-vmdk "$WORK/web01.tar.gz" 2 --format vmdk
 grep -q "kernel .* from partition $boot_part;" <<<"$BOOT_OUT" ||
     die "the script did not take the kernel from the /boot partition ($boot_part): $BOOT_OUT"
 # Without -kernel: GRUB written into the delta of the .img (BIOS boot
 # partition from --bios-boot, GRUB's files on the /boot partition), then a
 # BIOS boot of the raw disk.
-server_boot tar-grub "$WORK/web01.tar" 1 --bootloader
+server_boot tar-grub "$WORK/web01.tar.zst" 1 --bootloader
 grep -aq "GNU GRUB" "$CONSOLE" || die "the --bootloader boot did not go through GRUB"
 echo "boot through GRUB from the disk (no -kernel): login: seen"
 # UEFI: the directory's delta once more, through OVMF and the backup's own

@@ -38,6 +38,25 @@ class DecompressedArchive : public ArchiveFile {
     points_.push_back(RestartPoint{});
     scan_ = codec_->decoder(*in_, points_.front());
   }
+  // Without a first pass: its results are given.
+  DecompressedArchive(std::unique_ptr<ArchiveFile> in, std::unique_ptr<StreamCodec> codec, const ScanOptions& options,
+                      const StreamIndex& kept)
+      : in_(std::move(in)),
+        codec_(std::move(codec)),
+        limit_(options.restart_limit),
+        progress_(options.read_progress) {
+    points_ = kept.points;
+    crcs_ = kept.crcs;
+    end_ = kept.size;
+    scanned_pages_ = crcs_.size();
+  }
+
+  // The first pass's results, once it reached the end without a copy.
+  std::optional<StreamIndex> kept() const {
+    std::lock_guard lock(mu_);
+    if (scan_ || copy_fd_ >= 0) return std::nullopt;
+    return StreamIndex{codec_->name(), end_, points_, crcs_};
+  }
   ~DecompressedArchive() override {
     if (copy_fd_ >= 0) close(copy_fd_);
   }
@@ -288,13 +307,34 @@ class DecompressedArchive : public ArchiveFile {
 
 }  // namespace
 
-std::unique_ptr<ArchiveFile> open_decompressed(std::unique_ptr<ArchiveFile> file, const ScanOptions& options) {
+namespace {
+
+// The codec of the file's magic, or nullptr for an uncompressed file.
+std::unique_ptr<StreamCodec> codec_of(const ArchiveFile& file) {
   uint8_t head[16] = {};
-  const size_t n = size_t(std::min<uint64_t>(sizeof head, file->size()));
-  if (n && !ok(file->read(0, head, n))) fail("cannot read the start of {} (see the line above)", file->describe());
-  std::unique_ptr<StreamCodec> codec = detect_codec(head, n);
+  const size_t n = size_t(std::min<uint64_t>(sizeof head, file.size()));
+  if (n && !ok(file.read(0, head, n))) fail("cannot read the start of {} (see the line above)", file.describe());
+  return detect_codec(head, n);
+}
+
+}  // namespace
+
+std::unique_ptr<ArchiveFile> open_decompressed(std::unique_ptr<ArchiveFile> file, const ScanOptions& options) {
+  std::unique_ptr<StreamCodec> codec = codec_of(*file);
   if (!codec) return file;
   return std::make_unique<DecompressedArchive>(std::move(file), std::move(codec), options);
+}
+
+std::unique_ptr<ArchiveFile> open_decompressed_kept(std::unique_ptr<ArchiveFile>& file, const StreamIndex& kept,
+                                                    const ScanOptions& options) {
+  std::unique_ptr<StreamCodec> codec = codec_of(*file);
+  if (!codec || codec->name() != kept.codec || kept.crcs.size() != (kept.size + kPage - 1) / kPage) return nullptr;
+  return std::make_unique<DecompressedArchive>(std::move(file), std::move(codec), options, kept);
+}
+
+std::optional<StreamIndex> stream_index_of(const ArchiveFile& file) {
+  const auto* d = dynamic_cast<const DecompressedArchive*>(&file);
+  return d ? d->kept() : std::nullopt;
 }
 
 }  // namespace vdiskfs

@@ -12,9 +12,12 @@
 // each page once), and keep decoded pages in a bounded LRU cache.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/source/archive_file.h"
+#include "core/source/compressed/stream_codec.h"
 #include "core/source/source.h"
 
 namespace vdiskfs {
@@ -27,5 +30,23 @@ namespace vdiskfs {
 // once into an unlinked file there instead, logged as a copy). Throws Error
 // naming the archive when its first bytes cannot be read.
 std::unique_ptr<ArchiveFile> open_decompressed(std::unique_ptr<ArchiveFile> file, const ScanOptions& options);
+
+// What the first pass over a compressed stream found: kept in an index
+// (core/source/tar/tar_index.h) so that a later mount needs no first pass.
+struct StreamIndex {
+  std::string codec;                 // StreamCodec::name()
+  uint64_t size = 0;                 // bytes of output
+  std::vector<RestartPoint> points;  // by out_offset, the first {0, 0, {}}
+  std::vector<uint32_t> crcs;        // CRC-32 of each 256 KiB page of output
+};
+
+// `file` decompressed in place with the first pass's results given: no
+// first pass. nullptr (and `file` untouched) when the file is not
+// compressed with kept.codec or the CRC table does not fit kept.size.
+std::unique_ptr<ArchiveFile> open_decompressed_kept(std::unique_ptr<ArchiveFile>& file, const StreamIndex& kept,
+                                                    const ScanOptions& options);
+// The first pass's results of `file` when it is a compressed archive whose
+// first pass reached the end without a copy (--cache-dir); else nullopt.
+std::optional<StreamIndex> stream_index_of(const ArchiveFile& file);
 
 }  // namespace vdiskfs

@@ -13,6 +13,7 @@
 #include "core/image/io.h"
 #include "core/image/log.h"
 #include "core/source/compressed/decompressed_archive.h"
+#include "core/source/tar/tar_index.h"
 #include "core/source/tar/tar_reader.h"
 #include "core/source/tree_builder.h"
 
@@ -27,12 +28,140 @@ std::unique_ptr<TarSource> TarSource::open(const std::string& path, const ScanOp
   return open(open_local_archive(path, "tar archive"), options, report);
 }
 
+namespace {
+
+// The scan's events, from the archive (read_tar) or from a kept index,
+// applied to the tree under construction: the one place that decides what
+// a member, a hard link, a skipped member and a warning do.
+class ScanApplier {
+ public:
+  ScanApplier(TreeBuilder& builder, const ScanOptions& options, ScanReport& report, const std::string& path)
+      : builder_(builder), options_(options), report_(report), path_(path) {}
+
+  // Applies `e`; keeps a copy when recording.
+  void apply(TarScanEvent&& e) {
+    if (recording_) recorded_.push_back(e);
+    switch (e.kind) {
+      case TarScanEvent::Kind::skipped: skip(e.path, e.text); return;
+      case TarScanEvent::Kind::warning: warn(e.path, e.text); return;
+      case TarScanEvent::Kind::hard_link: check(e.path, builder_.add_hard_link(e.path, e.text), e.header_offset); return;
+      case TarScanEvent::Kind::member: member(std::move(e)); return;
+    }
+  }
+
+  void record() { recording_ = true; }
+  std::vector<TarScanEvent>& recorded() { return recorded_; }
+  std::unordered_set<uint64_t>& stored_whole() { return stored_whole_; }
+  std::vector<TarDumpdir>& dumpdirs() { return dumpdirs_; }
+
+ private:
+  void skip(const std::string& member, const std::string& why) {
+    report_.skipped.push_back(member + ": " + why);
+    if (options_.strict) fail("tar archive {}: member {}: {} (without --strict it is skipped)", path_, member, why);
+  }
+  // Under --strict a warning fails the mount, as a skipped member does.
+  void warn(const std::string& member, const std::string& what) {
+    if (options_.strict)
+      fail("tar archive {}: member {}: {} (--strict refuses it; without --strict it is a warning)", path_, member,
+           what);
+    log_warning("tar archive {}: member {}: {}", path_, member, what);
+  }
+  void check(const std::string& member, const std::string& why, uint64_t header_offset) {
+    if (!why.empty()) skip(member, why + fmt::format(" (header at offset {})", header_offset));
+  }
+  void member(TarScanEvent&& e) {
+    if (options_.progress && (++members_ & 0xffff) == 0) options_.progress(members_);
+    if (e.has_dumpdir) keep_dumpdir(e);
+    if (e.stored_whole) stored_whole_.insert(e.spec.payload);
+    check(e.path, builder_.add(e.path, std::move(e.spec)), e.header_offset);
+  }
+  void keep_dumpdir(TarScanEvent& e) {
+    std::vector<std::string_view> parts;
+    if (!normalize_entry_path(e.path, parts).empty()) return;  // the member itself is refused and listed
+    std::string path;
+    for (std::string_view p : parts) path.append(path.empty() ? "" : "/").append(p);
+    dumpdirs_.push_back({std::move(path), std::move(e.dumpdir), e.header_offset});
+  }
+
+  TreeBuilder& builder_;
+  const ScanOptions& options_;
+  ScanReport& report_;
+  const std::string& path_;
+  uint64_t members_ = 0;
+  bool recording_ = false;
+  std::vector<TarScanEvent> recorded_;
+  std::unordered_set<uint64_t> stored_whole_;  // data offsets of SUN.holesdata members
+  std::vector<TarDumpdir> dumpdirs_;
+};
+
+// The event of a member read from the archive.
+TarScanEvent member_event(TarMember& m, bool xattrs) {
+  TarScanEvent e;
+  e.path = std::move(m.path);
+  e.header_offset = m.header_offset;
+  if (m.hard_link) {
+    e.kind = TarScanEvent::Kind::hard_link;
+    e.text = std::move(m.link_target);
+    return e;
+  }
+  e.spec.attrs = m.attrs;
+  e.spec.link_target = std::move(m.link_target);
+  e.spec.sparse = m.sparse;
+  e.spec.segments = std::move(m.segments);
+  if (xattrs) e.spec.xattrs = std::move(m.xattrs);
+  e.spec.payload = m.data_offset;
+  e.stored_whole = m.stored_whole;
+  e.has_dumpdir = m.has_dumpdir;
+  e.dumpdir = std::move(m.dumpdir);
+  return e;
+}
+
+// The kept index of `file` in options.index_dir, if there is a usable one
+// (a log line says why one there is not used).
+std::optional<TarIndex> kept_index(const ArchiveFile& file, const ArchiveKey& key, const std::string& index_file) {
+  std::string why;
+  std::optional<TarIndex> kept = load_index(index_file, key, why);
+  if (!kept && why != "none yet")
+    log_info("the kept index {} of {} is not used: {}; the archive is scanned again", index_file, file.describe(), why);
+  return kept;
+}
+
+// Saves the scan's events (and the stream's first pass) as the archive's
+// kept index; a warning when it cannot (the next mount scans again). A
+// compressed archive that was copied (--cache-dir) keeps none.
+void save_kept_index(const ArchiveFile& archive, bool compressed, const ArchiveKey& key, const std::string& index_file,
+                     std::vector<TarScanEvent>&& events) {
+  TarIndex index;
+  index.stream = stream_index_of(archive);
+  if (compressed && !index.stream) return;
+  index.events = std::move(events);
+  if (const std::string why = save_index(index_file, key, index); !why.empty())
+    log_warning("cannot keep the index of {} in {}: {} (the next mount scans it again)", archive.describe(),
+                index_file, why);
+}
+
+}  // namespace
+
 std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, const ScanOptions& options,
                                            ScanReport& report) {
   // Most archives hold entries of a few KiB: room for one per 4 KiB of the
   // file (compressed or not), at most 16 M.
   const uint64_t archive_size = file->size();
-  std::unique_ptr<TarSource> src(new TarSource(open_decompressed(std::move(file), options)));
+  std::optional<ArchiveKey> key;
+  std::string index_file;
+  std::optional<TarIndex> kept;
+  if (!options.index_dir.empty()) {
+    key = archive_key(*file, options.xattrs ? ArchiveKey::kKeyXattrs : 0);
+    index_file = index_path(options.index_dir, *file);
+    kept = kept_index(*file, *key, index_file);
+  }
+  const ArchiveFile* raw = file.get();
+  std::unique_ptr<ArchiveFile> archive;
+  if (kept && kept->stream && !(archive = open_decompressed_kept(file, *kept->stream, options))) kept.reset();
+  if (!archive) archive = open_decompressed(std::move(file), options);
+  const bool compressed = archive.get() != raw;
+  if (compressed != (kept && kept->stream.has_value())) kept.reset();  // made for the other kind: scan again
+  std::unique_ptr<TarSource> src(new TarSource(std::move(archive)));
   const std::string& path = src->path_;
   // Directories the archive names only as parents: root-owned, 0755, the
   // archive's own time.
@@ -41,43 +170,26 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
   implied.atime = implied.mtime = implied.ctime = src->file_->mtime();
   TreeBuilder builder(implied);
   builder.reserve(size_t(std::min<uint64_t>(archive_size / 4096, 16u << 20)));
-  uint64_t members = 0;
-  std::unordered_set<uint64_t> stored_whole;  // data offsets of SUN.holesdata members
-  auto skip = [&](const std::string& member, const std::string& why) {
-    report.skipped.push_back(member + ": " + why);
-    if (options.strict) fail("tar archive {}: member {}: {} (without --strict it is skipped)", path, member, why);
-  };
-  TarCallbacks callbacks;
-  callbacks.skipped = skip;
-  // Under --strict a warning fails the mount, as a skipped member does.
-  callbacks.warning = [&](const std::string& member, const std::string& what) {
-    if (options.strict)
-      fail("tar archive {}: member {}: {} (--strict refuses it; without --strict it is a warning)", path, member,
-           what);
-    log_warning("tar archive {}: member {}: {}", path, member, what);
-  };
-  callbacks.member = [&](TarMember& m) {
-    if (options.progress && (++members & 0xffff) == 0) options.progress(members);
-    if (m.has_dumpdir) src->keep_dumpdir(m);
-    std::string why;
-    if (m.hard_link) {
-      why = builder.add_hard_link(m.path, m.link_target);
-    } else {
-      EntrySpec spec;
-      spec.attrs = m.attrs;
-      spec.link_target = std::move(m.link_target);
-      spec.sparse = m.sparse;
-      spec.segments = std::move(m.segments);
-      for (auto& [key, value] : m.xattrs) {
-        if (options.xattrs) spec.xattrs.emplace_back(std::move(key), std::move(value));
-      }
-      spec.payload = m.data_offset;
-      if (m.stored_whole) stored_whole.insert(m.data_offset);
-      why = builder.add(m.path, std::move(spec));
-    }
-    if (!why.empty()) skip(m.path, why + fmt::format(" (header at offset {})", m.header_offset));
-  };
-  read_tar(*src->file_, path, callbacks);
+  ScanApplier applier(builder, options, report, path);
+  if (kept) {
+    for (TarScanEvent& e : kept->events) applier.apply(std::move(e));
+    log_info("{}: the tree and {} from the kept index {}", path,
+             compressed ? "the stream's restart points" : "the members' offsets", index_file);
+  } else {
+    if (key) applier.record();
+    TarCallbacks callbacks;
+    callbacks.skipped = [&](const std::string& member, const std::string& why) {
+      applier.apply(TarScanEvent{TarScanEvent::Kind::skipped, member, why, {}, false, false, {}, 0});
+    };
+    callbacks.warning = [&](const std::string& member, const std::string& what) {
+      applier.apply(TarScanEvent{TarScanEvent::Kind::warning, member, what, {}, false, false, {}, 0});
+    };
+    callbacks.member = [&](TarMember& m) { applier.apply(member_event(m, options.xattrs)); };
+    read_tar(*src->file_, path, callbacks);
+    if (key) save_kept_index(*src->file_, compressed, *key, index_file, std::move(applier.recorded()));
+  }
+  src->dumpdirs_ = std::move(applier.dumpdirs());
+  const std::unordered_set<uint64_t>& stored_whole = applier.stored_whole();
   src->tree_ = builder.finish(src->data_offset_);
   // Each sparse segment's place in the archive: the stored data is the
   // segments one after another, or the whole file (SUN.holesdata).
@@ -95,14 +207,6 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
     }
   }
   return src;
-}
-
-void TarSource::keep_dumpdir(TarMember& m) {
-  std::vector<std::string_view> parts;
-  if (!normalize_entry_path(m.path, parts).empty()) return;  // the member itself is refused and listed
-  std::string path;
-  for (std::string_view p : parts) path.append(path.empty() ? "" : "/").append(p);
-  dumpdirs_.push_back({std::move(path), std::move(m.dumpdir), m.header_offset});
 }
 
 void TarSource::data_order(std::vector<uint32_t>& files) const {

@@ -14,8 +14,6 @@
 
 namespace vdiskfs {
 
-struct TarMember;
-
 // A directory's listing in a GNU --listed-incremental archive (TarMember::
 // dumpdir), for chains (tar_chain.h).
 struct TarDumpdir {
@@ -47,7 +45,6 @@ class TarSource final : public Source {
 
  private:
   explicit TarSource(std::unique_ptr<ArchiveFile> file);
-  void keep_dumpdir(TarMember& m);
   Status read_member(uint32_t node, uint64_t offset, uint8_t* buf, size_t len) const;
 
   std::unique_ptr<ArchiveFile> file_;
