@@ -6,6 +6,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 : "${VDISKFS:=$REPO/build/vdiskfs}"
 : "${BENCH_CACHE:=/var/tmp/vdiskfs-bench}"
+mkdir -p "$BENCH_CACHE"
 : "${RESULTS:=$BENCH_DIR/RESULTS.md}"
 : "${MOUNT_OPTS:=}"  # extra `vdiskfs mount` options, e.g. --direct-io
 record=1

@@ -45,7 +45,8 @@ struct ScanOptions {
   // Called now and then during the scan with the entries seen so far.
   std::function<void(uint64_t)> progress;
   // Called now and then while the first pass decodes a compressed archive:
-  // bytes of the compressed file consumed so far, and its size.
+  // bytes of the compressed file consumed so far, and its size (done ==
+  // total once, at the end).
   std::function<void(uint64_t done, uint64_t total)> read_progress;
 };
 

@@ -119,6 +119,10 @@ std::function<void(uint64_t, uint64_t)> first_pass_printer() {
   auto start = std::make_shared<clock::time_point>(clock::now());
   auto last = std::make_shared<clock::time_point>();
   return [start, last](uint64_t done, uint64_t total) {
+    if (done >= total) {
+      std::fprintf(stderr, "\r\033[K");
+      return;
+    }
     const auto now = clock::now();
     if (now - *last < std::chrono::milliseconds(200) || total == 0) return;
     *last = now;

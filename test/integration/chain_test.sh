@@ -12,7 +12,8 @@
 # archives gives the same disk as the plain one. Refused, each with its
 # message: a missing level, the wrong order, a first archive that is not a
 # full backup, an archive not made by --listed-incremental, --at beyond
-# the chain. No archive changes.
+# the chain. The archives' kept indexes give the same disk. No archive
+# changes.
 source "$(dirname "$0")/lib.sh"
 require_root
 for t in "tar tar" "gzip gzip" "zstd zstd" "e2fsck e2fsprogs" "losetup mount" "fusermount3 fuse3" "jq jq" \
@@ -102,6 +103,13 @@ jq -e '.chain[0].changed == 0 and .chain[0].removed == 0 and .chain[0].added == 
 jq -e '.chain[2].renamed_directories == 1 and .chain[2].added >= 3' <<<"$info" >/dev/null ||
     die "point 3's counts are wrong: $(jq -c '.chain[2]' <<<"$info")"
 echo "ok: info --json lists the three points: $(jq -c '[.chain[] | {at, added, changed, removed, renamed_directories}]' <<<"$info")"
+
+# Each archive keeps its index; the second time the chain comes from them.
+"$VDISKFS" info --index-dir "$WORK/index" "$chain" >/dev/null 2>&1 || die "info --index-dir failed"
+out=$("$VDISKFS" export --index-dir "$WORK/index" "$chain" "$WORK/indexed.img" 2>&1) || die "export from the kept indexes failed: $out"
+[ "$(grep -c "from the kept index" <<<"$out")" = 3 ] || die "not every archive of the chain came from its kept index: $out"
+cmp "$WORK/indexed.img" "$WORK/chain3.img" || die "the chain's disk from the kept indexes differs"
+echo "ok: the chain's three archives from their kept indexes give the same disk"
 
 # --chain FILE: the same disk.
 cat >"$WORK/web01.chain" <<'EOF'

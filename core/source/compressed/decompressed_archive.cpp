@@ -180,6 +180,7 @@ class DecompressedArchive : public ArchiveFile {
     if (fill < kPage) {  // the end of the stream
       end_ = p * kPage + fill;
       scan_.reset();
+      if (progress_) progress_(in_->size(), in_->size());  // done: the progress line goes
       log_info("{}: {} stream of {} bytes, {} restart points", in_->describe(), codec_->name(), end_, points_.size());
     }
   }

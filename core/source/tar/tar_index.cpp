@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/image/error.h"
 #include "core/image/io.h"
@@ -302,9 +301,14 @@ std::optional<TarIndex> load_index(const std::string& path, const ArchiveKey& ke
     why = errno == ENOENT ? "none yet" : std::string("cannot be read: ") + strerror(errno);
     return std::nullopt;
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return decode_index(bytes.str(), key, why);
+  in.seekg(0, std::ios::end);
+  std::string bytes(size_t(std::max<std::streamoff>(in.tellg(), 0)), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), std::streamsize(bytes.size()))) {
+    why = "cannot be read whole";
+    return std::nullopt;
+  }
+  return decode_index(bytes, key, why);
 }
 
 std::string save_index(const std::string& path, const ArchiveKey& key, const TarIndex& index) {

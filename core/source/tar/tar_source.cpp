@@ -169,7 +169,7 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
   implied.mode = S_IFDIR | 0755;
   implied.atime = implied.mtime = implied.ctime = src->file_->mtime();
   TreeBuilder builder(implied);
-  builder.reserve(size_t(std::min<uint64_t>(archive_size / 4096, 16u << 20)));
+  builder.reserve(kept ? kept->events.size() + 1 : size_t(std::min<uint64_t>(archive_size / 4096, 16u << 20)));
   ScanApplier applier(builder, options, report, path);
   if (kept) {
     for (TarScanEvent& e : kept->events) applier.apply(std::move(e));
