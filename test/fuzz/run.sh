@@ -14,7 +14,14 @@ for t in clang++:clang tar:tar bsdtar:libarchive-tools gzip:gzip zstd:zstd xz:xz
 done
 build=$root/build-fuzz
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_FUZZ=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target tar_fuzz index_fuzz vdiskfs
+cmake --build "$build" -j"$(nproc)" --target tar_fuzz index_fuzz
+# The index corpus is made by a vdiskfs binary: the normal build's when
+# there is one (run-all.sh built it), else one built here.
+vdiskfs=${VDISKFS:-$root/build/vdiskfs}
+if [ ! -x "$vdiskfs" ]; then
+    cmake --build "$build" -j"$(nproc)" --target vdiskfs
+    vdiskfs=$build/vdiskfs
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -32,11 +39,11 @@ zstd -q -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.zst"
 xz -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.xz"
 bzip2 -c "$work/corpus/gnu.tar" >"$work/corpus/gnu.tar.bz2"
 
-# The index corpus: the kept indexes of the tar corpus (made by this
-# build's vdiskfs), without their 72-byte header.
+# The index corpus: the kept indexes of the tar corpus, without their
+# 72-byte header.
 mkdir "$work/index" "$work/index-corpus"
 for a in "$work"/corpus/*; do
-    "$build/vdiskfs" info -q --index-dir "$work/index" "$a" >/dev/null 2>&1 || true
+    "$vdiskfs" info -q --index-dir "$work/index" "$a" >/dev/null 2>&1 || true
 done
 for i in "$work"/index/*.vdidx; do tail -c +73 "$i" >"$work/index-corpus/$(basename "$i")"; done
 [ "$(ls "$work/index-corpus" | wc -l)" -ge 4 ] || { echo "run.sh: vdiskfs kept too few indexes for a corpus: $(ls "$work/index")" >&2; exit 1; }

@@ -320,7 +320,8 @@ std::string save_index(const std::string& path, const ArchiveKey& key, const Tar
   const int fd = mkstemp(tmp.data());
   if (fd < 0) return std::string("cannot create a file beside it: ") + strerror(errno);
   const IoResult w = pwrite_full(fd, bytes.data(), bytes.size(), 0);
-  const bool written = w.complete() && fsync(fd) == 0;
+  // No fsync: an index torn by a crash fails its checksum and is made again.
+  const bool written = w.complete();
   const int err = w.complete() ? errno : w.error ? w.error : ENOSPC;
   close(fd);
   if (!written || rename(tmp.c_str(), path.c_str()) != 0) {

@@ -49,7 +49,10 @@ class ScanApplier {
     }
   }
 
-  void record() { recording_ = true; }
+  void record(size_t expected) {
+    recording_ = true;
+    recorded_.reserve(expected);
+  }
   std::vector<TarScanEvent>& recorded() { return recorded_; }
   std::unordered_set<uint64_t>& stored_whole() { return stored_whole_; }
   std::vector<TarDumpdir>& dumpdirs() { return dumpdirs_; }
@@ -144,8 +147,6 @@ void save_kept_index(const ArchiveFile& archive, bool compressed, const ArchiveK
 
 std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, const ScanOptions& options,
                                            ScanReport& report) {
-  // Most archives hold entries of a few KiB: room for one per 4 KiB of the
-  // file (compressed or not), at most 16 M.
   const uint64_t archive_size = file->size();
   std::optional<ArchiveKey> key;
   std::string index_file;
@@ -169,14 +170,18 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
   implied.mode = S_IFDIR | 0755;
   implied.atime = implied.mtime = implied.ctime = src->file_->mtime();
   TreeBuilder builder(implied);
-  builder.reserve(kept ? kept->events.size() + 1 : size_t(std::min<uint64_t>(archive_size / 4096, 16u << 20)));
+  // Room for the entries: the index's count, else one per 4 KiB of the
+  // archive (one per 256 bytes of a compressed one: about 16:1), at most 16 M.
+  const size_t entries = kept ? kept->events.size() + 1
+                              : size_t(std::min<uint64_t>(archive_size / (compressed ? 256 : 4096), 16u << 20));
+  builder.reserve(entries);
   ScanApplier applier(builder, options, report, path);
   if (kept) {
     for (TarScanEvent& e : kept->events) applier.apply(std::move(e));
     log_info("{}: the tree and {} from the kept index {}", path,
              compressed ? "the stream's restart points" : "the members' offsets", index_file);
   } else {
-    if (key) applier.record();
+    if (key) applier.record(entries);
     TarCallbacks callbacks;
     callbacks.skipped = [&](const std::string& member, const std::string& why) {
       applier.apply(TarScanEvent{TarScanEvent::Kind::skipped, member, why, {}, false, false, {}, 0});
