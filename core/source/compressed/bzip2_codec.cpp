@@ -84,7 +84,8 @@ class Bzip2Decoder : public StreamDecoder {
   Bzip2Decoder(const ArchiveFile& in, const RestartPoint& from)
       : input_(in, "bzip2", from.in_offset), bits_(input_), out_(from.out_offset) {
     if (from.state.empty()) return;  // a stream start
-    if (from.state.size() != 2 || from.state[1] > 7) throw input_.corrupt(from.in_offset, "a bad restart point");
+    if (from.state.size() != 2 || from.state[0] < '1' || from.state[0] > '9' || from.state[1] > 7)
+      throw input_.corrupt(from.in_offset, "a bad restart point");
     level_ = from.state[0];
     uint64_t skipped, magic;
     if (!bits_.bits(from.state[1], skipped) || !bits_.bits(48, magic) || magic != kBlockMagic)

@@ -329,7 +329,11 @@ std::unique_ptr<ArchiveFile> open_decompressed(std::unique_ptr<ArchiveFile> file
 std::unique_ptr<ArchiveFile> open_decompressed_kept(std::unique_ptr<ArchiveFile>& file, const StreamIndex& kept,
                                                     const ScanOptions& options) {
   std::unique_ptr<StreamCodec> codec = codec_of(*file);
-  if (!codec || codec->name() != kept.codec || kept.crcs.size() != (kept.size + kPage - 1) / kPage) return nullptr;
+  if (!codec || codec->name() != kept.codec || kept.size > (uint64_t(1) << 56) ||
+      kept.crcs.size() != (kept.size + kPage - 1) / kPage)
+    return nullptr;
+  for (size_t i = 1; i < kept.points.size(); ++i)  // compressed offsets go forward, inside the file
+    if (kept.points[i].in_offset < kept.points[i - 1].in_offset || kept.points[i].in_offset > file->size()) return nullptr;
   return std::make_unique<DecompressedArchive>(std::move(file), std::move(codec), options, kept);
 }
 

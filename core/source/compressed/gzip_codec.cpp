@@ -23,7 +23,10 @@ class GzipDecoder : public StreamDecoder {
     if (inflateInit2(&strm_, raw_ ? -15 : 31) != Z_OK) throw input_.corrupt(from.in_offset, "zlib cannot start (out of memory)");
     member_in_ = from.in_offset;
     if (!raw_) return;
-    if (from.state.size() < 2) throw input_.corrupt(from.in_offset, "bad restart point");
+    if (from.state.size() < 2 || from.state[0] > 7 || from.state.size() > 2 + 32768) {
+      inflateEnd(&strm_);
+      throw input_.corrupt(from.in_offset, "bad restart point");
+    }
     const int bits = from.state[0];
     if (bits) inflatePrime(&strm_, bits, from.state[1] >> (8 - bits));
     if (from.state.size() > 2) inflateSetDictionary(&strm_, from.state.data() + 2, uInt(from.state.size() - 2));

@@ -31,6 +31,7 @@ class XzDecoder : public StreamDecoder {
  public:
   XzDecoder(const ArchiveFile& in, const RestartPoint& from) : input_(in, "xz", from.in_offset), out_(from.out_offset) {
     if (from.state.size() == 1) {
+      if (from.state[0] > LZMA_CHECK_ID_MAX) throw input_.corrupt(from.in_offset, "bad restart point");
       flags_.version = 0;
       flags_.check = lzma_check(from.state[0]);
       part_ = Part::block_header;

@@ -137,10 +137,14 @@ class ArchiveApplier {
     const std::vector<DumpdirEntry> entries = parse_dumpdir(d, name_);
     std::string stub;
     for (size_t i = 0; i < entries.size(); ++i) {
-      if (entries[i].letter == 'X') stub = join(d.path, entries[i].name);
+      if (entries[i].letter == 'X') stub = rename_path(entries[i].name, d, name_);  // a full name, as R/T's
       if (entries[i].letter != 'R') continue;
       if (i + 1 == entries.size() || entries[i + 1].letter != 'T')
         fail("{}: the dumpdir of directory '{}' (member at offset {}) has a rename record R without its T: corrupt",
+             name_, shown(d.path), d.header_offset);
+      if ((entries[i].name.empty() || entries[i + 1].name.empty()) && stub.empty())
+        fail("{}: the dumpdir of directory '{}' (member at offset {}) has a rename with an empty name and no X "
+             "record before it: corrupt",
              name_, shown(d.path), d.header_offset);
       const std::string from = entries[i].name.empty() ? stub : rename_path(entries[i].name, d, name_);
       const std::string to = entries[i + 1].name.empty() ? stub : rename_path(entries[i + 1].name, d, name_);

@@ -17,7 +17,7 @@ namespace vdiskfs {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'D', 'K', 'T', 'I', 'D', 'X', '\0'};
-constexpr uint32_t kIndexVersion = 1;
+constexpr uint32_t kIndexVersion = 2;
 constexpr uint64_t kKeyBytes = 64 * 1024;
 
 // Little-endian integers and length-prefixed strings appended to a string.
@@ -168,11 +168,11 @@ std::string encode_payload(const TarIndex& index) {
     w.u8(uint8_t(e.kind));
     w.str(e.path);
     w.str(e.text);
+    w.u64(e.header_offset);
     if (e.kind != TarScanEvent::Kind::member) continue;
     encode_spec(w, e.spec);
     w.u8(uint8_t(e.stored_whole) | uint8_t(e.has_dumpdir) << 1);
     w.str(e.dumpdir);
-    w.u64(e.header_offset);
   }
   return std::move(w.out());
 }
@@ -208,20 +208,20 @@ TarIndex decode_payload(std::string_view payload) {
     for (uint32_t& c : s.crcs) c = r.u32();
     index.stream = std::move(s);
   }
-  index.events.resize(r.count(9));
+  index.events.resize(r.count(17));
   for (TarScanEvent& e : index.events) {
     const uint8_t kind = r.u8();
     if (kind > uint8_t(TarScanEvent::Kind::warning)) fail("kept index: unknown event kind {}", kind);
     e.kind = TarScanEvent::Kind(kind);
     e.path = r.str();
     e.text = r.str();
+    e.header_offset = r.u64();
     if (e.kind != TarScanEvent::Kind::member) continue;
     e.spec = decode_spec(r);
     const uint8_t flags = r.u8();
     e.stored_whole = flags & 1;
     e.has_dumpdir = flags & 2;
     e.dumpdir = r.str();
-    e.header_offset = r.u64();
   }
   if (!r.done()) fail("kept index: bytes after the last event");
   return index;
@@ -243,6 +243,7 @@ std::string index_path(const std::string& dir, const ArchiveFile& raw) {
   const uint64_t h = XXH3_64bits(name.data(), name.size());
   std::string base = name.substr(name.find_last_of('/') + 1);
   if (base.empty()) base = "archive";
+  if (base.size() > 128) base.resize(128);  // the hash keeps names apart; NAME_MAX is 255
   return fmt::format("{}/{}-{:016x}.vdidx", dir, base, h);
 }
 
@@ -289,7 +290,7 @@ std::optional<TarIndex> decode_index(std::string_view bytes, const ArchiveKey& k
   }
   try {
     return decode_payload(payload);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // Error, or bad_alloc for counts a crafted file claims
     why = e.what();
     return std::nullopt;
   }

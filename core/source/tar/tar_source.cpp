@@ -135,8 +135,16 @@ std::optional<TarIndex> kept_index(const ArchiveFile& file, const ArchiveKey& ke
 void save_kept_index(const ArchiveFile& archive, bool compressed, const ArchiveKey& key, const std::string& index_file,
                      std::vector<TarScanEvent>&& events) {
   TarIndex index;
+  if (compressed) {
+    try {
+      (void)archive.size();  // the first pass to the stream's end (what follows the tar's end marker)
+    } catch (const Error& e) {
+      log_warning("{}: no index kept: {}", archive.describe(), e.what());
+      return;
+    }
+  }
   index.stream = stream_index_of(archive);
-  if (compressed && !index.stream) return;
+  if (compressed && !index.stream) return;  // decompressed into a --cache-dir copy
   index.events = std::move(events);
   if (const std::string why = save_index(index_file, key, index); !why.empty())
     log_warning("cannot keep the index of {} in {}: {} (the next mount scans it again)", archive.describe(),
@@ -171,9 +179,10 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
   implied.atime = implied.mtime = implied.ctime = src->file_->mtime();
   TreeBuilder builder(implied);
   // Room for the entries: the index's count, else one per 4 KiB of the
-  // archive (one per 256 bytes of a compressed one: about 16:1), at most 16 M.
+  // archive (one per 256 bytes of a compressed one: about 16:1), at most
+  // 1 M (beyond, the vectors grow).
   const size_t entries = kept ? kept->events.size() + 1
-                              : size_t(std::min<uint64_t>(archive_size / (compressed ? 256 : 4096), 16u << 20));
+                              : size_t(std::min<uint64_t>(archive_size / (compressed ? 256 : 4096), 1u << 20));
   builder.reserve(entries);
   ScanApplier applier(builder, options, report, path);
   if (kept) {
