@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds and runs every test twice: the normal build, then the same tests
-# built with AddressSanitizer and UndefinedBehaviorSanitizer; then a minute
+# built with AddressSanitizer and UndefinedBehaviorSanitizer; then 45 s
 # of fuzzing of the archive readers. Needs root
 # (FUSE, loop devices, mount) and the packages of ./setup.sh.
 set -euo pipefail
@@ -41,8 +41,8 @@ run_suite "$root/build-asan" "-LE slow" -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_SANIT
 
 # The tar and compressed-stream readers on arbitrary bytes (libFuzzer, clang,
 # ASan + UBSan): a crash, leak or hang fails the run.
-echo "== fuzz (test/fuzz/run.sh 60)"
-"$root/test/fuzz/run.sh" 60
-SUMMARY+=", fuzz tar_fuzz and index_fuzz 60 s each"
+echo "== fuzz (test/fuzz/run.sh 45)"
+"$root/test/fuzz/run.sh" 45
+SUMMARY+=", fuzz tar_fuzz and index_fuzz 45 s each"
 
 echo "all suites: $PASSED passed, 0 failed ($SUMMARY)"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Compressed tar archives read in place (issue 17). The small test tree plus
-# a 96 MiB file of varied text (so that the stream has many restart points
+# a 70 MiB file of varied text (so that the stream has many restart points
 # and outgrows the 64 MiB of decoded pages kept in memory) is packed once as
 # a plain POSIX tar, then compressed by gzip, pigz, pzstd, xz -T0, bzip2 and pbzip2 (the
 # compressors the issue names for archives with restart points). Each
@@ -28,7 +28,7 @@ done
 make_work
 bash "$TESTS_DIR/gen_tree.sh" small "$WORK/src"
 rm "$WORK/src/special/socket"  # tar cannot hold a socket
-random_bytes $((72 * 1024 * 1024)) >"$WORK/random.bin"
+random_bytes $((52 * 1024 * 1024)) >"$WORK/random.bin"
 base64 -w 100 "$WORK/random.bin" >"$WORK/src/big.txt" && rm "$WORK/random.bin"
 tar --format=posix --xattrs --xattrs-include='*' --sparse --numeric-owner --atime-preserve=system \
     -C "$WORK/src" -cf "$WORK/src.tar" . || die "tar failed"
