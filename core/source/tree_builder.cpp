@@ -58,6 +58,15 @@ EntrySpec entry_spec_of(const Tree& tree, uint32_t n) {
   return spec;
 }
 
+std::optional<std::string> normalized_entry_path(std::string_view path, std::string& why) {
+  std::vector<std::string_view> parts;
+  why = normalize_entry_path(path, parts);
+  if (!why.empty()) return std::nullopt;
+  std::string out;
+  for (std::string_view p : parts) out.append(out.empty() ? "" : "/").append(p);
+  return out;
+}
+
 TreeBuilder::TreeBuilder(const Node& implied_dir) : implied_dir_(implied_dir) {
   implied_dir_.mode = S_IFDIR | (implied_dir.mode & 07777);
   pending_.emplace_back();

@@ -9,6 +9,7 @@
 // absolute paths, ".." and paths through a non-directory are refused.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -23,6 +24,9 @@ namespace vdiskfs {
 // Splits an archive path into checked components ("./a//b/" -> a, b).
 // Returns "" or why the path is refused.
 std::string normalize_entry_path(std::string_view path, std::vector<std::string_view>& parts);
+// The same path as one string ("./a//b/" -> "a/b", "./" -> ""), or nullopt
+// when it is refused (`why` says why).
+std::optional<std::string> normalized_entry_path(std::string_view path, std::string& why);
 
 // Node `n` of another tree as an entry to add (a view, a chain): its
 // attributes, link target, holes and xattrs; payload = n.

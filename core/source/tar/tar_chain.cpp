@@ -86,13 +86,12 @@ std::vector<DumpdirEntry> parse_dumpdir(const TarDumpdir& d, const std::string& 
 
 // A path as a dumpdir's rename records give it ("./d1"), normalized.
 std::string rename_path(std::string_view raw, const TarDumpdir& d, const std::string& archive) {
-  std::vector<std::string_view> parts;
-  if (const std::string why = normalize_entry_path(raw, parts); !why.empty() || parts.empty())
+  std::string why;
+  std::optional<std::string> path = normalized_entry_path(raw, why);
+  if (!path || path->empty())
     fail("{}: the dumpdir of directory '{}' (member at offset {}) renames '{}': {}", archive, shown(d.path), d.header_offset,
-         raw, why.empty() ? "the root cannot be renamed" : why);
-  std::string out;
-  for (std::string_view p : parts) out.append(out.empty() ? "" : "/").append(p);
-  return out;
+         raw, path ? "the root cannot be renamed" : why);
+  return *path;
 }
 
 // Applies one archive to the state, as `tar --listed-incremental=/dev/null

@@ -299,7 +299,7 @@ std::optional<TarIndex> decode_index(std::string_view bytes, const ArchiveKey& k
 std::optional<TarIndex> load_index(const std::string& path, const ArchiveKey& key, std::string& why) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    why = errno == ENOENT ? "none yet" : std::string("cannot be read: ") + strerror(errno);
+    why = errno == ENOENT ? "" : std::string("cannot be read: ") + strerror(errno);
     return std::nullopt;
   }
   in.seekg(0, std::ios::end);

@@ -86,8 +86,8 @@ std::optional<TarIndex> decode_index(std::string_view bytes, const ArchiveKey& k
 // left, an unknown event kind); never reads out of bounds.
 TarIndex decode_payload(std::string_view payload);
 
-// Reads the index file at `path` for `key`: nullopt (and `why`) when it
-// is missing, unreadable, stale or corrupt.
+// Reads the index file at `path` for `key`: nullopt when there is none
+// (`why` empty) or it is unreadable, stale or corrupt (`why` says which).
 std::optional<TarIndex> load_index(const std::string& path, const ArchiveKey& key, std::string& why);
 // Writes the index atomically (a temporary file renamed over `path`),
 // creating the folder. Returns "" or why it could not (the caller warns:

@@ -79,11 +79,10 @@ class ScanApplier {
     check(e.path, builder_.add(e.path, std::move(e.spec)), e.header_offset);
   }
   void keep_dumpdir(TarScanEvent& e) {
-    std::vector<std::string_view> parts;
-    if (!normalize_entry_path(e.path, parts).empty()) return;  // the member itself is refused and listed
-    std::string path;
-    for (std::string_view p : parts) path.append(path.empty() ? "" : "/").append(p);
-    dumpdirs_.push_back({std::move(path), std::move(e.dumpdir), e.header_offset});
+    std::string why;
+    std::optional<std::string> path = normalized_entry_path(e.path, why);
+    if (!path) return;  // the member itself is refused and listed
+    dumpdirs_.push_back({std::move(*path), std::move(e.dumpdir), e.header_offset});
   }
 
   TreeBuilder& builder_;
@@ -124,7 +123,7 @@ TarScanEvent member_event(TarMember& m, bool xattrs) {
 std::optional<TarIndex> kept_index(const ArchiveFile& file, const ArchiveKey& key, const std::string& index_file) {
   std::string why;
   std::optional<TarIndex> kept = load_index(index_file, key, why);
-  if (!kept && why != "none yet")
+  if (!kept && !why.empty())
     log_info("the kept index {} of {} is not used: {}; the archive is scanned again", index_file, file.describe(), why);
   return kept;
 }
