@@ -12,7 +12,7 @@ PACKAGES="
   procps time bc jq libcap2-bin libvmdk-utils libvhdi-utils
   tar libarchive-tools gzip bzip2 pbzip2 xz-utils zstd lz4 python3 clang libclang-rt-14-dev
   qemu-system-x86 debootstrap ca-certificates socat grub-pc-bin grub-common
-  dosfstools mtools sleuthkit nbdkit libnbd-bin ovmf grub-efi-amd64-bin
+  dosfstools mtools sleuthkit nbdkit libnbd-bin libnbd-dev fio ovmf grub-efi-amd64-bin
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils samba samba-common-bin smbclient iproute2
 "
 export DEBIAN_FRONTEND=noninteractive

@@ -17,7 +17,7 @@ ExposedFile expose(std::string name, std::shared_ptr<const Image> base, std::sha
                    int64_t mtime_ns, uint64_t allocated_bytes) {
   const uint64_t base_size = base->size();
   auto data_map = std::make_shared<const DataMap>(base);
-  ExposedFile f{std::move(name), std::move(base), overlay, mtime_ns, allocated_bytes, std::move(data_map), base_size};
+  ExposedFile f{std::move(name), std::move(base), overlay, mtime_ns, allocated_bytes, std::move(data_map), base_size, nullptr};
   if (overlay) f.image = std::move(overlay);
   return f;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/delta/file_tap.h"
 #include "core/delta/overlay_file.h"
 #include "core/image/image.h"
 #include "fuse/data_map.h"
@@ -27,6 +28,8 @@ struct ExposedFile {
   // The base Image's data and holes, for SEEK_DATA and SEEK_HOLE.
   std::shared_ptr<const DataMap> data_map;
   uint64_t base_size = 0;  // bytes
+  // Watches the file's opens, reads and stored writes (a restore); null: none.
+  std::shared_ptr<FileTap> tap;
 
   // Bytes the file really holds: the base's allocated bytes plus the pages
   // written to its delta.

@@ -6,8 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <mutex>
+#include <optional>
 
 #include "core/image/log.h"
 #include "fuse/mount_point.h"
@@ -115,12 +115,36 @@ int op_open(const char* path, fuse_file_info* fi) {
   // direct_io skips the kernel's page cache: one copy less for streaming
   // readers, but no caching between readers and no mmap.
   if (mount().settings.direct_io) fi->direct_io = 1;
+  if (const auto& tap = table().at(size_t(i)).tap) tap->opened();
   return 0;
 }
 
+int op_release(const char*, fuse_file_info* fi) {
+  if (const auto& tap = table().at(fi->fh).tap) tap->released();
+  return 0;
+}
+
+// Tells a file's tap that a guest read is in flight, for its lifetime.
+class ReadInFlight {
+ public:
+  ReadInFlight(FileTap* tap, uint64_t offset, size_t len) : tap_(tap) {
+    if (tap_) tap_->read_started(offset, len);
+  }
+  ~ReadInFlight() {
+    if (tap_) tap_->read_finished();
+  }
+  ReadInFlight(const ReadInFlight&) = delete;
+  ReadInFlight& operator=(const ReadInFlight&) = delete;
+
+ private:
+  FileTap* tap_;
+};
+
 int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
-  const Image& image = *table().at(fi->fh).image;
+  const ExposedFile& f = table().at(fi->fh);
+  const Image& image = *f.image;
   if (offset < 0) return -EINVAL;
+  const ReadInFlight in_flight(f.tap.get(), uint64_t(offset), size);
   // Up to `size` bytes, stopping at the end of the file.
   size_t n = 0;
   const Status s = image.read_upto(uint64_t(offset), reinterpret_cast<uint8_t*>(buf), size, &n);
@@ -133,6 +157,7 @@ int op_write(const char*, const char* buf, size_t size, off_t offset, fuse_file_
   if (offset < 0) return -EINVAL;
   const Status s = f.writer->write(uint64_t(offset), reinterpret_cast<const uint8_t*>(buf), size);
   if (!ok(s)) return -errno_of(s);
+  if (f.tap) f.tap->written(uint64_t(offset), reinterpret_cast<const uint8_t*>(buf), size);
   return int(size);
 }
 
@@ -187,30 +212,62 @@ int op_statfs(const char*, struct statvfs* st) {
   return 0;
 }
 
-// The mount's counters as an extended attribute of its root (kStatsXattr).
-int op_getxattr(const char* path, const char* name, char* value, size_t size) {
-  if (std::strcmp(path, "/") != 0) return lookup(path) >= 0 ? -ENODATA : -ENOENT;
-  if (!mount().settings.stats || std::strcmp(name, kStatsXattr) != 0) return -ENODATA;
-  std::string text;
-  try {
-    text = mount().settings.stats();
-  } catch (const std::exception& e) {
-    log_error("making the mount's counters failed: {}", e.what());
-    return -EIO;
-  }
+// Copies an attribute's value out as getxattr(2) does: its size when
+// `size` is 0, ERANGE when it does not fit.
+int xattr_reply(const std::string& text, char* value, size_t size) {
   if (size == 0) return int(text.size());
   if (size < text.size()) return -ERANGE;
   std::memcpy(value, text.data(), text.size());
   return int(text.size());
 }
 
+// The attribute's value from `make`, or EIO (logged) when making it threw.
+int xattr_made(const std::function<std::string()>& make, const char* what, char* value, size_t size) {
+  try {
+    return xattr_reply(make(), value, size);
+  } catch (const std::exception& e) {
+    log_error("making {} failed: {}", what, e.what());
+    return -EIO;
+  }
+}
+
+// The mount's counters on its root (kStatsXattr); each exposed file's
+// restore status (kRestoreXattr).
+int op_getxattr(const char* path, const char* name, char* value, size_t size) {
+  const FuseSettings& s = mount().settings;
+  if (std::strcmp(path, "/") == 0) {
+    if (!s.stats || std::strcmp(name, kStatsXattr) != 0) return -ENODATA;
+    return xattr_made(s.stats, "the mount's counters", value, size);
+  }
+  const int i = lookup(path);
+  if (i < 0) return -ENOENT;
+  if (!s.restore_status || std::strcmp(name, kRestoreXattr) != 0) return -ENODATA;
+  return xattr_made([&] { return s.restore_status(size_t(i)); }, "a restore status", value, size);
+}
+
+// A restore request (JSON) to an exposed file's kRestoreXattr.
+int op_setxattr(const char* path, const char* name, const char* value, size_t size, int) {
+  const int i = lookup(path);
+  if (i < 0) return std::strcmp(path, "/") == 0 ? -ENOTSUP : -ENOENT;
+  const FuseSettings& s = mount().settings;
+  if (!s.restore_request || std::strcmp(name, kRestoreXattr) != 0) return -ENOTSUP;
+  try {
+    const std::string why = s.restore_request(size_t(i), std::string(value, size));
+    if (why.empty()) return 0;
+    log_warning("restore request for {} refused: {}", table().at(size_t(i)).name, why);
+    return -EINVAL;
+  } catch (const std::exception& e) {
+    log_error("restore request for {} failed: {}", table().at(size_t(i)).name, e.what());
+    return -EIO;
+  }
+}
+
 int op_listxattr(const char* path, char* list, size_t size) {
-  if (std::strcmp(path, "/") != 0 || !mount().settings.stats) return lookup(path) >= 0 || !std::strcmp(path, "/") ? 0 : -ENOENT;
-  const size_t need = std::strlen(kStatsXattr) + 1;
-  if (size == 0) return int(need);
-  if (size < need) return -ERANGE;
-  std::memcpy(list, kStatsXattr, need);
-  return int(need);
+  const FuseSettings& s = mount().settings;
+  const bool root = std::strcmp(path, "/") == 0;
+  if (!root && lookup(path) < 0) return -ENOENT;
+  const char* name = root ? (s.stats ? kStatsXattr : nullptr) : (s.restore_status ? kRestoreXattr : nullptr);
+  return name ? xattr_reply(std::string(name, std::strlen(name) + 1), list, size) : 0;
 }
 
 }  // namespace
@@ -221,6 +278,7 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   ops.getattr = op_getattr;
   ops.readdir = op_readdir;
   ops.open = op_open;
+  ops.release = op_release;
   ops.read = op_read;
   ops.write = op_write;
   ops.truncate = op_truncate;
@@ -229,6 +287,7 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   ops.utimens = op_utimens;
   ops.statfs = op_statfs;
   ops.getxattr = op_getxattr;
+  ops.setxattr = op_setxattr;
   ops.listxattr = op_listxattr;
   Mount mount{files, settings, {}};
 

@@ -21,7 +21,17 @@ struct FuseSettings {
   // The value of the extended attribute kStatsXattr of the mount's root,
   // made on each read (`vdiskfs stats` reads it: JSON); empty: none.
   std::function<std::string()> stats;
+  // The control attribute kRestoreXattr of each exposed file (by its index
+  // in the table): reading it gives `restore_status` (JSON), setting it
+  // passes the value to `restore_request`, which returns "" or why it was
+  // refused (setxattr then fails with EINVAL). Null: no such attribute.
+  std::function<std::string(size_t file)> restore_status;
+  std::function<std::string(size_t file, const std::string& request)> restore_request;
 };
+
+// The extended attribute of each exposed file through which `vdiskfs
+// restore` starts, stops, finishes and watches a restore of it.
+inline constexpr const char* kRestoreXattr = "user.vdiskfs.restore";
 
 // The extended attribute of the mount's root that holds its counters.
 inline constexpr const char* kStatsXattr = "user.vdiskfs.stats";

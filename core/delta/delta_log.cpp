@@ -306,4 +306,11 @@ Status DeltaLog::sync() {
   return Status::ok;
 }
 
+std::vector<uint64_t> DeltaLog::held_pages() const {
+  std::vector<uint64_t> out;
+  out.reserve(index_.size());
+  for (const auto& [page, offset] : index_) out.push_back(page);
+  return out;
+}
+
 }  // namespace vdiskfs

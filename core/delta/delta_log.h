@@ -50,6 +50,7 @@ class DeltaLog final : public PageStore {
   DeltaSize size() const override { return size_; }
   bool empty() const override { return index_.empty(); }
   uint64_t pages_held() const override { return index_.size(); }
+  std::vector<uint64_t> held_pages() const override;
   Status sync() override;
   // Logs above `bytes` that are mostly overwritten pages get rewritten
   // with only the live pages (default 64 MiB).

@@ -71,6 +71,13 @@ uint64_t OverlayFile::delta_bytes() const {
   return store_->pages_held() * kDeltaPageSize;
 }
 
+std::vector<uint64_t> OverlayFile::delta_pages() const {
+  std::shared_lock lock(mutex_);
+  std::vector<uint64_t> pages = store_->held_pages();
+  std::sort(pages.begin(), pages.end());
+  return pages;
+}
+
 Status OverlayFile::write(uint64_t offset, const uint8_t* buf, size_t len) {
   if (len == 0) return Status::ok;
   std::unique_lock lock(mutex_);

@@ -5,6 +5,7 @@
 // never written.
 #include <memory>
 #include <shared_mutex>
+#include <vector>
 
 #include "core/delta/page_store.h"
 #include "core/image/image.h"
@@ -28,6 +29,8 @@ class OverlayFile final : public Image {
   // Bytes the delta holds: kDeltaPageSize per page written and not cut off
   // by a truncation since.
   uint64_t delta_bytes() const;
+  // The pages (kDeltaPageSize bytes each) the delta holds, sorted.
+  std::vector<uint64_t> delta_pages() const;
 
   // --- write side ---
   // Writes [offset, offset + len), growing the file when it ends past the

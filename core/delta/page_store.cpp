@@ -20,6 +20,13 @@ Status MemoryPageStore::put(const std::vector<uint64_t>& pages, const uint8_t* d
   return Status::ok;
 }
 
+std::vector<uint64_t> MemoryPageStore::held_pages() const {
+  std::vector<uint64_t> out;
+  out.reserve(pages_.size());
+  for (const auto& [page, data] : pages_) out.push_back(page);
+  return out;
+}
+
 Status MemoryPageStore::set_size(const DeltaSize& s) {
   const uint64_t keep = (s.size + kDeltaPageSize - 1) / kDeltaPageSize;
   for (auto it = pages_.begin(); it != pages_.end();)

@@ -37,6 +37,8 @@ class PageStore {
   virtual DeltaSize size() const = 0;
   virtual bool empty() const = 0;
   virtual uint64_t pages_held() const = 0;
+  // The page numbers held, unsorted.
+  virtual std::vector<uint64_t> held_pages() const = 0;
   // Makes everything stored so far durable.
   virtual Status sync() = 0;
 };
@@ -52,6 +54,7 @@ class MemoryPageStore final : public PageStore {
   DeltaSize size() const override { return size_; }
   bool empty() const override { return pages_.empty(); }
   uint64_t pages_held() const override { return pages_.size(); }
+  std::vector<uint64_t> held_pages() const override;
   Status sync() override { return Status::ok; }
 
  private:

@@ -14,6 +14,7 @@
 #include "formats/format_table.h"
 #include "fuse/cli/delta_command.h"
 #include "fuse/cli/export_command.h"
+#include "fuse/cli/restore_command.h"
 #include "fuse/cli/mount_command.h"
 
 namespace {
@@ -177,6 +178,37 @@ int main(int argc, char** argv) {
   stats_cmd->add_option("MOUNTPOINT", stats_mount, "a vdiskfs mount")->required();
   stats_cmd->add_flag("--json", stats_json, "machine-readable output");
 
+  vdiskfs::RestoreArgs rs;
+  std::vector<std::string> status_files;
+  bool status_json = false;
+  CLI::App* restore_cmd = app.add_subcommand(
+      "restore", "Copy a mounted disk to real storage while a VM runs on it (the copy runs in the mount's daemon)");
+  restore_cmd->require_subcommand(1);
+  CLI::App* restore_start = restore_cmd->add_subcommand(
+      "start", "Start (or continue) the restore of MOUNTPOINT/NAME.img to TARGET: data ranges only, the guest's writes "
+               "mirrored, verified at the end");
+  restore_start->add_option("FILE", rs.file, "an exposed file of a running mount (MOUNTPOINT/NAME.img)")->required();
+  restore_start->add_option("TARGET", rs.target,
+                            "a new raw file, a block device, a new .qcow2 file, or nbd://HOST[:PORT]/EXPORT")
+      ->required();
+  restore_start->add_option("--rate", rs.rate_mib, "at most this many MiB/s (default: as fast as the guest's reads allow)")
+      ->check(CLI::PositiveNumber);
+  restore_start->add_flag("--restart", rs.restart, "begin again, dropping the recorded progress (of this or another target)");
+  restore_start->add_flag("--wait", rs.wait, "wait until the copy is verified (exit 0) or failed (exit 1), showing progress");
+  restore_start->add_flag("--json", rs.json, "status as JSON on stdout (with --wait: a line a second)");
+  restore_start->add_flag("-q,--quiet", rs.quiet, "no progress, only errors");
+  CLI::App* restore_status = restore_cmd->add_subcommand("status", "Show restores: state, bytes, rate, time left, mirrored writes");
+  restore_status->add_option("FILE", status_files, "exposed files (default: every file of every vdiskfs mount with a restore)");
+  restore_status->add_flag("--json", status_json, "a JSON array of the statuses on stdout");
+  CLI::App* restore_stop = restore_cmd->add_subcommand("stop", "Stop a restore, keeping its progress for 'restore start'");
+  restore_stop->add_option("FILE", rs.file, "an exposed file of a running mount")->required();
+  restore_stop->add_flag("--json", rs.json, "status as JSON on stdout");
+  CLI::App* restore_finish = restore_cmd->add_subcommand(
+      "finish", "After a verified copy and the VM's shutdown: stop mirroring and print how to boot the target");
+  restore_finish->add_option("FILE", rs.file, "an exposed file of a running mount")->required();
+  restore_finish->add_flag("--force", rs.force, "even while the file is open (later writes do not reach the target)");
+  restore_finish->add_flag("--json", rs.json, "status as JSON on stdout");
+
   CLI::App* delta_cmd = app.add_subcommand("delta", "Inspect or discard deltas");
   delta_cmd->require_subcommand(1);
   std::string delta_path;
@@ -217,6 +249,10 @@ int main(int argc, char** argv) {
     if (*export_cmd) return vdiskfs::export_command(exp);
     if (*info_cmd) return vdiskfs::info_command(info, info_json);
     if (*stats_cmd) return vdiskfs::stats_command(stats_mount, stats_json);
+    if (*restore_start) return vdiskfs::restore_start_command(rs);
+    if (*restore_status) return vdiskfs::restore_status_command(status_files, status_json);
+    if (*restore_stop) return vdiskfs::restore_stop_command(rs);
+    if (*restore_finish) return vdiskfs::restore_finish_command(rs);
     if (*delta_info) return vdiskfs::delta_info_command(delta_path, delta_json);
     if (*delta_discard) return vdiskfs::delta_discard_command(delta_path);
   } catch (const vdiskfs::Error& e) {

@@ -7,12 +7,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/image/error.h"
 #include "core/image/log.h"
 #include "core/source/source_factory.h"
 #include "core/delta/delta_set.h"
+#include "core/restore/restore_manager.h"
 #include "formats/registry.h"
 #include "fuse/file_table.h"
 #include "fuse/fuse_ops.h"
@@ -51,6 +53,33 @@ std::string stats_json(const Source& source, const FileTable& files) {
   j["source_counters"] = counters;
   for (size_t i = 0; i < files.size(); ++i) j["files"][files.at(i).name] = {{"held_bytes", files.at(i).held_bytes()}};
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);  // names need not be UTF-8
+}
+
+// Where the restore of `file_name` keeps its progress record: beside the
+// deltas, or for a delta in memory under the state folder.
+std::string restore_record_path(const DeltaSetOptions& delta, const std::string& identity_hex,
+                                const std::string& file_name) {
+  std::string dir = delta.dir;
+  if (delta.mode != DeltaMode::directory) {
+    dir = fmt::format("{}/restore/{}", state_dir(), identity_hex.substr(0, 16));
+    std::filesystem::create_directories(dir);
+  }
+  return std::filesystem::absolute(dir).lexically_normal().string() + "/" + file_name + ".restore";
+}
+
+// A restore slot for an exposed file served through `overlay`.
+std::shared_ptr<RestoreSlot> restore_slot(const ExposedFile& f, std::shared_ptr<const Image> base,
+                                          const std::shared_ptr<OverlayFile>& overlay, bool raw,
+                                          std::string record_path, const std::string& identity_hex) {
+  RestoreFile rf;
+  rf.name = f.name;
+  rf.image = f.image;
+  rf.base = std::move(base);
+  rf.delta_pages = [overlay] { return overlay->delta_pages(); };
+  rf.raw = raw;
+  rf.record_path = std::move(record_path);
+  rf.identity = fmt::format("{}:{}:{}", identity_hex, f.name, f.image->size());
+  return std::make_shared<RestoreSlot>(std::move(rf));
 }
 
 }  // namespace
@@ -103,12 +132,20 @@ int mount_command(const MountArgs& args) {
   delta.discard = args.discard_delta;
   const DeltaSet deltas(delta, disk.identity, disk.layout, tree);
   FileTable files;
+  std::vector<std::shared_ptr<RestoreSlot>> restores;  // by file index; none on --read-only
   for (ContainerFile& f : build_containers(input, formats)) {
     const std::string file_name = name + f.suffix;
     std::shared_ptr<OverlayFile> overlay;  // none on --read-only: the base is served itself
     if (delta.mode != DeltaMode::none)
       overlay = std::make_shared<OverlayFile>(f.image, deltas.open(file_name, f.image->size()));
-    files.add(expose(file_name, f.image, std::move(overlay), disk.timestamp_ns, f.allocated_bytes));
+    ExposedFile exposed = expose(file_name, f.image, overlay, disk.timestamp_ns, f.allocated_bytes);
+    if (overlay) {
+      restores.push_back(restore_slot(exposed, f.image, overlay, f.image == disk.image,
+                                      restore_record_path(delta, disk.identity.hex(), file_name),
+                                      disk.identity.hex()));
+      exposed.tap = restores.back();
+    }
+    files.add(std::move(exposed));
   }
   if (delta.mode == DeltaMode::directory && !args.layout.quiet) log_info("writes go to the delta in {}", delta.dir);
 
@@ -131,6 +168,10 @@ int mount_command(const MountArgs& args) {
   settings.direct_io = args.direct_io;
   const Source& source = *prepared.source;
   settings.stats = [&source, &files] { return stats_json(source, files); };
+  if (!restores.empty()) {
+    settings.restore_status = [&restores](size_t i) { return restores.at(i)->status(); };
+    settings.restore_request = [&restores](size_t i, const std::string& req) { return restores.at(i)->request(req); };
+  }
   return serve_fuse(files, settings);
 }
 

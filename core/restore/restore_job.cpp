@@ -1,0 +1,441 @@
+#include "core/restore/restore_job.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <set>
+
+#include "core/image/log.h"
+
+namespace vdiskfs {
+namespace {
+
+constexpr size_t kZeroBlock = 64 * 1024;  // all-zero blocks of a chunk are not written to a zeroed target
+constexpr size_t kHotChunks = 4096;       // chunks the guest read recently, newest last
+
+bool all_zero(const uint8_t* p, size_t n) { return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0); }
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::string iso8601(int64_t ns) {
+  const time_t sec = time_t(ns / 1000000000);
+  std::tm tm{};
+  char text[32] = "";
+  if (gmtime_r(&sec, &tm)) std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+int64_t mono_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+RestoreJob::RestoreJob(RestoreJobInput in)
+    : image_(std::move(in.image)),
+      base_(std::move(in.base)),
+      delta_pages_(std::move(in.delta_pages)),
+      target_(std::move(in.target)),
+      record_path_(std::move(in.record_path)),
+      target_name_(in.record.target),
+      rate_bytes_(in.rate_bytes),
+      disk_bytes_(image_->size()),
+      record_(std::move(in.record)) {
+  const uint64_t n = (disk_bytes_ + kChunkBytes - 1) / kChunkBytes;
+  chunks_.assign(n, Chunk::free);
+  dirty_.assign(n, false);
+  touched_.assign(n, false);
+  plan_base();
+}
+
+void RestoreJob::start() {
+  plan_delta();
+  run_started_ns_ = mono_ns();
+  thread_ = std::thread([this] { run(); });
+}
+
+RestoreJob::~RestoreJob() { stop(); }
+
+uint64_t RestoreJob::chunk_len(uint64_t c) const {
+  const uint64_t start = c * kChunkBytes;
+  return start < disk_bytes_ ? std::min<uint64_t>(kChunkBytes, disk_bytes_ - start) : 0;
+}
+
+void RestoreJob::plan_base() {
+  std::vector<ByteRange> ranges;
+  base_->data_ranges(ranges);
+  std::vector<bool> copied(chunks_.size(), false);
+  set_chunk_runs(record_.copied, copied);
+  set_chunk_runs(record_.dirty, dirty_);
+  for (uint64_t c = 0; c < chunks_.size(); ++c) chunks_[c] = copied[c] ? Chunk::copied : Chunk::free;
+  for (const ByteRange& r : ranges) {
+    if (r.length == 0 || r.offset >= disk_bytes_) continue;
+    const uint64_t last = std::min(r.offset + r.length, disk_bytes_) - 1;
+    for (uint64_t c = r.offset / kChunkBytes; c <= last / kChunkBytes; ++c)
+      if (!copied[c]) chunks_[c] = Chunk::pending;
+  }
+  for (uint64_t c = 0; c < chunks_.size(); ++c) {
+    touched_[c] = copied[c] || dirty_[c];
+    if (chunks_[c] != Chunk::free) bytes_total_ += chunk_len(c);
+    if (chunks_[c] == Chunk::copied) bytes_done_ += chunk_len(c);
+  }
+  if (record_.started_ns == 0) record_.started_ns = wall_ns();
+  if (target_->starts_zeroed()) record_.target_zeroed = true;
+  record_.disk_bytes = disk_bytes_;
+  record_.chunk_bytes = kChunkBytes;
+  record_.state = "copying";
+  record_.reason.clear();
+  record_.verified_chunks = record_.repaired_chunks = record_.digest = 0;
+}
+
+void RestoreJob::plan_delta() {
+  // Every chunk the delta holds is copied (again): writes made while no
+  // restore mirrored them, or mirrored but not flushed before a crash. A
+  // write mirrored from here on is either in this list or on the target.
+  const std::vector<uint64_t> pages = delta_pages_ ? delta_pages_() : std::vector<uint64_t>{};
+  std::lock_guard lock(mutex_);
+  for (uint64_t p : pages) {
+    const uint64_t c = p * 4096 / kChunkBytes;
+    if (c >= chunks_.size() || chunks_[c] == Chunk::pending) continue;
+    if (chunks_[c] == Chunk::free) bytes_total_ += chunk_len(c);
+    else bytes_done_ -= chunk_len(c);
+    chunks_[c] = Chunk::pending;
+  }
+}
+
+void RestoreJob::run() {
+  log_info("restore of {} to {}: {} MiB to copy", record_.file, record_.target, bytes_total_ >> 20);
+  if (!zero_free_space() || !copy_phase() || !checkpoint()) return;
+  {
+    std::lock_guard lock(mutex_);
+    record_.state = "verifying";
+  }
+  if (!verify_phase()) return;
+  {
+    std::lock_guard lock(mutex_);
+    record_.state = "verified";
+  }
+  if (!checkpoint()) return;
+  log_info("restore of {} to {}: copied and verified ({} chunks, {} written again, digest {:016x})", record_.file,
+           record_.target, record_.verified_chunks, record_.repaired_chunks, record_.digest);
+}
+
+bool RestoreJob::zero_free_space() {
+  if (record_.target_zeroed || record_.free_zeroed) return true;
+  for (uint64_t c = 0; c < chunks_.size() && !stopping(); ++c) {
+    std::lock_guard cl(chunk_lock(c));
+    {
+      std::lock_guard lock(mutex_);
+      if (chunks_[c] != Chunk::free) continue;
+    }
+    TargetError why;
+    if (!target_->zero(c * kChunkBytes, chunk_len(c), &why)) {
+      fail_with(why.message);
+      return false;
+    }
+  }
+  if (stopping()) return false;
+  std::lock_guard lock(mutex_);
+  record_.free_zeroed = true;
+  return true;
+}
+
+bool RestoreJob::copy_phase() {
+  std::vector<uint8_t> buf(kChunkBytes);
+  int64_t last_checkpoint = mono_ns();
+  for (int64_t c; !stopping() && (c = next_chunk()) >= 0;) {
+    uint64_t this_run;
+    {
+      std::lock_guard lock(mutex_);
+      this_run = bytes_this_run_;
+    }
+    throttle(this_run);
+    if (stopping() || !copy_chunk(uint64_t(c), buf)) return false;
+    if (mono_ns() - last_checkpoint > 1000000000) {
+      if (!checkpoint()) return false;
+      last_checkpoint = mono_ns();
+    }
+  }
+  return !stopping();
+}
+
+bool RestoreJob::copy_chunk(uint64_t c, std::vector<uint8_t>& buf) {
+  std::lock_guard cl(chunk_lock(c));
+  bool skip_zeros;  // an untouched chunk of a target that started zeroed: its zero blocks are there
+  {
+    std::lock_guard lock(mutex_);
+    if (chunks_[c] != Chunk::pending) return true;
+    skip_zeros = !touched_[c] && record_.target_zeroed;
+  }
+  const uint64_t start = c * kChunkBytes;
+  const size_t len = size_t(chunk_len(c));
+  if (!ok(image_->read(start, buf.data(), len))) {
+    fail_with(fmt::format("reading {} at offset {} failed (see the line above)", record_.file, start));
+    return false;
+  }
+  TargetError why;
+  for (size_t at = 0; at < len; at += kZeroBlock) {
+    const size_t n = std::min(kZeroBlock, len - at);
+    if (skip_zeros && all_zero(buf.data() + at, n)) continue;
+    if (!target_->write(start + at, buf.data() + at, n, &why)) {
+      fail_with(why.message);
+      return false;
+    }
+  }
+  std::lock_guard lock(mutex_);
+  chunks_[c] = Chunk::copied;
+  touched_[c] = true;
+  bytes_done_ += len;
+  bytes_this_run_ += len;
+  return true;
+}
+
+int64_t RestoreJob::next_chunk() {
+  std::lock_guard lock(mutex_);
+  while (!hot_.empty()) {
+    const uint64_t c = hot_.back();
+    hot_.pop_back();
+    if (chunks_[c] == Chunk::pending) return int64_t(c);
+  }
+  // In disk order from the cursor; once more from the start, for chunks a
+  // mirrored write behind the cursor made pending.
+  for (int pass = 0; pass < 2; ++pass) {
+    while (cursor_ < chunks_.size() && chunks_[cursor_] != Chunk::pending) ++cursor_;
+    if (cursor_ < chunks_.size()) return int64_t(cursor_);
+    cursor_ = 0;
+  }
+  return -1;
+}
+
+void RestoreJob::throttle(uint64_t bytes_this_run) {
+  for (int i = 0; i < 200 && guest_reads_.load() > 0 && !stopping(); ++i) sleep_ms(1);
+  if (!rate_bytes_) return;
+  for (;;) {
+    const int64_t due_ns = int64_t(double(bytes_this_run) * 1e9 / double(rate_bytes_));
+    const int64_t ahead_ns = due_ns - (mono_ns() - run_started_ns_);
+    if (ahead_ns <= 0 || stopping()) return;
+    sleep_ms(int(std::min<int64_t>(ahead_ns / 1000000 + 1, 100)));
+  }
+}
+
+bool RestoreJob::verify_chunk(uint64_t c, std::vector<uint8_t>& disk, std::vector<uint8_t>& copy, uint64_t* hash) {
+  std::lock_guard cl(chunk_lock(c));
+  const uint64_t start = c * kChunkBytes;
+  const size_t len = size_t(chunk_len(c));
+  TargetError why;
+  if (!ok(image_->read(start, disk.data(), len))) {
+    fail_with(fmt::format("reading {} at offset {} failed (see the line above)", record_.file, start));
+    return false;
+  }
+  if (!target_->read(start, copy.data(), len, &why)) {
+    fail_with(why.message);
+    return false;
+  }
+  *hash = XXH3_64bits(disk.data(), len);
+  if (XXH3_64bits(copy.data(), len) == *hash && std::memcmp(disk.data(), copy.data(), len) == 0) return true;
+  log_warning("restore of {} to {}: the target differs in the chunk at offset {}; writing it again", record_.file,
+              record_.target, start);
+  if (!target_->write(start, disk.data(), len, &why) || !target_->flush(&why) ||
+      !target_->read(start, copy.data(), len, &why)) {
+    fail_with(why.message);
+    return false;
+  }
+  if (std::memcmp(disk.data(), copy.data(), len) != 0) {
+    fail_with(fmt::format("verification: {} still differs from the disk at offset {} after writing it again (the "
+                          "target does not keep what is written: check the device)",
+                          record_.target, start));
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  ++record_.repaired_chunks;
+  return true;
+}
+
+bool RestoreJob::verify_phase() {
+  std::vector<uint8_t> disk(kChunkBytes), copy(kChunkBytes);
+  uint64_t digest = 0;
+  for (uint64_t c = 0; c < chunks_.size(); ++c) {
+    if (stopping()) return false;
+    {
+      std::lock_guard lock(mutex_);
+      if (chunks_[c] != Chunk::copied) continue;
+    }
+    throttle(0);
+    uint64_t hash = 0;
+    if (!verify_chunk(c, disk, copy, &hash)) return false;
+    digest = XXH3_64bits_withSeed(&hash, sizeof hash, digest);
+    std::lock_guard lock(mutex_);
+    ++record_.verified_chunks;
+    verified_bytes_ += chunk_len(c);
+    record_.digest = digest;
+  }
+  return true;
+}
+
+void RestoreJob::guest_read_started(uint64_t offset, size_t len) {
+  guest_reads_.fetch_add(1);
+  if (len == 0) return;
+  std::lock_guard lock(mutex_);
+  for (uint64_t c = offset / kChunkBytes; c <= (offset + len - 1) / kChunkBytes && c < chunks_.size(); ++c) {
+    if (chunks_[c] != Chunk::pending || (!hot_.empty() && hot_.back() == c)) continue;
+    if (hot_.size() >= kHotChunks) hot_.pop_front();
+    hot_.push_back(c);
+  }
+}
+
+void RestoreJob::guest_read_finished() { guest_reads_.fetch_sub(1); }
+
+void RestoreJob::guest_written(uint64_t offset, const uint8_t* buf, size_t len) {
+  if (len == 0) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (!mirroring_) return;
+  }
+  if (offset + len > target_->size()) {
+    fail_with(fmt::format("the guest wrote past the end of {} ({} bytes) at offset {}: the file grew; restore it "
+                          "to a larger target",
+                          record_.target, target_->size(), offset));
+    return;
+  }
+  const uint64_t first = offset / kChunkBytes, last = (offset + len - 1) / kChunkBytes;
+  std::set<size_t> stripes;
+  for (uint64_t c = first; c <= last && stripes.size() < chunk_locks_.size(); ++c)
+    stripes.insert(c % chunk_locks_.size());
+  std::vector<std::unique_lock<std::mutex>> held;
+  for (size_t s : stripes) held.emplace_back(chunk_locks_[s]);  // in stripe order: no deadlock
+  {
+    std::lock_guard lock(mutex_);
+    if (!mirroring_) return;
+  }
+  TargetError why;
+  if (!target_->write(offset, buf, len, &why)) {
+    fail_with(why.message + " (mirroring a guest write; the write itself is in the delta)");
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  ++record_.mirrored_writes;
+  record_.mirrored_bytes += len;
+  for (uint64_t c = first; c <= last && c < chunks_.size(); ++c) {
+    dirty_[c] = true;
+    touched_[c] = true;
+    if (chunks_[c] != Chunk::free) continue;
+    // A chunk of free space: where the target holds zeros around the write,
+    // as the disk does, it now holds the chunk; else the chunk is copied.
+    const bool zeros_around = record_.target_zeroed || record_.free_zeroed;
+    chunks_[c] = zeros_around ? Chunk::copied : Chunk::pending;
+    bytes_total_ += chunk_len(c);
+    if (zeros_around) bytes_done_ += chunk_len(c);
+  }
+}
+
+void RestoreJob::fail_with(const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (record_.state == "failed" || record_.state == "finished") return;
+    record_.state = "failed";
+    record_.reason = reason;
+    mirroring_ = false;
+  }
+  stop_ = true;
+  log_error("restore of {} to {} failed: {}", record_.file, record_.target, reason);
+  checkpoint();
+}
+
+bool RestoreJob::checkpoint() {
+  TargetError why;
+  RestoreRecord snapshot;
+  {
+    std::lock_guard lock(mutex_);
+    std::vector<bool> copied(chunks_.size());
+    for (uint64_t c = 0; c < chunks_.size(); ++c) copied[c] = chunks_[c] == Chunk::copied;
+    record_.copied = chunk_runs(copied);
+    record_.dirty = chunk_runs(dirty_);
+    record_.updated_ns = wall_ns();
+    snapshot = record_;
+  }
+  // Flushed before the record says so: what it calls copied is on the target.
+  if (!target_->flush(&why)) {
+    if (snapshot.state != "failed") fail_with(why.message);
+    return false;
+  }
+  if (const std::string err = save_restore_record(record_path_, snapshot); !err.empty()) {
+    log_error("restore of {}: {}", snapshot.file, err);
+    if (snapshot.state != "failed") fail_with(err);
+    return false;
+  }
+  return true;
+}
+
+void RestoreJob::stop() {
+  stop_ = true;
+  std::call_once(stopped_, [this] {
+    if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard lock(mutex_);
+      mirroring_ = false;
+      const std::string& s = record_.state;
+      if (s == "copying" || s == "verifying" || s == "verified") record_.state = "stopped";
+    }
+    checkpoint();
+  });
+}
+
+std::string RestoreJob::finish() {
+  {
+    std::lock_guard lock(mutex_);
+    if (record_.state == "finished") return "";
+    if (record_.state != "verified")
+      return fmt::format("the restore of {} to {} is {}{}{}: finish needs a verified copy", record_.file,
+                         record_.target, record_.state, record_.reason.empty() ? "" : ": ", record_.reason);
+    mirroring_ = false;
+    record_.state = "finished";
+  }
+  if (!checkpoint()) return "finishing failed: " + record_.reason;
+  log_info("restore of {} to {} finished: mirroring stopped", record_.file, record_.target);
+  return "";
+}
+
+std::string RestoreJob::state() const {
+  std::lock_guard lock(mutex_);
+  return record_.state;
+}
+
+nlohmann::ordered_json RestoreJob::status() const {
+  std::lock_guard lock(mutex_);
+  const double seconds = double(mono_ns() - run_started_ns_) / 1e9;
+  const double rate = seconds > 0 ? double(bytes_this_run_) / seconds : 0;
+  const uint64_t left = bytes_total_ - std::min(bytes_done_, bytes_total_);
+  nlohmann::ordered_json j;
+  j["file"] = record_.file;
+  j["target"] = record_.target;
+  j["state"] = record_.state;
+  j["reason"] = record_.reason;
+  j["bytes_total"] = bytes_total_;
+  j["bytes_done"] = bytes_done_;
+  j["percent"] = bytes_total_ ? 100.0 * double(bytes_done_) / double(bytes_total_) : 100.0;
+  j["bytes_per_second"] = uint64_t(rate);
+  j["seconds_left"] = record_.state == "copying" && rate > 0 ? nlohmann::ordered_json(double(left) / rate)
+                                                            : nlohmann::ordered_json(nullptr);
+  j["mirrored_writes"] = record_.mirrored_writes;
+  j["mirrored_bytes"] = record_.mirrored_bytes;
+  j["dirty_ranges"] = chunk_runs(dirty_).size();
+  j["verified_bytes"] = verified_bytes_;
+  j["verified_chunks"] = record_.verified_chunks;
+  j["repaired_chunks"] = record_.repaired_chunks;
+  j["digest"] = fmt::format("{:016x}", record_.digest);
+  j["started"] = iso8601(record_.started_ns);
+  j["qemu_drive"] = target_->qemu_drive();
+  j["libvirt_disk_xml"] = target_->libvirt_disk_xml();
+  return j;
+}
+
+}  // namespace vdiskfs
