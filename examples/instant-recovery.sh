@@ -44,6 +44,16 @@
 #                      (ACPI) and stop
 #   --console-log FILE keep the serial console output in FILE as well
 #   --timeout SEC      with --until-login: give up after SEC (default 600)
+#   --restore-to T     the second half of the job: while the VM runs, copy its
+#                      disk to T, real storage (a new raw file, a block
+#                      device, a new .qcow2 file or nbd://HOST:PORT/EXPORT),
+#                      with the guest's writes mirrored (vdiskfs restore).
+#                      After the guest stops: wait until the copy is
+#                      verified, finish it and print how to boot T. Needs
+#                      --bootloader (the VM runs on the raw .img, which T
+#                      becomes, boot loader included)
+#   --restore-rate M   at most M MiB/s for that copy (default: as fast as the
+#                      guest's own reads allow)
 #   --vdiskfs-opt OPT  one more option for `vdiskfs mount` (repeatable), e.g.
 #                      --vdiskfs-opt=--cache-dir=/var/cache/web01 for a
 #                      backup on a share
@@ -59,6 +69,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 vdiskfs=${VDISKFS:-$here/../build/vdiskfs}
 extra_mount_args=()
 delta="" format=qcow2 memory=1024 cpus=2 net=user accel=auto aio=auto append="" bootloader=0 uefi=0 until_login=0 console_log="" timeout=600
+restore_to="" restore_rate=""
 while [ $# -gt 0 ]; do
     case $1 in
     --delta) delta=$2; shift 2 ;;
@@ -76,7 +87,9 @@ while [ $# -gt 0 ]; do
     --vdiskfs-opt=*) extra_mount_args+=("${1#--vdiskfs-opt=}"); shift ;;
     --vdiskfs-opt) extra_mount_args+=("$2"); shift 2 ;;
     --uefi) uefi=1; shift ;;
-    -h | --help) sed -n '2,54p' "$0"; exit 0 ;;
+    --restore-to) restore_to=$2; shift 2 ;;
+    --restore-rate) restore_rate=$2; shift 2 ;;
+    -h | --help) sed -n '2,65p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -96,6 +109,8 @@ done
 [ -x "$vdiskfs" ] || die "vdiskfs not found at $vdiskfs: build first (cmake -S . -B build && cmake --build build -j2)"
 case $backup in nfs://* | smb://*) ;; *) [ -e "$backup" ] || die "backup $backup does not exist" ;; esac
 case $format in qcow2 | vmdk) ;; *) die "--format must be qcow2 or vmdk" ;; esac
+[ -z "$restore_to" ] || [ "$bootloader" = 1 ] ||
+    die "--restore-to needs --bootloader: the VM must run on the raw .img, which is what the restore copies"
 # OVMF as Debian's ovmf package installs it: code read-only, variables copied.
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 if [ "$uefi" = 1 ]; then
@@ -204,6 +219,11 @@ if [ "$uefi" = 1 ]; then
     how="UEFI (OVMF) through the backup's boot loader"
 fi
 say "$how; disk $disk (root UUID $uuid), ready after $(echo "$(date +%s.%N) - $start" | bc) s"
+if [ -n "$restore_to" ]; then
+    "$vdiskfs" restore start "$img" "$restore_to" ${restore_rate:+--rate "$restore_rate"} -q ||
+        die "the restore to $restore_to did not start (the reason is above)"
+    say "restoring the disk to $restore_to while the VM runs ('vdiskfs restore status' follows it)"
+fi
 
 # 3. The VM.
 # KVM where it works: some hosts (nested virtualization) offer /dev/kvm
@@ -299,4 +319,12 @@ else
     wait_for_login "$qemu_pid" 86400 &
     wait "$qemu_pid" || true
     qemu_pid=""
+fi
+
+# 4. The restore, when asked: the guest has stopped; once the copy is
+# verified, mirroring ends and the target is the server's disk.
+if [ -n "$restore_to" ]; then
+    "$vdiskfs" restore wait "$img" || die "the restore to $restore_to failed (the reason is above)"
+    "$vdiskfs" restore finish "$img" || die "finishing the restore to $restore_to failed"
+    say "the disk is on $restore_to: boot it without vdiskfs (the -drive line above)"
 fi

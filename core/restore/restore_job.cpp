@@ -47,6 +47,7 @@ RestoreJob::RestoreJob(RestoreJobInput in)
       target_(std::move(in.target)),
       record_path_(std::move(in.record_path)),
       target_name_(in.record.target),
+      format_(in.format),
       rate_bytes_(in.rate_bytes),
       disk_bytes_(image_->size()),
       record_(std::move(in.record)) {
@@ -54,6 +55,8 @@ RestoreJob::RestoreJob(RestoreJobInput in)
   chunks_.assign(n, Chunk::free);
   dirty_.assign(n, false);
   touched_.assign(n, false);
+  qemu_drive_ = target_->qemu_drive(format_);
+  libvirt_disk_xml_ = target_->libvirt_disk_xml(format_);
   plan_base();
 }
 
@@ -386,7 +389,15 @@ void RestoreJob::stop() {
       if (s == "copying" || s == "verifying" || s == "verified") record_.state = "stopped";
     }
     checkpoint();
+    release_target();
   });
+}
+
+void RestoreJob::release_target() {
+  // A mirrored write in flight holds its chunks' locks: take them all.
+  std::vector<std::unique_lock<std::mutex>> all;
+  for (std::mutex& m : chunk_locks_) all.emplace_back(m);
+  target_.reset();
 }
 
 std::string RestoreJob::finish() {
@@ -399,7 +410,17 @@ std::string RestoreJob::finish() {
     mirroring_ = false;
     record_.state = "finished";
   }
-  if (!checkpoint()) return "finishing failed: " + record_.reason;
+  stop_ = true;
+  bool saved = false;
+  std::call_once(stopped_, [this, &saved] {
+    if (thread_.joinable()) thread_.join();  // verified: it has ended or is about to
+    saved = checkpoint();
+    release_target();  // the target is free for the VM (a qcow2 file's qemu-nbd ends)
+  });
+  if (!saved) {
+    std::lock_guard lock(mutex_);
+    return "finishing failed: " + record_.reason;
+  }
   log_info("restore of {} to {} finished: mirroring stopped", record_.file, record_.target);
   return "";
 }
@@ -421,6 +442,7 @@ nlohmann::ordered_json RestoreJob::status() const {
   j["reason"] = record_.reason;
   j["bytes_total"] = bytes_total_;
   j["bytes_done"] = bytes_done_;
+  j["bytes_copied_this_run"] = bytes_this_run_;  // since this start (a resumed restore copies less)
   j["percent"] = bytes_total_ ? 100.0 * double(bytes_done_) / double(bytes_total_) : 100.0;
   j["bytes_per_second"] = uint64_t(rate);
   j["seconds_left"] = record_.state == "copying" && rate > 0 ? nlohmann::ordered_json(double(left) / rate)
@@ -433,8 +455,8 @@ nlohmann::ordered_json RestoreJob::status() const {
   j["repaired_chunks"] = record_.repaired_chunks;
   j["digest"] = fmt::format("{:016x}", record_.digest);
   j["started"] = iso8601(record_.started_ns);
-  j["qemu_drive"] = target_->qemu_drive();
-  j["libvirt_disk_xml"] = target_->libvirt_disk_xml();
+  j["qemu_drive"] = qemu_drive_;
+  j["libvirt_disk_xml"] = libvirt_disk_xml_;
   return j;
 }
 

@@ -41,6 +41,7 @@ struct RestoreJobInput {
   std::string record_path;
   RestoreRecord record;   // a resumed restore's record, or a new one (file, target, identity, state "")
   uint64_t rate_bytes = 0;  // bytes per second; 0: as fast as the guest's own reads allow
+  std::string format = "raw";  // QEMU's name for the file's format (raw, qcow2, vmdk, vpc, vdi)
 };
 
 class RestoreJob {
@@ -73,7 +74,6 @@ class RestoreJob {
   std::string state() const;
   // The target as given to restore start.
   const std::string& target_spec() const { return target_name_; }
-  const RestoreTarget& target() const { return *target_; }
 
  private:
   void run();
@@ -93,6 +93,8 @@ class RestoreJob {
   void fail_with(const std::string& reason);
   // Flushes the target and saves the record (every second, and at the end).
   bool checkpoint();
+  // Closes the target once no mirrored write is in flight.
+  void release_target();
   bool stopping() const { return stop_.load(); }
   uint64_t chunk_len(uint64_t c) const;
   std::mutex& chunk_lock(uint64_t c) { return chunk_locks_[c % chunk_locks_.size()]; }
@@ -105,6 +107,8 @@ class RestoreJob {
   std::unique_ptr<RestoreTarget> target_;
   std::string record_path_;
   std::string target_name_;
+  std::string format_;
+  std::string qemu_drive_, libvirt_disk_xml_;  // how to attach the target (it is closed at stop)
   uint64_t rate_bytes_;
   uint64_t disk_bytes_;
 

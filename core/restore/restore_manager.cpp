@@ -91,12 +91,12 @@ std::string RestoreSlot::start(const nlohmann::json& req) {
   const std::string target = req.at("target").get<std::string>();
   const bool restart = req.value("restart", false);
   if (auto j = job()) {
-    if (running_state(j->state()))
-      return fmt::format("a restore of {} to {} is already {}: 'vdiskfs restore stop' it first", file_.name,
-                         j->target_spec(), j->state());
-    j->stop();  // a failed job's thread has ended and its record is saved before a new one starts
+    if (running_state(j->state()) && !restart)
+      return fmt::format("a restore of {} to {} is already {}: 'vdiskfs restore stop' it first, or add --restart",
+                         file_.name, j->target_spec(), j->state());
+    j->stop();  // its thread has ended and its record is saved before a new one starts
   }
-  if (!file_.raw && target_kind(target) != TargetKind::raw_file)
+  if (file_.format != "raw" && target_kind(target) != TargetKind::raw_file)
     return fmt::format("{} is a container file: it can be restored to a file only, as it is; restore the .img to "
                        "a device, a qcow2 file or an NBD server",
                        file_.name);
@@ -127,6 +127,7 @@ std::string RestoreSlot::start(const nlohmann::json& req) {
   in.record_path = file_.record_path;
   in.record = std::move(record);
   in.rate_bytes = uint64_t(req.value("rate_mib", 0.0) * 1048576.0);
+  in.format = file_.format;
   auto j = std::make_shared<RestoreJob>(std::move(in));
   {
     std::lock_guard lock(mutex_);

@@ -30,7 +30,7 @@ struct RestoreFile {
   std::shared_ptr<const Image> image;       // as the guest sees it (the overlay)
   std::shared_ptr<const Image> base;        // below the delta
   std::function<std::vector<uint64_t>()> delta_pages;  // pages the delta holds
-  bool raw = true;            // the file is the raw disk (not a container format)
+  std::string format = "raw";  // QEMU's name for the file's format: raw for the disk itself
   std::string record_path;    // where the progress record lives
   std::string identity;       // the disk's identity, the file's name and size
 };

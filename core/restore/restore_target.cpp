@@ -85,14 +85,16 @@ class FileTarget final : public RestoreTarget {
   }
   bool starts_zeroed() const override { return fresh_; }
   uint64_t size() const override { return size_; }
-  std::string qemu_drive() const override { return fmt::format("-drive file={},format=raw", path_); }
-  std::string libvirt_disk_xml() const override {
-    return block_ ? fmt::format("<disk type='block' device='disk'>\n  <driver name='qemu' type='raw'/>\n"
+  std::string qemu_drive(const std::string& format) const override {
+    return fmt::format("-drive file={},format={}", path_, format);
+  }
+  std::string libvirt_disk_xml(const std::string& format) const override {
+    return block_ ? fmt::format("<disk type='block' device='disk'>\n  <driver name='qemu' type='{}'/>\n"
                                 "  <source dev='{}'/>\n  <target dev='vda' bus='virtio'/>\n</disk>",
-                                path_)
-                  : fmt::format("<disk type='file' device='disk'>\n  <driver name='qemu' type='raw'/>\n"
+                                format, path_)
+                  : fmt::format("<disk type='file' device='disk'>\n  <driver name='qemu' type='{}'/>\n"
                                 "  <source file='{}'/>\n  <target dev='vda' bus='virtio'/>\n</disk>",
-                                path_);
+                                format, path_);
   }
 
  private:
@@ -167,10 +169,10 @@ class NbdTarget final : public RestoreTarget {
   }
   bool starts_zeroed() const override { return fresh_; }
   uint64_t size() const override { return size_; }
-  std::string qemu_drive() const override {
+  std::string qemu_drive(const std::string&) const override {
     return fmt::format("-drive file={},format={}", spec_, qcow2_ ? "qcow2" : "raw");
   }
-  std::string libvirt_disk_xml() const override {
+  std::string libvirt_disk_xml(const std::string&) const override {
     if (qcow2_)
       return fmt::format("<disk type='file' device='disk'>\n  <driver name='qemu' type='qcow2'/>\n"
                          "  <source file='{}'/>\n  <target dev='vda' bus='virtio'/>\n</disk>",

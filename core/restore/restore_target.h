@@ -33,10 +33,12 @@ class RestoreTarget {
   virtual bool starts_zeroed() const = 0;
   // The target's size in bytes.
   virtual uint64_t size() const = 0;
-  // How QEMU opens it (`raw` or `qcow2`) and how `restore finish` tells a
-  // user to attach it: the QEMU -drive line and the libvirt disk XML.
-  virtual std::string qemu_drive() const = 0;
-  virtual std::string libvirt_disk_xml() const = 0;
+  // How `restore finish` tells a user to attach it: the QEMU -drive line
+  // and the libvirt disk XML. `format` is QEMU's name for what was copied
+  // onto a file target (raw for the disk, qcow2, vmdk, vpc or vdi for a
+  // container file); a qcow2 or NBD target always holds the raw disk.
+  virtual std::string qemu_drive(const std::string& format) const = 0;
+  virtual std::string libvirt_disk_xml(const std::string& format) const = 0;
 };
 
 // What kind of target a spec names: nbd://, nbds:// and nbd+unix:// URIs are

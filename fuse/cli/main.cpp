@@ -193,16 +193,23 @@ int main(int argc, char** argv) {
       ->required();
   restore_start->add_option("--rate", rs.rate_mib, "at most this many MiB/s (default: as fast as the guest's reads allow)")
       ->check(CLI::PositiveNumber);
-  restore_start->add_flag("--restart", rs.restart, "begin again, dropping the recorded progress (of this or another target)");
+  restore_start->add_flag("--restart", rs.restart,
+                          "begin again: stop a running restore and drop the recorded progress (of this or another target)");
   restore_start->add_flag("--wait", rs.wait, "wait until the copy is verified (exit 0) or failed (exit 1), showing progress");
   restore_start->add_flag("--json", rs.json, "status as JSON on stdout (with --wait: a line a second)");
   restore_start->add_flag("-q,--quiet", rs.quiet, "no progress, only errors");
   CLI::App* restore_status = restore_cmd->add_subcommand("status", "Show restores: state, bytes, rate, time left, mirrored writes");
   restore_status->add_option("FILE", status_files, "exposed files (default: every file of every vdiskfs mount with a restore)");
   restore_status->add_flag("--json", status_json, "a JSON array of the statuses on stdout");
+  CLI::App* restore_wait = restore_cmd->add_subcommand(
+      "wait", "Wait until a running restore is verified (exit 0) or failed or stopped (exit 1), showing progress");
+  restore_wait->add_option("FILE", rs.file, "an exposed file of a running mount")->required();
+  restore_wait->add_flag("--json", rs.json, "the status as a JSON line a second on stdout");
+  restore_wait->add_flag("-q,--quiet", rs.quiet, "no progress, only errors");
   CLI::App* restore_stop = restore_cmd->add_subcommand("stop", "Stop a restore, keeping its progress for 'restore start'");
   restore_stop->add_option("FILE", rs.file, "an exposed file of a running mount")->required();
   restore_stop->add_flag("--json", rs.json, "status as JSON on stdout");
+  restore_stop->add_flag("-q,--quiet", rs.quiet, "only errors");
   CLI::App* restore_finish = restore_cmd->add_subcommand(
       "finish", "After a verified copy and the VM's shutdown: stop mirroring and print how to boot the target");
   restore_finish->add_option("FILE", rs.file, "an exposed file of a running mount")->required();
@@ -251,6 +258,7 @@ int main(int argc, char** argv) {
     if (*stats_cmd) return vdiskfs::stats_command(stats_mount, stats_json);
     if (*restore_start) return vdiskfs::restore_start_command(rs);
     if (*restore_status) return vdiskfs::restore_status_command(status_files, status_json);
+    if (*restore_wait) return vdiskfs::restore_wait_command(rs);
     if (*restore_stop) return vdiskfs::restore_stop_command(rs);
     if (*restore_finish) return vdiskfs::restore_finish_command(rs);
     if (*delta_info) return vdiskfs::delta_info_command(delta_path, delta_json);

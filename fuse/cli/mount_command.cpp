@@ -15,6 +15,7 @@
 #include "core/source/source_factory.h"
 #include "core/delta/delta_set.h"
 #include "core/restore/restore_manager.h"
+#include "formats/format_table.h"
 #include "formats/registry.h"
 #include "fuse/file_table.h"
 #include "fuse/fuse_ops.h"
@@ -55,6 +56,15 @@ std::string stats_json(const Source& source, const FileTable& files) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);  // names need not be UTF-8
 }
 
+// QEMU's name for the format of the exposed file with `suffix` (raw for the
+// disk itself).
+std::string qemu_format_of(const std::string& suffix) {
+  for (const ContainerFormat& format : container_formats())
+    for (const FormatFile& file : format.files)
+      if (file.suffix == suffix && !file.qemu_format.empty()) return std::string(file.qemu_format);
+  return "raw";
+}
+
 // Where the restore of `file_name` keeps its progress record: beside the
 // deltas, or for a delta in memory under the state folder.
 std::string restore_record_path(const DeltaSetOptions& delta, const std::string& identity_hex,
@@ -69,14 +79,14 @@ std::string restore_record_path(const DeltaSetOptions& delta, const std::string&
 
 // A restore slot for an exposed file served through `overlay`.
 std::shared_ptr<RestoreSlot> restore_slot(const ExposedFile& f, std::shared_ptr<const Image> base,
-                                          const std::shared_ptr<OverlayFile>& overlay, bool raw,
+                                          const std::shared_ptr<OverlayFile>& overlay, std::string format,
                                           std::string record_path, const std::string& identity_hex) {
   RestoreFile rf;
   rf.name = f.name;
   rf.image = f.image;
   rf.base = std::move(base);
   rf.delta_pages = [overlay] { return overlay->delta_pages(); };
-  rf.raw = raw;
+  rf.format = std::move(format);
   rf.record_path = std::move(record_path);
   rf.identity = fmt::format("{}:{}:{}", identity_hex, f.name, f.image->size());
   return std::make_shared<RestoreSlot>(std::move(rf));
@@ -140,7 +150,7 @@ int mount_command(const MountArgs& args) {
       overlay = std::make_shared<OverlayFile>(f.image, deltas.open(file_name, f.image->size()));
     ExposedFile exposed = expose(file_name, f.image, overlay, disk.timestamp_ns, f.allocated_bytes);
     if (overlay) {
-      restores.push_back(restore_slot(exposed, f.image, overlay, f.image == disk.image,
+      restores.push_back(restore_slot(exposed, f.image, overlay, qemu_format_of(f.suffix),
                                       restore_record_path(delta, disk.identity.hex(), file_name),
                                       disk.identity.hex()));
       exposed.tap = restores.back();

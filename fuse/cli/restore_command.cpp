@@ -122,6 +122,7 @@ int wait_for(const RestoreArgs& args) {
   for (;;) {
     const Json j = status_of(args.file);
     const std::string state = str(j, "state");
+    if (state.empty()) fail("{} has no restore: 'vdiskfs restore start' one", args.file);
     if (args.json) print_json(j);
     else if (bar) std::fprintf(stderr, "\r\033[Krestore %s: %s", args.file.c_str(), status_line(j).c_str());
     if (settled(state)) {
@@ -208,6 +209,8 @@ int restore_status_command(const std::vector<std::string>& files, bool json) {
                 str(j, "error").empty() ? "" : ("\n  last request refused: " + str(j, "error")).c_str());
   return 0;
 }
+
+int restore_wait_command(const RestoreArgs& args) { return wait_for(args); }
 
 int restore_stop_command(const RestoreArgs& args) {
   send(args.file, Json{{"op", "stop"}});

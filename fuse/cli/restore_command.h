@@ -24,6 +24,9 @@ int restore_start_command(const RestoreArgs& args);
 // Status of the restores of `files`, or of every exposed file of every
 // vdiskfs mount when empty.
 int restore_status_command(const std::vector<std::string>& files, bool json);
+// Waits until the restore of args.file is verified (0) or failed or
+// stopped (1), with progress as restore start --wait shows it.
+int restore_wait_command(const RestoreArgs& args);
 int restore_stop_command(const RestoreArgs& args);
 int restore_finish_command(const RestoreArgs& args);
 
