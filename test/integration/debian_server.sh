@@ -12,10 +12,13 @@
 #   root's UUID> and a serial console; it echoes "VDISKFS-GRUB-EFI ..."
 #   lines, so a test sees on the console that this loader ran;
 # - a host name;
-# - for tests, a unit (after the local filesystems and the swap) that counts
+# - for tests, a unit (after the local filesystems and the swap, before the
+#   serial console's login prompt) that counts
 #   boots in /var/lib/vdiskfs-marker/boots on the root filesystem and prints
 #   on the console, each line prefixed "VDISKFS-MARKER ":
 #     boot=N
+#     previous-written=SHA256         (of the 4 MiB file the boot before wrote; none)
+#     written=SHA256                  (of the 4 MiB file this boot wrote and synced)
 #     /boot: SOURCE FSTYPE            (findmnt; "none" when not mounted)
 #     /boot/efi: SOURCE FSTYPE
 #     swap: NAME TYPE                 (swapon --show; "none" without swap)
@@ -104,10 +107,18 @@ mkdir -p "$state"
 n=$(( $(cat "$state/boots" 2>/dev/null || echo 0) + 1 ))
 echo "$n" >"$state/boots"
 sync
+# A file of 4 MiB written anew each boot and synced (a restore test finds
+# the one of the boot before on the restored disk).
+written=$state/written.bin
+previous=$( [ -f "$written" ] && sha256sum <"$written" | cut -c1-64 || echo none)
+head -c 4194304 /dev/urandom >"$written"
+sync
 mounted() { findmnt -n -o SOURCE,FSTYPE "$1" || echo none; }
 swaps=$(swapon --show=NAME,TYPE --noheadings)
 {
     echo "boot=$n"
+    echo "previous-written=$previous"
+    echo "written=$(sha256sum <"$written" | cut -c1-64)"
     echo "/boot: $(mounted /boot)"
     echo "/boot/efi: $(mounted /boot/efi)"
     echo "${swaps:-none}" | sed 's/^/swap: /'
@@ -119,6 +130,7 @@ cat >"$b/etc/systemd/system/vdiskfs-marker.service" <<'EOF'
 [Unit]
 Description=vdiskfs test marker: count boots on the root filesystem, show mounts and swap
 After=local-fs.target swap.target
+Before=serial-getty@ttyS0.service
 
 [Service]
 Type=oneshot

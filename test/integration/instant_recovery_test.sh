@@ -10,7 +10,10 @@
 # virtio disk from the mounted .qcow2 with aio=threads or .vmdk with
 # aio=io_uring, persistent delta; the tar's second boot from the .tar.gz on
 # the first one's delta); then once from the .tar.zst through GRUB
-# (BIOS) written into the delta; once more from the directory's delta with
+# (BIOS) written into the delta, restored while it runs to a raw file
+# (vdiskfs restore, --restore-to), which then boots by itself (no vdiskfs)
+# with the guest's boot count and the file it wrote during the copy; once
+# more from the directory's delta with
 # --uefi (OVMF, no -kernel: the firmware's fallback \EFI\BOOT\BOOTX64.EFI,
 # which vdiskfs shows reading the backup's grubx64.efi, then the backup's
 # own grub.cfg); and once a variant whose fstab names its root
@@ -121,9 +124,36 @@ grep -q "kernel .* from partition $boot_part;" <<<"$BOOT_OUT" ||
 # Without -kernel: GRUB written into the delta of the .img (BIOS boot
 # partition from --bios-boot, GRUB's files on the /boot partition), then a
 # BIOS boot of the raw disk.
-server_boot tar-grub "$WORK/web01.tar.zst" 1 --bootloader
+# That boot is also restored (#18): while the VM runs, its disk is copied
+# to a raw file at a rate that makes the copy last about as long as the
+# boot, so the guest's writes (the marker's 4 MiB file, synced) race it.
+restored=$WORK/restored.img
+rate=$(( $(du -sb "$backup" | cut -f1) / 60 / 1048576 + 1 ))
+server_boot tar-grub "$WORK/web01.tar.zst" 1 --bootloader --restore-to "$restored" --restore-rate "$rate"
 grep -aq "GNU GRUB" "$CONSOLE" || die "the --bootloader boot did not go through GRUB"
 echo "boot through GRUB from the disk (no -kernel): login: seen"
+written=$(markers "$CONSOLE" | sed -n 's/^written=//p')
+[ -n "$written" ] || die "the restored boot printed no written= marker"
+grep -q "verified (.* [1-9][0-9]* writes mirrored" <<<"$BOOT_OUT" || die "the restore did not verify with mirrored writes: $BOOT_OUT"
+grep -q -- "-drive file=$restored,format=raw" <<<"$BOOT_OUT" || die "restore finish printed no -drive line: $BOOT_OUT"
+# The target alone (no vdiskfs): a BIOS boot through the GRUB it holds.
+# The guest's count and the file it wrote while the copy ran are there.
+CONSOLE=$WORK/console.restored
+qemu-system-x86_64 -machine q35 -accel tcg -m 1024 -smp 2 -display none -no-reboot -nic none \
+    -device virtio-rng-pci -drive "file=$restored,format=raw,if=virtio" -serial "file:$CONSOLE" </dev/null &
+qemu_pid=$!
+CLEANUP_PIDS+=("$qemu_pid")
+for ((i = 0; i < 5000; i++)); do
+    grep -aq "login:" "$CONSOLE" 2>/dev/null && break
+    kill -0 "$qemu_pid" 2>/dev/null || die "QEMU on the restored disk stopped before login:; console: $(tail -c 2000 "$CONSOLE")"
+    sleep 0.1
+done
+grep -aq "login:" "$CONSOLE" || die "the restored disk did not boot to login: within 500 s; console: $(tail -c 2000 "$CONSOLE")"
+kill "$qemu_pid"
+wait "$qemu_pid" 2>/dev/null || true
+expect_marker "$CONSOLE" "the restored disk's boot" "boot=2"
+expect_marker "$CONSOLE" "the restored disk's boot" "previous-written=$written"
+echo "the restored raw disk booted by itself to login: (boot=2, the 4 MiB file written during the copy is there)"
 # UEFI: the directory's delta once more, through OVMF and the backup's own
 # GRUB for UEFI (its grub.cfg echoes the VDISKFS-GRUB-EFI lines). The
 # backup's ESP has no EFI/BOOT: the firmware's fallback loader is the one
