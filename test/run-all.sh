@@ -33,11 +33,14 @@ run_suite "$root/build" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # The slow tests (QEMU boots of a whole server, minutes each) run in the
 # normal build only: under the sanitizers they would double the CI time
 # while exercising the same code paths as the other integration tests.
-echo "== sanitizer build (ASan + UBSan), without the tests labelled slow:" \
-    "$(ctest --test-dir "$root/build" -N -L slow | grep 'Test *#' | awk '{print $3}' | tr '\n' ' ')"
+# The variants (the full tree once more in another tar dialect, and through
+# every container) likewise: their code runs under the sanitizers in the
+# small variants and in tree_full and tar_full_posix.
+echo "== sanitizer build (ASan + UBSan), without the tests labelled slow or variant:" \
+    "$(ctest --test-dir "$root/build" -N -L 'slow|variant' | grep 'Test *#' | awk '{print $3}' | tr '\n' ' ')"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite "$root/build-asan" "-LE slow" -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_SANITIZE=ON
+run_suite "$root/build-asan" "-LE slow|variant" -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_SANITIZE=ON
 
 # The tar and compressed-stream readers on arbitrary bytes (libFuzzer, clang,
 # ASan + UBSan): a crash, leak or hang fails the run.
