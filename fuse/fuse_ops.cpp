@@ -176,7 +176,9 @@ int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
   const ExposedFile& f = table().at(size_t(i));
   if (!f.writer) return -EROFS;
   if (size < 0) return -EINVAL;
-  return -errno_of(f.writer->truncate(uint64_t(size)));
+  const Status s = f.writer->truncate(uint64_t(size));
+  if (ok(s) && f.tap) f.tap->resized(uint64_t(size));
+  return -errno_of(s);
 }
 
 int op_fsync(const char*, int, fuse_file_info* fi) {

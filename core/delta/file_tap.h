@@ -20,6 +20,8 @@ class FileTap {
   virtual void read_finished() {}
   // A write of [offset, offset + len) bytes was stored in the delta.
   virtual void written(uint64_t /*offset*/, const uint8_t* /*buf*/, size_t /*len*/) {}
+  // The file's size became `size` bytes (a truncate).
+  virtual void resized(uint64_t /*size*/) {}
 };
 
 }  // namespace vdiskfs

@@ -47,10 +47,12 @@ RestoreJob::RestoreJob(RestoreJobInput in)
       target_(std::move(in.target)),
       record_path_(std::move(in.record_path)),
       target_name_(in.record.target),
+      file_name_(in.record.file),
       format_(in.format),
       rate_bytes_(in.rate_bytes),
       disk_bytes_(image_->size()),
-      record_(std::move(in.record)) {
+      record_(std::move(in.record)),
+      guest_reads_(in.guest_reads ? std::move(in.guest_reads) : std::make_shared<std::atomic<int>>(0)) {
   const uint64_t n = (disk_bytes_ + kChunkBytes - 1) / kChunkBytes;
   chunks_.assign(n, Chunk::free);
   dirty_.assign(n, false);
@@ -93,6 +95,10 @@ void RestoreJob::plan_base() {
   }
   if (record_.started_ns == 0) record_.started_ns = wall_ns();
   if (target_->starts_zeroed()) record_.target_zeroed = true;
+  // A resumed restore zeroes the free chunks once more: a guest write
+  // mirrored there after the last record, from a delta since lost
+  // (--delta-memory, --discard-delta), would stay on the target.
+  rezero_ = !record_.copied.empty() || !record_.dirty.empty();
   record_.disk_bytes = disk_bytes_;
   record_.chunk_bytes = kChunkBytes;
   record_.state = "copying";
@@ -115,25 +121,32 @@ void RestoreJob::plan_delta() {
   }
 }
 
+bool RestoreJob::advance(const char* from, const char* to) {
+  std::lock_guard lock(mutex_);
+  if (record_.state != from || stopping()) return false;  // failed or stopped meanwhile
+  record_.state = to;
+  return true;
+}
+
 void RestoreJob::run() {
-  log_info("restore of {} to {}: {} MiB to copy", record_.file, record_.target, bytes_total_ >> 20);
-  if (!zero_free_space() || !copy_phase() || !checkpoint()) return;
+  uint64_t total;
   {
     std::lock_guard lock(mutex_);
-    record_.state = "verifying";
+    total = bytes_total_;
   }
-  if (!verify_phase()) return;
-  {
-    std::lock_guard lock(mutex_);
-    record_.state = "verified";
-  }
-  if (!checkpoint()) return;
-  log_info("restore of {} to {}: copied and verified ({} chunks, {} written again, digest {:016x})", record_.file,
-           record_.target, record_.verified_chunks, record_.repaired_chunks, record_.digest);
+  log_info("restore of {} to {}: {} MiB to copy", file_name_, target_name_, total >> 20);
+  if (!zero_free_space() || !copy_phase() || !checkpoint() || !advance("copying", "verifying")) return;
+  if (!verify_phase() || !advance("verifying", "verified") || !checkpoint()) return;
+  std::lock_guard lock(mutex_);
+  log_info("restore of {} to {}: copied and verified ({} chunks, {} written again, digest {:016x})", file_name_,
+           target_name_, record_.verified_chunks, record_.repaired_chunks, record_.digest);
 }
 
 bool RestoreJob::zero_free_space() {
-  if (record_.target_zeroed || record_.free_zeroed) return true;
+  {
+    std::lock_guard lock(mutex_);
+    if (!rezero_ && (record_.target_zeroed || record_.free_zeroed)) return true;
+  }
   for (uint64_t c = 0; c < chunks_.size() && !stopping(); ++c) {
     std::lock_guard cl(chunk_lock(c));
     {
@@ -149,6 +162,7 @@ bool RestoreJob::zero_free_space() {
   if (stopping()) return false;
   std::lock_guard lock(mutex_);
   record_.free_zeroed = true;
+  rezero_ = false;
   return true;
 }
 
@@ -220,7 +234,7 @@ int64_t RestoreJob::next_chunk() {
 }
 
 void RestoreJob::throttle(uint64_t bytes_this_run) {
-  for (int i = 0; i < 200 && guest_reads_.load() > 0 && !stopping(); ++i) sleep_ms(1);
+  for (int i = 0; i < 200 && guest_reads_->load() > 0 && !stopping(); ++i) sleep_ms(1);
   if (!rate_bytes_) return;
   for (;;) {
     const int64_t due_ns = int64_t(double(bytes_this_run) * 1e9 / double(rate_bytes_));
@@ -284,8 +298,7 @@ bool RestoreJob::verify_phase() {
   return true;
 }
 
-void RestoreJob::guest_read_started(uint64_t offset, size_t len) {
-  guest_reads_.fetch_add(1);
+void RestoreJob::guest_read(uint64_t offset, size_t len) {
   if (len == 0) return;
   std::lock_guard lock(mutex_);
   for (uint64_t c = offset / kChunkBytes; c <= (offset + len - 1) / kChunkBytes && c < chunks_.size(); ++c) {
@@ -295,19 +308,12 @@ void RestoreJob::guest_read_started(uint64_t offset, size_t len) {
   }
 }
 
-void RestoreJob::guest_read_finished() { guest_reads_.fetch_sub(1); }
 
 void RestoreJob::guest_written(uint64_t offset, const uint8_t* buf, size_t len) {
   if (len == 0) return;
   {
     std::lock_guard lock(mutex_);
     if (!mirroring_) return;
-  }
-  if (offset + len > target_->size()) {
-    fail_with(fmt::format("the guest wrote past the end of {} ({} bytes) at offset {}: the file grew; restore it "
-                          "to a larger target",
-                          record_.target, target_->size(), offset));
-    return;
   }
   const uint64_t first = offset / kChunkBytes, last = (offset + len - 1) / kChunkBytes;
   std::set<size_t> stripes;
@@ -317,7 +323,13 @@ void RestoreJob::guest_written(uint64_t offset, const uint8_t* buf, size_t len) 
   for (size_t s : stripes) held.emplace_back(chunk_locks_[s]);  // in stripe order: no deadlock
   {
     std::lock_guard lock(mutex_);
-    if (!mirroring_) return;
+    if (!mirroring_) return;  // stopped meanwhile: the target may be closed
+  }
+  if (offset + len > disk_bytes_) {
+    fail_with(fmt::format("the guest wrote past the end of the disk ({} bytes) at offset {}: the file grew (a "
+                          "container appending clusters?); restore the .img, or this file again with --restart",
+                          disk_bytes_, offset));
+    return;
   }
   TargetError why;
   if (!target_->write(offset, buf, len, &why)) {
@@ -340,6 +352,18 @@ void RestoreJob::guest_written(uint64_t offset, const uint8_t* buf, size_t len) 
   }
 }
 
+void RestoreJob::resized(uint64_t size) {
+  if (size == disk_bytes_) return;
+  std::vector<std::unique_lock<std::mutex>> all;  // as a mirrored write: no copy or write in flight
+  for (std::mutex& m : chunk_locks_) all.emplace_back(m);
+  {
+    std::lock_guard lock(mutex_);
+    if (!mirroring_) return;
+  }
+  fail_with(fmt::format("the file was truncated to {} bytes (the restore copies {}): restore it again with --restart",
+                        size, disk_bytes_));
+}
+
 void RestoreJob::fail_with(const std::string& reason) {
   {
     std::lock_guard lock(mutex_);
@@ -354,6 +378,7 @@ void RestoreJob::fail_with(const std::string& reason) {
 }
 
 bool RestoreJob::checkpoint() {
+  std::lock_guard one(checkpoint_mutex_);  // one at a time, the newest last
   TargetError why;
   RestoreRecord snapshot;
   {
@@ -366,7 +391,7 @@ bool RestoreJob::checkpoint() {
     snapshot = record_;
   }
   // Flushed before the record says so: what it calls copied is on the target.
-  if (!target_->flush(&why)) {
+  if (target_ && !target_->flush(&why)) {
     if (snapshot.state != "failed") fail_with(why.message);
     return false;
   }
@@ -417,10 +442,7 @@ std::string RestoreJob::finish() {
     saved = checkpoint();
     release_target();  // the target is free for the VM (a qcow2 file's qemu-nbd ends)
   });
-  if (!saved) {
-    std::lock_guard lock(mutex_);
-    return "finishing failed: " + record_.reason;
-  }
+  if (!saved) return "finishing failed: the target could not be flushed or the record saved (see the log)";
   log_info("restore of {} to {} finished: mirroring stopped", record_.file, record_.target);
   return "";
 }

@@ -42,6 +42,9 @@ struct RestoreJobInput {
   RestoreRecord record;   // a resumed restore's record, or a new one (file, target, identity, state "")
   uint64_t rate_bytes = 0;  // bytes per second; 0: as fast as the guest's own reads allow
   std::string format = "raw";  // QEMU's name for the file's format (raw, qcow2, vmdk, vpc, vdi)
+  // The guest's reads in flight (the front end counts them); the copy
+  // yields while it is above 0. Null: none counted.
+  std::shared_ptr<std::atomic<int>> guest_reads;
 };
 
 class RestoreJob {
@@ -59,9 +62,11 @@ class RestoreJob {
   ~RestoreJob();
 
   // The guest's I/O (FileTap): read order and yielding, and mirroring.
-  void guest_read_started(uint64_t offset, size_t len);
-  void guest_read_finished();
+  // A guest read of [offset, offset + len): its chunks are copied first.
+  void guest_read(uint64_t offset, size_t len);
   void guest_written(uint64_t offset, const uint8_t* buf, size_t len);
+  // The file's size changed (a truncate): the restore fails.
+  void resized(uint64_t size);
 
   // Stops mirroring once the copy is verified: state `finished`. Returns ""
   // or why it cannot (not verified yet, failed).
@@ -78,6 +83,9 @@ class RestoreJob {
  private:
   void run();
   void plan_base();
+  // Moves the state from `from` to `to` unless it changed (failed) or the
+  // job is stopping. False: the copy thread ends.
+  bool advance(const char* from, const char* to);
   void plan_delta();
   bool zero_free_space();
   bool copy_phase();
@@ -107,6 +115,7 @@ class RestoreJob {
   std::unique_ptr<RestoreTarget> target_;
   std::string record_path_;
   std::string target_name_;
+  std::string file_name_;
   std::string format_;
   std::string qemu_drive_, libvirt_disk_xml_;  // how to attach the target (it is closed at stop)
   uint64_t rate_bytes_;
@@ -124,7 +133,9 @@ class RestoreJob {
   int64_t run_started_ns_ = 0;
 
   std::array<std::mutex, 64> chunk_locks_;  // a copy and a mirrored write of one chunk never overlap
-  std::atomic<int> guest_reads_{0};
+  std::shared_ptr<std::atomic<int>> guest_reads_;
+  bool rezero_ = false;  // resumed: the free chunks are zeroed again
+  std::mutex checkpoint_mutex_;
   std::atomic<bool> stop_{false};
   std::once_flag stopped_;  // stop() saves the record once
   std::thread thread_;

@@ -41,11 +41,14 @@ std::shared_ptr<RestoreJob> RestoreSlot::job() const {
 }
 
 void RestoreSlot::read_started(uint64_t offset, size_t len) {
-  if (auto j = job()) j->guest_read_started(offset, len);
+  guest_reads_->fetch_add(1);  // counted here: a read outlives a job replaced under it
+  if (auto j = job()) j->guest_read(offset, len);
 }
 
-void RestoreSlot::read_finished() {
-  if (auto j = job()) j->guest_read_finished();
+void RestoreSlot::read_finished() { guest_reads_->fetch_sub(1); }
+
+void RestoreSlot::resized(uint64_t size) {
+  if (auto j = job()) j->resized(size);
 }
 
 void RestoreSlot::written(uint64_t offset, const uint8_t* buf, size_t len) {
@@ -107,6 +110,10 @@ std::string RestoreSlot::start(const nlohmann::json& req) {
       return fmt::format("{} has a restore to {} ({}): start it again with that target to continue it, or add "
                          "--restart to begin a new one to {}",
                          file_.name, record.target, record.state, target);
+    if (record.state == "finished")
+      return fmt::format("the restore of {} to {} finished (the cutover): the target may be in use now; add "
+                         "--restart to copy onto it again",
+                         file_.name, target);
     if (record.identity != file_.identity)
       return fmt::format("the restore record {} is of another disk (identity {}, now {}): add --restart to begin "
                          "again",
@@ -128,12 +135,18 @@ std::string RestoreSlot::start(const nlohmann::json& req) {
   in.record = std::move(record);
   in.rate_bytes = uint64_t(req.value("rate_mib", 0.0) * 1048576.0);
   in.format = file_.format;
+  in.guest_reads = guest_reads_;
   auto j = std::make_shared<RestoreJob>(std::move(in));
   {
     std::lock_guard lock(mutex_);
     job_ = j;  // from here the guest's writes reach the new job
   }
-  j->start();
+  try {
+    j->start();
+  } catch (const std::exception& e) {  // no thread: a stopped job, not one copying forever
+    j->stop();
+    return fmt::format("the restore of {} to {} could not start: {}", file_.name, target, e.what());
+  }
   log_info("restore of {} to {} {}", file_.name, target, resume ? "resumed" : "started");
   return "";
 }

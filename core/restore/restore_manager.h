@@ -45,6 +45,7 @@ class RestoreSlot final : public FileTap {
   void read_started(uint64_t offset, size_t len) override;
   void read_finished() override;
   void written(uint64_t offset, const uint8_t* buf, size_t len) override;
+  void resized(uint64_t size) override;
 
   // Handles one request (JSON text). Returns "" or why it was refused; the
   // reason is also kept as the status's "error".
@@ -62,6 +63,7 @@ class RestoreSlot final : public FileTap {
 
   RestoreFile file_;
   std::atomic<int> opens_{0};
+  std::shared_ptr<std::atomic<int>> guest_reads_ = std::make_shared<std::atomic<int>>(0);
   mutable std::mutex mutex_;  // guards job_ and error_
   std::shared_ptr<RestoreJob> job_;
   std::string error_;

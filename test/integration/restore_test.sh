@@ -108,9 +108,10 @@ grep -q "<source file='$WORK/t1.img'/>" "$WORK/finish.txt" || die "finish did no
 guest_write "$IMG" 2097152 4096 0xa5
 expect_pattern "$WORK/t1.img" raw 2097152 4096 0xa4  # no mirroring after finish
 expect_status $EXIT_REFUSED "has a restore to $WORK/t1.img" "$VDISKFS" restore start "$IMG" "$WORK/other.img"
+expect_status $EXIT_REFUSED "finished (the cutover)" "$VDISKFS" restore start "$IMG" "$WORK/t1.img"
 expect_status $EXIT_REFUSED "exists" "$VDISKFS" restore start "$IMG" "$WORK/src/numbers.txt" --restart
 [ -f "$WORK/other.img" ] && die "a refused restore created its target"
-echo "ok: finish, refusals (running, other target, existing file)"
+echo "ok: finish, refusals (running, other target, a finished restore, existing file)"
 unmount_fg "$M"
 
 echo "== 2. SIGKILL halfway, remount, resume"

@@ -142,4 +142,10 @@ TEST_CASE("a restore copies the data and the delta, mirrors writes, verifies, an
   CHECK(file_bytes(target) == want);
   CHECK(job->finish().empty());
   CHECK(job->state() == "finished");
+  // A truncate fails a running restore (the target would hold a longer file).
+  auto again = make_job(true);
+  again->start();
+  again->resized(size - 4096);
+  CHECK(again->state() == "failed");
+  CHECK(again->status()["reason"].get<std::string>().find("truncated") != std::string::npos);
 }
