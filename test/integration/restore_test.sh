@@ -16,7 +16,9 @@
 #      reads and writes; nothing of the delta is lost.
 #   4. nbd:// to `nbdkit memory` on a loopback high port: nbdcopy of the
 #      export equals the .img.
-#   5. a new .qcow2 file: qemu-img compare identical, qemu-img check clean.
+#   5. a loop device holding old bytes in what is free space on the disk:
+#      zeroed, equal to the .img.
+#   6. a new .qcow2 file: qemu-img compare identical, qemu-img check clean.
 source "$(dirname "$0")/lib.sh"
 require_root
 for t in "fusermount3 fuse3" "qemu-io qemu-utils" "qemu-img qemu-utils" "nbdkit nbdkit" "nbdcopy libnbd-bin" \
@@ -176,7 +178,18 @@ kill "$nbd_pid"
 wait "$nbd_pid" 2>/dev/null || true
 echo "ok: nbd:// target equals the .img"
 
-echo "== 5. qcow2 target"
+echo "== 5. a block device target that holds old bytes (a loop device)"
+truncate -s "$DISK" "$WORK/dev.raw"
+random_bytes $((4 << 20)) | dd of="$WORK/dev.raw" bs=1M seek=$((free_at >> 20)) conv=notrunc status=none  # old bytes in free space
+dev=$(losetup -f --show "$WORK/dev.raw")
+CLEANUP_LOOPS+=("$dev")
+"$VDISKFS" restore start "$IMG" "$dev" --restart --wait -q || die "block device restore: $(field "$IMG" reason)"
+"$VDISKFS" restore finish "$IMG" | grep -q "<source dev='$dev'/>" || die "finish: no libvirt block disk XML"
+cmp "$IMG" "$dev" || die "the block device differs from the .img (old bytes in free space not zeroed?)"
+losetup -d "$dev"
+echo "ok: block device: old bytes in free space zeroed, equal to the .img"
+
+echo "== 6. qcow2 target"
 "$VDISKFS" restore start "$IMG" "$WORK/t5.qcow2" --restart --wait -q || die "qcow2 restore: $(field "$IMG" reason)"
 "$VDISKFS" restore finish "$IMG" | grep -q -- "-drive file=$WORK/t5.qcow2,format=qcow2" || die "finish: no qcow2 -drive line"
 qemu-img compare -f raw -F qcow2 "$IMG" "$WORK/t5.qcow2" || die "qemu-img compare: the qcow2 target differs"
