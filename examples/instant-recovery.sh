@@ -45,13 +45,15 @@
 #   --console-log FILE keep the serial console output in FILE as well
 #   --timeout SEC      with --until-login: give up after SEC (default 600)
 #   --restore-to T     the second half of the job: while the VM runs, copy its
-#                      disk to T, real storage (a new raw file, a block
-#                      device, a new .qcow2 file or nbd://HOST:PORT/EXPORT),
-#                      with the guest's writes mirrored (vdiskfs restore).
-#                      After the guest stops: wait until the copy is
-#                      verified, finish it and print how to boot T. Needs
-#                      --bootloader (the VM runs on the raw .img, which T
-#                      becomes, boot loader included)
+#                      disk to T, real storage, with the guest's writes
+#                      mirrored (vdiskfs restore). After the guest stops:
+#                      wait until the copy is verified, finish it and print
+#                      how to boot T. With --bootloader the VM runs on the
+#                      raw .img and T is a new raw file, a block device, a
+#                      new .qcow2 file or nbd://HOST:PORT/EXPORT, a disk
+#                      that boots by itself; otherwise T is a new file that
+#                      receives the VM's .qcow2 (or .vmdk) as it is (boot it
+#                      with the kernel and initrd, as this script does)
 #   --restore-rate M   at most M MiB/s for that copy (default: as fast as the
 #                      guest's own reads allow)
 #   --vdiskfs-opt OPT  one more option for `vdiskfs mount` (repeatable), e.g.
@@ -89,7 +91,7 @@ while [ $# -gt 0 ]; do
     --uefi) uefi=1; shift ;;
     --restore-to) restore_to=$2; shift 2 ;;
     --restore-rate) restore_rate=$2; shift 2 ;;
-    -h | --help) sed -n '2,65p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,67p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -109,8 +111,6 @@ done
 [ -x "$vdiskfs" ] || die "vdiskfs not found at $vdiskfs: build first (cmake -S . -B build && cmake --build build -j2)"
 case $backup in nfs://* | smb://*) ;; *) [ -e "$backup" ] || die "backup $backup does not exist" ;; esac
 case $format in qcow2 | vmdk) ;; *) die "--format must be qcow2 or vmdk" ;; esac
-[ -z "$restore_to" ] || [ "$bootloader" = 1 ] ||
-    die "--restore-to needs --bootloader: the VM must run on the raw .img, which is what the restore copies"
 # OVMF as Debian's ovmf package installs it: code read-only, variables copied.
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 if [ "$uefi" = 1 ]; then
@@ -220,7 +220,7 @@ if [ "$uefi" = 1 ]; then
 fi
 say "$how; disk $disk (root UUID $uuid), ready after $(echo "$(date +%s.%N) - $start" | bc) s"
 if [ -n "$restore_to" ]; then
-    "$vdiskfs" restore start "$img" "$restore_to" ${restore_rate:+--rate "$restore_rate"} -q ||
+    "$vdiskfs" restore start "$disk" "$restore_to" ${restore_rate:+--rate "$restore_rate"} -q ||
         die "the restore to $restore_to did not start (the reason is above)"
     say "restoring the disk to $restore_to while the VM runs ('vdiskfs restore status' follows it)"
 fi
@@ -324,7 +324,7 @@ fi
 # 4. The restore, when asked: the guest has stopped; once the copy is
 # verified, mirroring ends and the target is the server's disk.
 if [ -n "$restore_to" ]; then
-    "$vdiskfs" restore wait "$img" || die "the restore to $restore_to failed (the reason is above)"
-    "$vdiskfs" restore finish "$img" || die "finishing the restore to $restore_to failed"
+    "$vdiskfs" restore wait "$disk" || die "the restore to $restore_to failed (the reason is above)"
+    "$vdiskfs" restore finish "$disk" || die "finishing the restore to $restore_to failed"
     say "the disk is on $restore_to: boot it without vdiskfs (the -drive line above)"
 fi

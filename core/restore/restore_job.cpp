@@ -70,9 +70,15 @@ void RestoreJob::start() {
 
 RestoreJob::~RestoreJob() { stop(); }
 
+uint64_t RestoreJob::chunk_count() const {
+  std::lock_guard lock(mutex_);
+  return chunks_.size();
+}
+
 uint64_t RestoreJob::chunk_len(uint64_t c) const {
   const uint64_t start = c * kChunkBytes;
-  return start < disk_bytes_ ? std::min<uint64_t>(kChunkBytes, disk_bytes_ - start) : 0;
+  const uint64_t bytes = disk_bytes_;
+  return start < bytes ? std::min<uint64_t>(kChunkBytes, bytes - start) : 0;
 }
 
 void RestoreJob::plan_base() {
@@ -84,7 +90,7 @@ void RestoreJob::plan_base() {
   for (uint64_t c = 0; c < chunks_.size(); ++c) chunks_[c] = copied[c] ? Chunk::copied : Chunk::free;
   for (const ByteRange& r : ranges) {
     if (r.length == 0 || r.offset >= disk_bytes_) continue;
-    const uint64_t last = std::min(r.offset + r.length, disk_bytes_) - 1;
+    const uint64_t last = std::min<uint64_t>(r.offset + r.length, disk_bytes_) - 1;
     for (uint64_t c = r.offset / kChunkBytes; c <= last / kChunkBytes; ++c)
       if (!copied[c]) chunks_[c] = Chunk::pending;
   }
@@ -147,7 +153,7 @@ bool RestoreJob::zero_free_space() {
     std::lock_guard lock(mutex_);
     if (!rezero_ && (record_.target_zeroed || record_.free_zeroed)) return true;
   }
-  for (uint64_t c = 0; c < chunks_.size() && !stopping(); ++c) {
+  for (uint64_t c = 0; c < chunk_count() && !stopping(); ++c) {
     std::lock_guard cl(chunk_lock(c));
     {
       std::lock_guard lock(mutex_);
@@ -280,7 +286,7 @@ bool RestoreJob::verify_chunk(uint64_t c, std::vector<uint8_t>& disk, std::vecto
 bool RestoreJob::verify_phase() {
   std::vector<uint8_t> disk(kChunkBytes), copy(kChunkBytes);
   uint64_t digest = 0;
-  for (uint64_t c = 0; c < chunks_.size(); ++c) {
+  for (uint64_t c = 0; c < chunk_count(); ++c) {
     if (stopping()) return false;
     {
       std::lock_guard lock(mutex_);
@@ -325,13 +331,11 @@ void RestoreJob::guest_written(uint64_t offset, const uint8_t* buf, size_t len) 
     std::lock_guard lock(mutex_);
     if (!mirroring_) return;  // stopped meanwhile: the target may be closed
   }
-  if (offset + len > disk_bytes_) {
-    fail_with(fmt::format("the guest wrote past the end of the disk ({} bytes) at offset {}: the file grew (a "
-                          "container appending clusters?); restore the .img, or this file again with --restart",
-                          disk_bytes_, offset));
+  TargetError why;
+  if (offset + len > disk_bytes_ && !grow(offset + len, &why)) {
+    fail_with(why.message);
     return;
   }
-  TargetError why;
   if (!target_->write(offset, buf, len, &why)) {
     fail_with(why.message + " (mirroring a guest write; the write itself is in the delta)");
     return;
@@ -360,8 +364,41 @@ void RestoreJob::resized(uint64_t size) {
     std::lock_guard lock(mutex_);
     if (!mirroring_) return;
   }
+  TargetError why;
+  if (size > disk_bytes_) {
+    if (!grow(size, &why) || !target_->resize(size, &why)) fail_with(why.message);
+    return;
+  }
   fail_with(fmt::format("the file was truncated to {} bytes (the restore copies {}): restore it again with --restart",
-                        size, disk_bytes_));
+                        size, disk_bytes_.load()));
+}
+
+bool RestoreJob::grow(uint64_t end, TargetError* why) {
+  if (!target_->can_grow()) {
+    why->message = fmt::format("the file grew to {} bytes past the {} of {}, which cannot grow: restore a container "
+                               "file to a file",
+                               end, target_->size(), target_name_);
+    return false;
+  }
+  // The new chunks read as zeros on both sides (the file's new end, a
+  // file's hole past its end) until the mirrored writes that made them.
+  std::lock_guard lock(mutex_);
+  const uint64_t n = (end + kChunkBytes - 1) / kChunkBytes;
+  const uint64_t old_bytes = disk_bytes_;
+  disk_bytes_ = end;
+  if (n > chunks_.size()) {
+    for (uint64_t c = chunks_.size(); c < n; ++c) bytes_total_ += chunk_len(c), bytes_done_ += chunk_len(c);
+    chunks_.resize(n, Chunk::copied);
+    dirty_.resize(n, false);
+    touched_.resize(n, true);
+  }
+  const uint64_t last_old = old_bytes ? (old_bytes - 1) / kChunkBytes : 0;
+  if (last_old < n && end > old_bytes && (old_bytes % kChunkBytes) != 0 && chunks_[last_old] != Chunk::free) {
+    bytes_total_ += std::min(end, (last_old + 1) * kChunkBytes) - old_bytes;
+    if (chunks_[last_old] == Chunk::copied) bytes_done_ += std::min(end, (last_old + 1) * kChunkBytes) - old_bytes;
+  }
+  record_.disk_bytes = end;
+  return true;
 }
 
 void RestoreJob::fail_with(const std::string& reason) {

@@ -105,6 +105,12 @@ class RestoreJob {
   void release_target();
   bool stopping() const { return stop_.load(); }
   uint64_t chunk_len(uint64_t c) const;
+  uint64_t chunk_count() const;
+  // The file grew to `end` bytes (a container appending clusters): a file
+  // target follows (the new chunks count as copied: zeros on both sides
+  // but for the mirrored writes). Called with every chunk lock the write
+  // needs held. False (why filled) for a target that cannot grow.
+  bool grow(uint64_t end, TargetError* why);
   std::mutex& chunk_lock(uint64_t c) { return chunk_locks_[c % chunk_locks_.size()]; }
 
   enum class Chunk : uint8_t { free, pending, copied };
@@ -119,7 +125,7 @@ class RestoreJob {
   std::string format_;
   std::string qemu_drive_, libvirt_disk_xml_;  // how to attach the target (it is closed at stop)
   uint64_t rate_bytes_;
-  uint64_t disk_bytes_;
+  std::atomic<uint64_t> disk_bytes_;  // grows with a container file the guest extends
 
   mutable std::mutex mutex_;  // guards everything below up to the thread
   RestoreRecord record_;      // state, reason, counters

@@ -99,10 +99,11 @@ std::string RestoreSlot::start(const nlohmann::json& req) {
                          file_.name, j->target_spec(), j->state());
     j->stop();  // its thread has ended and its record is saved before a new one starts
   }
-  if (file_.format != "raw" && target_kind(target) != TargetKind::raw_file)
-    return fmt::format("{} is a container file: it can be restored to a file only, as it is; restore the .img to "
-                       "a device, a qcow2 file or an NBD server",
-                       file_.name);
+  const bool container = file_.format != "raw";  // its bytes go to a file as they are, whatever its name
+  if (container && (target_kind(target) == TargetKind::nbd || target_kind(target) == TargetKind::block_device))
+    return fmt::format("{} is a container file ({}): it can be restored to a file only, as it is (it grows as the "
+                       "guest writes); restore the .img to a device or an NBD server",
+                       file_.name, file_.format);
   RestoreRecord record;
   const bool recorded = load_restore_record(file_.record_path, &record);
   if (recorded && !restart) {
@@ -130,7 +131,7 @@ std::string RestoreSlot::start(const nlohmann::json& req) {
   in.image = file_.image;
   in.base = file_.base;
   in.delta_pages = file_.delta_pages;
-  in.target = open_restore_target(target, file_.image->size(), reuse);
+  in.target = open_restore_target(target, file_.image->size(), reuse, container);
   in.record_path = file_.record_path;
   in.record = std::move(record);
   in.rate_bytes = uint64_t(req.value("rate_mib", 0.0) * 1048576.0);

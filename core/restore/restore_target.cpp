@@ -85,6 +85,13 @@ class FileTarget final : public RestoreTarget {
   }
   bool starts_zeroed() const override { return fresh_; }
   uint64_t size() const override { return size_; }
+  bool can_grow() const override { return !block_; }
+  bool resize(uint64_t size, TargetError* why) override {
+    if (block_ || size <= size_) return size <= size_;
+    if (ftruncate(fd_, off_t(size)) != 0) return io_failed(path_, "growing", size, IoResult{IoEnd::failed, 0, errno}, why);
+    size_ = size;
+    return true;
+  }
   std::string qemu_drive(const std::string& format) const override {
     return fmt::format("-drive file={},format={}", path_, format);
   }
@@ -268,7 +275,9 @@ TargetKind target_kind(const std::string& spec) {
   return TargetKind::raw_file;
 }
 
-std::unique_ptr<RestoreTarget> open_restore_target(const std::string& spec, uint64_t disk_bytes, bool reuse) {
+std::unique_ptr<RestoreTarget> open_restore_target(const std::string& spec, uint64_t disk_bytes, bool reuse,
+                                                   bool as_file) {
+  if (as_file) return open_file(spec, disk_bytes, reuse);
   switch (target_kind(spec)) {
     case TargetKind::nbd: return open_nbd(spec, disk_bytes, reuse, false);
     case TargetKind::qcow2_file: return open_nbd(spec, disk_bytes, reuse, true);

@@ -3,6 +3,8 @@
 // to us by qemu-nbd through libnbd's socket activation) or an NBD server
 // (`nbd://host:port/export`, libnbd). Offsets and lengths in bytes, the same
 // as the exposed file's.
+#include <fmt/core.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +35,13 @@ class RestoreTarget {
   virtual bool starts_zeroed() const = 0;
   // The target's size in bytes.
   virtual uint64_t size() const = 0;
+  // Whether writes may go past size() (a file: it grows); and making it
+  // `size` bytes long (a file only). False and *why filled: cannot.
+  virtual bool can_grow() const { return false; }
+  virtual bool resize(uint64_t size, TargetError* why) {
+    why->message = fmt::format("the restore target cannot grow to {} bytes", size);
+    return false;
+  }
   // How `restore finish` tells a user to attach it: the QEMU -drive line
   // and the libvirt disk XML. `format` is QEMU's name for what was copied
   // onto a file target (raw for the disk, qcow2, vmdk, vpc or vdi for a
@@ -51,7 +60,10 @@ TargetKind target_kind(const std::string& spec);
 // a new raw file is created sparse at that size, a new .qcow2 file with
 // `qemu-img create`; an existing file is used only when `reuse` (a restore
 // being resumed onto it), a block device or NBD export must hold at least
-// `disk_bytes`. Throws Error naming the target and what to do.
-std::unique_ptr<RestoreTarget> open_restore_target(const std::string& spec, uint64_t disk_bytes, bool reuse);
+// `disk_bytes`. `as_file`: a file (or block device) whatever its name (a
+// container file's bytes go to a file named .qcow2 as they are). Throws
+// Error naming the target and what to do.
+std::unique_ptr<RestoreTarget> open_restore_target(const std::string& spec, uint64_t disk_bytes, bool reuse,
+                                                   bool as_file = false);
 
 }  // namespace vdiskfs

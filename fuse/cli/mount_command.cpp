@@ -88,7 +88,7 @@ std::shared_ptr<RestoreSlot> restore_slot(const ExposedFile& f, std::shared_ptr<
   rf.delta_pages = [overlay] { return overlay->delta_pages(); };
   rf.format = std::move(format);
   rf.record_path = std::move(record_path);
-  rf.identity = fmt::format("{}:{}:{}", identity_hex, f.name, f.image->size());
+  rf.identity = fmt::format("{}:{}:{}", identity_hex, f.name, f.base_size);  // a grown container stays itself
   return std::make_shared<RestoreSlot>(std::move(rf));
 }
 

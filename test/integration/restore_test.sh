@@ -19,6 +19,9 @@
 #   5. a loop device holding old bytes in what is free space on the disk:
 #      zeroed, equal to the .img.
 #   6. a new .qcow2 file: qemu-img compare identical, qemu-img check clean.
+#   7. the exposed .qcow2 (a container file) restored as it is to a file
+#      while qemu-io writes through QEMU's qcow2 driver, which appends
+#      clusters: the file grows, the copy follows, equal and check clean.
 source "$(dirname "$0")/lib.sh"
 require_root
 for t in "fusermount3 fuse3" "qemu-io qemu-utils" "qemu-img qemu-utils" "nbdkit nbdkit" "nbdcopy libnbd-bin" \
@@ -79,14 +82,8 @@ guest_write "$IMG" "$free_at" 4096 0xa3
 expect_status $EXIT_REFUSED "already copying" "$VDISKFS" restore start "$IMG" "$WORK/t1.img"
 "$VDISKFS" restore status >"$WORK/status.txt"
 grep -q "src.img -> $WORK/t1.img: copying" "$WORK/status.txt" || die "restore status (no args) does not list the copy: $(cat "$WORK/status.txt")"
-# --wait on the running restore: `status` until verified.
-for ((i = 0; i < 600; i++)); do
-    s=$(field "$IMG")
-    [ "$s" = verified ] && break
-    [ "$s" = copying ] || [ "$s" = verifying ] || die "restore ended $s: $(field "$IMG" reason)"
-    sleep 0.1
-done
-[ "$s" = verified ] || die "restore not verified within 60 s"
+# `restore wait` on the running restore: until verified.
+timeout 60 "$VDISKFS" restore wait "$IMG" -q || die "restore ended $(field "$IMG"): $(field "$IMG" reason)"
 (($(field "$IMG" mirrored_writes) >= 3)) || die "mirrored_writes $(field "$IMG" mirrored_writes), expected >= 3"
 cmp "$IMG" "$WORK/t1.img" || die "target 1 differs from the .img"
 expect_pattern "$WORK/t1.img" raw "$first_data" 65536 0xa1
@@ -194,7 +191,24 @@ echo "== 6. qcow2 target"
 "$VDISKFS" restore finish "$IMG" | grep -q -- "-drive file=$WORK/t5.qcow2,format=qcow2" || die "finish: no qcow2 -drive line"
 qemu-img compare -f raw -F qcow2 "$IMG" "$WORK/t5.qcow2" || die "qemu-img compare: the qcow2 target differs"
 qemu-img check -q "$WORK/t5.qcow2" || die "qemu-img check of the qcow2 target is not clean"
-# A container file goes to a file only.
-expect_status $EXIT_REFUSED "container file" "$VDISKFS" restore start "$M/src.vmdk" "nbd://127.0.0.1:1/x"
-unmount_fg "$M"
 echo "ok: qcow2 target: identical, check clean"
+
+echo "== 7. a container file that grows while restored (the exposed .qcow2, written through QEMU's qcow2 driver)"
+QC=$M/src.qcow2
+size_before=$(stat -c %s "$QC")
+expect_status $EXIT_REFUSED "container file" "$VDISKFS" restore start "$QC" "nbd://127.0.0.1:1/x"
+"$VDISKFS" restore start "$QC" "$WORK/t7.qcow2" --rate 4 -q  # a file, as it is, though named .qcow2
+[ "$(field "$QC")" = copying ] || die "container restore: state $(field "$QC")"
+qemu-io -f qcow2 -c "write -P 0xe1 $free_at 1M" -c "write -P 0xe2 $first_data 64k" "$QC" >/dev/null ||
+    die "qemu-io write to the .qcow2 failed"
+size_after=$(stat -c %s "$QC")
+((size_after > size_before)) || die "the .qcow2 did not grow ($size_before -> $size_after bytes): the test writes no new cluster"
+timeout 60 "$VDISKFS" restore wait "$QC" -q || die "container restore ended $(field "$QC"): $(field "$QC" reason)"
+"$VDISKFS" restore finish "$QC" | grep -q -- "-drive file=$WORK/t7.qcow2,format=qcow2" || die "finish: no qcow2 -drive line"
+cmp "$QC" "$WORK/t7.qcow2" || die "the restored .qcow2 differs from the mounted one"
+qemu-img check -q "$WORK/t7.qcow2" || die "qemu-img check of the restored .qcow2 is not clean"
+qemu-img compare -q -f qcow2 -F qcow2 "$QC" "$WORK/t7.qcow2" || die "qemu-img compare: the restored .qcow2 differs"
+expect_pattern "$WORK/t7.qcow2" qcow2 "$free_at" 1048576 0xe1
+expect_pattern "$WORK/t7.qcow2" qcow2 "$first_data" 65536 0xe2
+unmount_fg "$M"
+echo "ok: the .qcow2 grew $size_before -> $size_after bytes during its restore; the copy equals it, check clean"
