@@ -15,6 +15,7 @@ namespace {
 
 constexpr size_t kZeroBlock = 64 * 1024;  // all-zero blocks of a chunk are not written to a zeroed target
 constexpr size_t kHotChunks = 4096;       // chunks the guest read recently, newest last
+constexpr int64_t kGuestIdleNs = 2000000;  // the guest counts as busy this long after a read starts
 
 bool all_zero(const uint8_t* p, size_t n) { return n == 0 || (p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0); }
 
@@ -240,7 +241,13 @@ int64_t RestoreJob::next_chunk() {
 }
 
 void RestoreJob::throttle(uint64_t bytes_this_run) {
-  for (int i = 0; i < 200 && guest_reads_->load() > 0 && !stopping(); ++i) sleep_ms(1);
+  // Yields to the guest: waits while its reads are in flight or it read in
+  // the last 2 ms (a stream of short reads leaves the count at 0 between
+  // them), at most 200 ms a chunk, so the copy never stops for good.
+  for (int i = 0; i < 200 && !stopping(); ++i) {
+    if (guest_reads_->load() == 0 && mono_ns() - last_guest_read_ns_.load() > kGuestIdleNs) break;
+    sleep_ms(1);
+  }
   if (!rate_bytes_) return;
   for (;;) {
     const int64_t due_ns = int64_t(double(bytes_this_run) * 1e9 / double(rate_bytes_));
@@ -305,6 +312,7 @@ bool RestoreJob::verify_phase() {
 }
 
 void RestoreJob::guest_read(uint64_t offset, size_t len) {
+  last_guest_read_ns_ = mono_ns();
   if (len == 0) return;
   std::lock_guard lock(mutex_);
   for (uint64_t c = offset / kChunkBytes; c <= (offset + len - 1) / kChunkBytes && c < chunks_.size(); ++c) {

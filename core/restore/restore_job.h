@@ -95,8 +95,8 @@ class RestoreJob {
   bool verify_chunk(uint64_t c, std::vector<uint8_t>& disk, std::vector<uint8_t>& target, uint64_t* hash);
   // The next pending chunk: a hot one, else the next in disk order; or -1.
   int64_t next_chunk();
-  // Waits while the guest's reads are in flight (at most 200 ms) and while
-  // the copy is ahead of --rate.
+  // Waits while the guest reads (reads in flight, or one in the last 2 ms;
+  // at most 200 ms) and while the copy is ahead of --rate.
   void throttle(uint64_t bytes_this_run);
   void fail_with(const std::string& reason);
   // Flushes the target and saves the record (every second, and at the end).
@@ -140,6 +140,7 @@ class RestoreJob {
 
   std::array<std::mutex, 64> chunk_locks_;  // a copy and a mirrored write of one chunk never overlap
   std::shared_ptr<std::atomic<int>> guest_reads_;
+  std::atomic<int64_t> last_guest_read_ns_{0};  // monotonic clock
   bool rezero_ = false;  // resumed: the free chunks are zeroed again
   std::mutex checkpoint_mutex_;
   std::atomic<bool> stop_{false};
