@@ -43,6 +43,21 @@ std::string mount_device(const std::string& canonical_path) {
   return found;
 }
 
+std::vector<std::string> mounts_of_type(const std::string& fstype) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) {
+    // ID PARENT DEV ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS
+    const size_t dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, fstype.size() + 1, fstype + " ") != 0) continue;
+    std::istringstream fields(line);
+    std::string id, parent, devno, root, mount_point;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    out.push_back(unescape_mountinfo(mount_point));
+  }
+  return out;
+}
+
 bool is_mount_point(const std::string& canonical_path) { return !mount_device(canonical_path).empty(); }
 
 bool set_mount_readahead(const std::string& canonical_path, unsigned kib) {

@@ -3,6 +3,7 @@
 // message instead of a FUSE error: it must exist, be an empty directory,
 // and not already be a mount (a dead FUSE mount is named as such).
 #include <string>
+#include <vector>
 
 namespace vdiskfs {
 
@@ -11,6 +12,9 @@ std::string check_mount_point(const std::string& path);
 
 // True when `path` (canonical) is listed in /proc/self/mountinfo.
 bool is_mount_point(const std::string& canonical_path);
+
+// The mount points (unescaped) of every mount of `fstype` (fuse.vdiskfs).
+std::vector<std::string> mounts_of_type(const std::string& fstype);
 
 // "major:minor" of the newest mount at `canonical_path`, or "".
 std::string mount_device(const std::string& canonical_path);

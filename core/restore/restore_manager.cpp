@@ -36,6 +36,9 @@ nlohmann::ordered_json record_status(const RestoreRecord& r) {
 RestoreSlot::~RestoreSlot() { shut_down(); }
 
 std::shared_ptr<RestoreJob> RestoreSlot::job() const {
+  // seq_cst: a write that reached the delta before this load saw false is
+  // in the delta pages the new job reads after its store (plan_delta).
+  if (!had_job_.load()) return nullptr;
   std::lock_guard lock(mutex_);
   return job_;
 }
@@ -140,6 +143,7 @@ std::string RestoreSlot::start(const nlohmann::json& req) {
   auto j = std::make_shared<RestoreJob>(std::move(in));
   {
     std::lock_guard lock(mutex_);
+    had_job_ = true;
     job_ = j;  // from here the guest's writes reach the new job
   }
   try {

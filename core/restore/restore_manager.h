@@ -66,6 +66,9 @@ class RestoreSlot final : public FileTap {
   std::shared_ptr<std::atomic<int>> guest_reads_ = std::make_shared<std::atomic<int>>(0);
   mutable std::mutex mutex_;  // guards job_ and error_
   std::shared_ptr<RestoreJob> job_;
+  // Set (for good) before job_ first holds a job: until then the guest's
+  // reads and writes pass without taking mutex_.
+  std::atomic<bool> had_job_{false};
   std::string error_;
   std::mutex request_mutex_;  // one request at a time
 };

@@ -9,14 +9,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "core/image/error.h"
 #include "core/restore/restore_target.h"
 #include "fuse/fuse_ops.h"
+#include "fuse/mount_point.h"
 
 namespace vdiskfs {
 namespace {
@@ -135,34 +134,10 @@ int wait_for(const RestoreArgs& args) {
   }
 }
 
-// The mount points of every vdiskfs mount (/proc/self/mountinfo).
-std::vector<std::string> vdiskfs_mounts() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    const size_t dash = line.find(" - ");
-    if (dash == std::string::npos || line.compare(dash + 3, 13, "fuse.vdiskfs ") != 0) continue;
-    std::istringstream fields(line.substr(0, dash));
-    std::string f, point;
-    for (int i = 0; i < 5 && fields >> f; ++i) point = f;
-    std::string path;  // octal escapes (\040 for a space) undone
-    for (size_t i = 0; i < point.size(); ++i) {
-      if (point[i] == '\\' && i + 3 < point.size()) {
-        path += char(std::stoi(point.substr(i + 1, 3), nullptr, 8));
-        i += 3;
-      } else {
-        path += point[i];
-      }
-    }
-    out.push_back(path);
-  }
-  return out;
-}
-
 // The exposed files of the vdiskfs mounts that have a restore.
 std::vector<std::string> files_with_restores() {
   std::vector<std::string> out;
-  for (const std::string& mount : vdiskfs_mounts()) {
+  for (const std::string& mount : mounts_of_type("fuse.vdiskfs")) {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(mount, ec)) {
       Json j;
