@@ -14,6 +14,7 @@ PACKAGES="
   qemu-system-x86 debootstrap ca-certificates socat grub-pc-bin grub-common
   dosfstools mtools sleuthkit nbdkit libnbd-bin libnbd-dev fio ovmf grub-efi-amd64-bin
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils samba samba-common-bin smbclient iproute2
+  libsqlite3-dev sqlite3 libsystemd-dev
 "
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q

@@ -3,6 +3,7 @@
 // on a share (nfs://, smb://). Archive sources (tar) read through it.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,11 @@ class ArchiveFile {
   // decodes that far (size() decodes to the end), so a reader going front to
   // back decodes the stream once. Throws Error as the first pass does.
   virtual bool has(uint64_t end) const { return end <= size(); }
+  // Why the readable bytes end at size() before the file's real end: a
+  // message naming the file, the (compressed) offset where it is corrupt or
+  // cut, and the offset from which reads give EIO; nullopt for a whole file.
+  // A compressed stream damaged in its first pass (decompressed_archive.h).
+  virtual std::optional<std::string> damage() const { return std::nullopt; }
   // Reads exactly `len` bytes at `offset` (bytes). Status::io_error after
   // a log line naming the file, the offset and why; Status::source_changed
   // when the file ended early or changed since it was opened (logged once).

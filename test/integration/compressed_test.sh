@@ -13,8 +13,10 @@
 # Then: a one-frame `zstd` archive whose restart points lie further apart
 # than --restart-limit is refused with a message naming the archive and how
 # to re-compress, and mounts with --cache-dir (decompressed once into a
-# copy there, logged); a corrupt and a truncated stream are refused at
-# mount naming the archive and the compressed offset; a stream damaged
+# copy there, logged); corrupt and truncated gzip, xz, bzip2 and zstd
+# streams mount with the files before the damage whole, the one running
+# into it giving EIO, those after left out, a log line naming the archive
+# and the compressed offset (refused under --strict); a stream damaged
 # after the mount gives EIO for the reads it touches, a log line naming the
 # archive, and the daemon stays up. No archive may change.
 source "$(dirname "$0")/lib.sh"
@@ -142,15 +144,75 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xFF]))
 PY
 }
-size=$(stat -c %s "$WORK/src-gzip.tar.gz")
-cp -p "$WORK/src-gzip.tar.gz" "$WORK/corrupt.tar.gz"
-corrupt_at "$WORK/corrupt.tar.gz" $((size / 2))
-expect_status "$EXIT_REFUSED" "gzip stream of $WORK/corrupt.tar.gz is corrupt at compressed offset" \
-    "$VDISKFS" mount --read-only "$WORK/corrupt.tar.gz" "$WORK/mnt"
-head -c $((size / 3)) "$WORK/src-gzip.tar.gz" >"$WORK/cut.tar.gz"
-expect_status "$EXIT_REFUSED" "$WORK/cut.tar.gz" "$VDISKFS" mount --read-only "$WORK/cut.tar.gz" "$WORK/mnt"
-grep -qiE "truncated|ends|corrupt" <<<"$OUT" || die "the refusal of cut.tar.gz does not say it is cut: $OUT"
-mountpoint -q "$WORK/mnt" && die "a damaged archive was refused, yet $WORK/mnt is mounted"
+# Damage found by the first pass: the mount goes on with what could be read.
+# dmg.tar holds 24 files of 1 MiB (f00..f23, in that order); each damaged
+# copy is mounted, and through the kernel's ext4 no file may read other
+# bytes than the source's: each reads whole, gives EIO, or is absent (its
+# header lay past the damage); the whole ones come first. A cut stream
+# keeps every file before the cut whole and gives EIO for at most the one
+# running into it; a flipped byte in an xz, bzip2 or zstd stream costs the
+# files of the blocks or frames from the last restart point on (their
+# checks fail); in a gzip stream the member's CRC-32 fails at its end and
+# where the bytes went wrong cannot be told: every file gives EIO. A log
+# line names the archive and the compressed offset; the daemon stays up.
+mkdir "$WORK/dmg"
+for i in $(seq -w 0 23); do
+    random_bytes $((768 * 1024)) | base64 -w 100 >"$WORK/dmg/f$i" && truncate -s 1M "$WORK/dmg/f$i" || die "cannot make dmg/f$i"
+done
+tar --format=posix --sort=name -C "$WORK/dmg" -cf "$WORK/dmg.tar" . || die "tar of dmg failed"
+gzip -c "$WORK/dmg.tar" >"$WORK/dmg.tar.gz"
+xz -T2 --block-size=1MiB -c "$WORK/dmg.tar" >"$WORK/dmg.tar.xz"
+pzstd -q -p 2 -c "$WORK/dmg.tar" >"$WORK/dmg.tar.zst"
+bzip2 -c "$WORK/dmg.tar" >"$WORK/dmg.tar.bz2"
+# check_damaged NAME KIND MIN_WHOLE MAX_EIO: mounts the damaged $WORK/NAME
+# and judges it: at least MIN_WHOLE files whole, at most MAX_EIO with EIO.
+check_damaged() {
+    local name=$1 kind=$2 min_good=$3 max_eio=$4 good=0 eio=0 missing=0 f
+    log_mark
+    mount_fg "$WORK/$name" "$WORK/mnt" --read-only
+    log_since | grep -F "$WORK/$name" | grep -qE "(corrupt|truncated).* at compressed offset [0-9]+" ||
+        die "$name ($kind): no log line names the archive and the compressed offset: $(log_since)"
+    kernel_mount "$WORK/mnt/${name%%.tar.*}.img"
+    for f in $(ls "$WORK/dmg"); do
+        if [ ! -e "$WORK/kernel/$f" ]; then
+            missing=$((missing + 1))
+        elif cmp -s "$WORK/kernel/$f" "$WORK/dmg/$f"; then
+            [ $missing = 0 ] && [ $eio = 0 ] || die "$name: $f reads whole after a file left out or unreadable"
+            good=$((good + 1))
+        else
+            cat "$WORK/kernel/$f" >/dev/null 2>"$WORK/cat.err" && die "$name: $f reads without error but differs from the source"
+            grep -qF "Input/output error" "$WORK/cat.err" || die "$name: the read of $f failed, not with EIO: $(cat "$WORK/cat.err")"
+            [ $missing = 0 ] || die "$name: $f is present after a file left out"
+            eio=$((eio + 1))
+        fi
+    done
+    [ $good -ge "$min_good" ] && [ $eio -le "$max_eio" ] && [ $good -lt 24 ] ||
+        die "$name ($kind): $good files whole, $eio with EIO, $missing left out (want >= $min_good whole, <= $max_eio EIO, not all whole)"
+    [ $missing = 0 ] || log_since | grep -qF "tar archive $WORK/$name: the members from archive offset" ||
+        die "$name: files are left out, yet no warning says so: $(log_since)"
+    kernel_unmount
+    kill -0 "$MOUNT_PID" || die "the daemon of $name died"
+    unmount_fg "$WORK/mnt"
+    echo "ok: $name ($kind): $good files read whole, $eio give EIO, $missing left out, logged"
+}
+for name in dmg.tar.xz dmg.tar.bz2 dmg.tar.zst dmg.tar.gz; do
+    zsize=$(stat -c %s "$WORK/$name")
+    cp -p "$WORK/$name" "$WORK/bad-$name"
+    corrupt_at "$WORK/bad-$name" $((zsize / 2))
+    if [ $name = dmg.tar.gz ]; then min=0; else min=4; fi
+    check_damaged "bad-$name" "a byte flipped at compressed offset $((zsize / 2))" $min 24
+done
+for name in dmg.tar.gz dmg.tar.zst dmg.tar.xz; do
+    head -c $(($(stat -c %s "$WORK/$name") / 2)) "$WORK/$name" >"$WORK/cut-$name"
+    check_damaged "cut-$name" "cut in half" 8 1
+done
+# --strict refuses a damaged archive; one damaged before its first member
+# is refused saying nothing of it can be read.
+expect_status "$EXIT_REFUSED" "--strict refuses it" "$VDISKFS" mount --read-only --strict "$WORK/cut-dmg.tar.gz" "$WORK/mnt"
+head -c 40 "$WORK/dmg.tar.gz" >"$WORK/stub.tar.gz"
+expect_status "$EXIT_REFUSED" "tar archive $WORK/stub.tar.gz: nothing of it can be read: gzip stream of $WORK/stub.tar.gz is corrupt at compressed offset" \
+    "$VDISKFS" mount --read-only "$WORK/stub.tar.gz" "$WORK/mnt"
+mountpoint -q "$WORK/mnt" && die "a refused archive left $WORK/mnt mounted"
 
 # Damage after the mount (a bad sector, a rewrite that kept size and mtime):
 # the decoded pages still in memory keep serving; a read that must decode

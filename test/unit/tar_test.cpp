@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -678,6 +679,45 @@ with tarfile.open("badpax.tar", "w", format=tarfile.PAX_FORMAT) as t:
     write_file(dir / "cut.tar", std::vector<uint8_t>(ok.begin(), ok.begin() + 1536 + 2048));
     auto [src, report] = open_tar(dir / "cut.tar");
     CHECK(read_string(*src, "two") == std::string(2000, '2'));
+  }
+  SECTION("a damaged archive keeps the members before the damage; reads into it fail, --strict refuses it") {
+    // The readable part ends inside the second member's data (as a
+    // compressed stream whose first pass met a corrupt block does).
+    class Damaged : public ArchiveFile {
+     public:
+      Damaged(std::vector<uint8_t> b, uint64_t end) : bytes_(std::move(b)), end_(end) {}
+      std::string describe() const override { return "damaged.tar.gz"; }
+      uint64_t size() const override { return end_; }
+      Timestamp mtime() const override { return {}; }
+      std::optional<std::string> damage() const override { return "corrupt at compressed offset 77"; }
+      Status read(uint64_t offset, uint8_t* buf, size_t len) const override {
+        if (offset + len > end_) return Status::io_error;
+        std::memcpy(buf, bytes_.data() + offset, len);
+        return Status::ok;
+      }
+      bool unchanged() const override { return true; }
+
+     private:
+      std::vector<uint8_t> bytes_;
+      uint64_t end_;
+    };
+    ScanOptions o;
+    ScanReport report;
+    auto src = TarSource::open(std::make_unique<Damaged>(ok, 1536 + 1000), o, report);
+    CHECK(read_string(*src, "one") == "11111");
+    const uint32_t two = src->tree().lookup("two");
+    REQUIRE(two != kNoIndex);
+    CHECK(src->tree().nodes[two].size == 2000);
+    std::vector<uint8_t> buf(1000);
+    CHECK(src->read_file(two, 0, buf.data(), 1000) == Status::ok);
+    CHECK(src->read_file(two, 500, buf.data(), 1000) == Status::io_error);
+    o.strict = true;
+    REQUIRE_THROWS_WITH(TarSource::open(std::make_unique<Damaged>(ok, 1536 + 1000), o, report),
+                        Catch::Contains("runs into the damaged part") && Catch::Contains("--strict refuses it"));
+    o.strict = false;
+    // Damage before the first member's data: nothing can be read.
+    REQUIRE_THROWS_WITH(TarSource::open(std::make_unique<Damaged>(ok, 300), o, report),
+                        Catch::Contains("damaged.tar.gz: nothing of it can be read: corrupt at compressed offset 77"));
   }
   SECTION("compressed archives") {
     sh("cd '" + dir.path().string() + "' && gzip -k ok.tar && bzip2 -k ok.tar && xz -k ok.tar && zstd -q ok.tar && lz4 -q ok.tar ok.tar.lz4");

@@ -164,7 +164,7 @@ class Bzip2Decoder : public StreamDecoder {
     level_ = uint8_t(head & 0xff);
     check_stream_crc_ = true;
     combined_crc_ = 0;
-    if (!bits_.bits(48, magic)) throw input_.corrupt(at, "the stream ends after its header (the file is truncated)");
+    if (!bits_.bits(48, magic)) throw input_.truncated(at, "the stream ends after its header (the file is truncated)");
     if (magic == kBlockMagic) next_ = Next::block;
     else if (magic == kEndMagic) stream_end();
     else throw input_.corrupt(at, "no block after the stream header");
@@ -173,7 +173,7 @@ class Bzip2Decoder : public StreamDecoder {
   // After the end-of-stream magic: the combined CRC, padding to a byte.
   void stream_end() {
     uint64_t crc;
-    if (!bits_.bits(32, crc)) throw input_.corrupt(input_.offset(), "the stream ends inside its end marker (truncated)");
+    if (!bits_.bits(32, crc)) throw input_.truncated(input_.offset(), "the stream ends inside its end marker (truncated)");
     if (check_stream_crc_ && uint32_t(crc) != combined_crc_)
       throw input_.corrupt(input_.offset(), fmt::format("the stream's combined CRC {:08x} is not its blocks' {:08x}",
                                                         uint32_t(crc), combined_crc_));
@@ -186,7 +186,7 @@ class Bzip2Decoder : public StreamDecoder {
   void load_block() {
     block_bit_ = bits_.position() - 48;
     uint64_t crc;
-    if (!bits_.bits(32, crc)) throw input_.corrupt(block_bit_ / 8, "the stream ends inside a block header (truncated)");
+    if (!bits_.bits(32, crc)) throw input_.truncated(block_bit_ / 8, "the stream ends inside a block header (truncated)");
     BitWriter w;
     w.put(0x425a6800u | level_, 32);
     w.put(kBlockMagic, 48);
@@ -195,7 +195,7 @@ class Bzip2Decoder : public StreamDecoder {
     uint64_t window = 0, magic = 0;
     for (;;) {
       const int b = bits_.bit();
-      if (b < 0) throw input_.corrupt(block_bit_ / 8, "the stream ends inside a block (the file is truncated)");
+      if (b < 0) throw input_.truncated(block_bit_ / 8, "the stream ends inside a block (the file is truncated)");
       w.put(b);
       window = (window << 1 | uint64_t(b)) & kMagicMask;
       if (w.size() - data_start >= 48 && (window == kBlockMagic || window == kEndMagic)) {

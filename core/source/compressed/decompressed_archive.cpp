@@ -7,8 +7,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <list>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -27,6 +31,100 @@ using Page = std::vector<uint8_t>;
 
 std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20)); }
 
+// One page of the first pass, as its decoding thread made it.
+struct ScanPage {
+  std::shared_ptr<Page> page;         // kPage bytes of output; fewer at the end or before an error
+  uint32_t crc = 0;                   // CRC-32 of the page
+  std::vector<RestartPoint> points;   // restart points passed while decoding it
+  uint64_t in_offset = 0;             // compressed offset reached
+  bool end = false;                   // the stream ends after it (or at the error)
+  std::optional<CorruptStream> error;  // the input was corrupt or cut after `page`
+  std::exception_ptr failure;         // anything else the decoder threw
+};
+
+// The first pass's decoder, run on a thread of its own a few pages ahead
+// of the scan that reads the archive, so that decoding and the tar scan
+// share the machine's cores. It records restart points at least
+// kRestartSpacing apart and each page's CRC-32; the scan takes the pages
+// in order (next()). The thread ends at the stream's end or error, or
+// when the FirstPass is destroyed.
+class FirstPass {
+ public:
+  explicit FirstPass(std::unique_ptr<StreamDecoder> decoder) : decoder_(std::move(decoder)) {}
+  ~FirstPass() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // The next page, waiting for it (the thread starts at the first call).
+  ScanPage next() {
+    std::unique_lock lock(mu_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    cv_.wait(lock, [&] { return !ahead_.empty(); });
+    ScanPage p = std::move(ahead_.front());
+    ahead_.pop_front();
+    cv_.notify_all();
+    return p;
+  }
+
+ private:
+  static constexpr size_t kAhead = 16;  // pages decoded ahead of the scan (4 MiB)
+
+  void run() {
+    uint64_t last_point = 0;
+    for (bool end = false; !end;) {
+      ScanPage sp = decode_page(last_point);
+      end = sp.end;
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || ahead_.size() < kAhead; });
+      if (stop_) return;
+      ahead_.push_back(std::move(sp));
+      cv_.notify_all();
+    }
+  }
+
+  ScanPage decode_page(uint64_t& last_point) {
+    ScanPage sp;
+    sp.page = std::make_shared<Page>(kPage);
+    size_t fill = 0;
+    try {
+      while (fill < kPage) {
+        const size_t n = decoder_->read(sp.page->data() + fill, kPage - fill);
+        if (n == 0) {
+          sp.end = true;
+          break;
+        }
+        fill += n;
+        if (decoder_->out_offset() - last_point < kRestartSpacing) continue;
+        if (auto r = decoder_->restart_point()) {
+          last_point = r->out_offset;
+          sp.points.push_back(std::move(*r));
+        }
+      }
+    } catch (const CorruptStream& e) {
+      sp.error = e;
+      sp.end = true;
+    } catch (...) {
+      sp.failure = std::current_exception();
+      sp.end = true;
+    }
+    sp.page->resize(fill);
+    sp.crc = uint32_t(crc32(0, sp.page->data(), uInt(fill)));
+    sp.in_offset = decoder_->in_offset();
+    return sp;
+  }
+
+  std::unique_ptr<StreamDecoder> decoder_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<ScanPage> ahead_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class DecompressedArchive : public ArchiveFile {
  public:
   DecompressedArchive(std::unique_ptr<ArchiveFile> in, std::unique_ptr<StreamCodec> codec, const ScanOptions& options)
@@ -36,7 +134,7 @@ class DecompressedArchive : public ArchiveFile {
         copy_dir_(options.remote.cache_dir),
         progress_(options.read_progress) {
     points_.push_back(RestartPoint{});
-    scan_ = codec_->decoder(*in_, points_.front());
+    scan_ = std::make_unique<FirstPass>(codec_->decoder(*in_, points_.front()));
   }
   // Without a first pass: its results are given.
   DecompressedArchive(std::unique_ptr<ArchiveFile> in, std::unique_ptr<StreamCodec> codec, const ScanOptions& options,
@@ -54,7 +152,7 @@ class DecompressedArchive : public ArchiveFile {
   // The first pass's results, once it reached the end without a copy.
   std::optional<StreamIndex> kept() const {
     std::lock_guard lock(mu_);
-    if (scan_ || copy_fd_ >= 0) return std::nullopt;
+    if (scan_ || copy_fd_ >= 0 || !damage_.empty()) return std::nullopt;
     return StreamIndex{codec_->name(), end_, points_, crcs_};
   }
   ~DecompressedArchive() override {
@@ -64,6 +162,12 @@ class DecompressedArchive : public ArchiveFile {
   std::string describe() const override { return in_->describe(); }
   Timestamp mtime() const override { return in_->mtime(); }
   bool unchanged() const override { return in_->unchanged(); }
+
+  std::optional<std::string> damage() const override {
+    std::lock_guard lock(mu_);
+    if (damage_.empty()) return std::nullopt;
+    return damage_;
+  }
 
   uint64_t size() const override {
     std::lock_guard lock(mu_);
@@ -79,6 +183,12 @@ class DecompressedArchive : public ArchiveFile {
 
   Status read(uint64_t offset, uint8_t* buf, size_t len) const override {
     std::lock_guard lock(mu_);
+    if (!damage_.empty() && offset + len > end_) {
+      log_error("{}: a read of {} bytes at uncompressed offset {} reaches the damaged part of its {} stream (from "
+                "uncompressed offset {} on): EIO",
+                in_->describe(), len, offset, codec_->name(), end_);
+      return Status::io_error;
+    }
     while (len) {
       const uint64_t p = offset / kPage;
       std::shared_ptr<const Page> page = get_page(p);
@@ -145,44 +255,47 @@ class DecompressedArchive : public ArchiveFile {
     }
   }
 
-  // The first pass: decodes the next page, records its CRC and the restart
-  // points passed, caches it (and copies it to the copy file, if any).
+  // The first pass: takes the next page from its thread, records its CRC
+  // and the restart points passed, caches it (and copies it to the copy
+  // file, if any).
   void advance_scan() const {
-    auto page = std::make_shared<Page>(kPage);
-    size_t fill = 0;
-    try {
-      while (fill < kPage) {
-        const size_t n = scan_->read(page->data() + fill, kPage - fill);
-        if (n == 0) break;
-        fill += n;
-        const uint64_t out = scan_->out_offset();
-        const uint64_t gap = out - points_.back().out_offset;
-        if (gap >= kRestartSpacing)
-          if (auto r = scan_->restart_point()) {
-            points_.push_back(std::move(*r));
-            continue;
-          }
-        if (gap > limit_ && copy_fd_ < 0) too_far_apart(scanned_pages_ * kPage);
-      }
-    } catch (const CorruptStream& e) {
-      throw Error(e.what());
-    }
-    page->resize(fill);
-    if (progress_) progress_(scan_->in_offset(), in_->size());
+    ScanPage sp = scan_->next();
+    if (sp.failure) std::rethrow_exception(sp.failure);
     const uint64_t p = scanned_pages_;
-    if (fill) {
-      crcs_.push_back(uint32_t(crc32(0, page->data(), uInt(fill))));
-      if (copy_fd_ >= 0) write_copy(p * kPage, *page);
+    const size_t fill = sp.page->size();
+    for (RestartPoint& r : sp.points) points_.push_back(std::move(r));
+    if (p * kPage + fill - points_.back().out_offset > limit_ && copy_fd_ < 0) too_far_apart(p * kPage);
+    if (progress_) progress_(sp.in_offset, in_->size());
+    if (fill && !sp.error) {
+      crcs_.push_back(sp.crc);
+      if (copy_fd_ >= 0) write_copy(p * kPage, *sp.page);
       ++decoded_pages_;
-      insert(p, std::move(page));
+      insert(p, std::move(sp.page));
       ++scanned_pages_;
     }
-    if (fill < kPage) {  // the end of the stream
-      end_ = p * kPage + fill;
-      scan_.reset();
-      if (progress_) progress_(in_->size(), in_->size());  // done: the progress line goes
-      log_info("{}: {} stream of {} bytes, {} restart points", in_->describe(), codec_->name(), end_, points_.size());
-    }
+    if (sp.error) return damaged(*sp.error, p * kPage + fill);
+    if (fill == kPage) return;
+    end_ = p * kPage + fill;  // the end of the stream
+    scan_.reset();
+    if (progress_) progress_(in_->size(), in_->size());  // done: the progress line goes
+    log_info("{}: {} stream of {} bytes, {} restart points", in_->describe(), codec_->name(), end_, points_.size());
+  }
+
+  // The first pass met corrupt or truncated input after `reached` bytes of
+  // good-looking output: the stream ends, for every reader, where the doubt
+  // begins (see Suspect); reads from there on give EIO (read()).
+  void damaged(const CorruptStream& e, uint64_t reached) const {
+    uint64_t from = reached;
+    if (e.suspect == Suspect::since_restart_point) from = std::min(from, points_.back().out_offset);
+    if (e.suspect == Suspect::since_unit) from = std::min(from, e.unit_out);
+    end_ = from;
+    scan_.reset();
+    hot_.reset();
+    crcs_.resize(std::min<uint64_t>(crcs_.size(), from / kPage));  // whole good pages only
+    scanned_pages_ = crcs_.size();
+    damage_ = fmt::format("{}; what lies from uncompressed offset {} on cannot be read (EIO)", e.what(), from);
+    log_error("{}", damage_);
+    if (progress_) progress_(in_->size(), in_->size());
   }
 
   // Restart points lie further apart than the limit: an Error saying how to
@@ -293,11 +406,12 @@ class DecompressedArchive : public ArchiveFile {
   std::string copy_dir_;
   std::function<void(uint64_t, uint64_t)> progress_;  // ScanOptions::read_progress
   mutable std::mutex mu_;
-  mutable std::unique_ptr<StreamDecoder> scan_;  // the first pass; null once it reached the end
+  mutable std::unique_ptr<FirstPass> scan_;      // the first pass; null once it reached the end
   mutable uint64_t scanned_pages_ = 0;
   mutable uint64_t end_ = 0;                      // the uncompressed size, once known
   mutable std::vector<RestartPoint> points_;      // by out_offset
   mutable std::vector<uint32_t> crcs_;            // CRC-32 of each page the first pass decoded
+  mutable std::string damage_;                    // why the stream ends at end_, if the first pass met damage
   mutable std::unique_ptr<StreamDecoder> hot_;    // the last reader's decoder
   mutable std::unordered_map<uint64_t, std::pair<std::shared_ptr<const Page>, std::list<uint64_t>::iterator>> cache_;
   mutable std::list<uint64_t> lru_;  // most recent first

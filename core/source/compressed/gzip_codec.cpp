@@ -22,6 +22,7 @@ class GzipDecoder : public StreamDecoder {
     raw_ = !from.state.empty();
     if (inflateInit2(&strm_, raw_ ? -15 : 31) != Z_OK) throw input_.corrupt(from.in_offset, "zlib cannot start (out of memory)");
     member_in_ = from.in_offset;
+    member_out_ = from.out_offset;
     if (!raw_) return;
     if (from.state.size() < 2 || from.state[0] > 7 || from.state.size() > 2 + 32768) {
       inflateEnd(&strm_);
@@ -38,6 +39,7 @@ class GzipDecoder : public StreamDecoder {
     strm_.next_out = buf;
     strm_.avail_out = uInt(std::min<size_t>(len, 1u << 30));
     const uInt want = strm_.avail_out;
+    want_ = want;
     while (!done_ && strm_.avail_out > 0) {
       if (between_members_) {
         next_member();
@@ -46,7 +48,7 @@ class GzipDecoder : public StreamDecoder {
         continue;
       }
       auto [p, n] = input_.peek();
-      if (n == 0) throw input_.corrupt(input_.offset(), "the stream ends early (the file is truncated)");
+      if (n == 0) throw input_.truncated(input_.offset(), "the stream ends early (the file is truncated)");
       strm_.next_in = const_cast<Bytef*>(p);
       strm_.avail_in = uInt(n);
       const int ret = inflate(&strm_, Z_BLOCK);
@@ -58,8 +60,7 @@ class GzipDecoder : public StreamDecoder {
         between_members_ = true;
         continue;
       }
-      if (ret != Z_OK && ret != Z_BUF_ERROR)
-        throw input_.corrupt(input_.offset(), strm_.msg ? strm_.msg : fmt::format("zlib error {}", ret));
+      if (ret != Z_OK && ret != Z_BUF_ERROR) throw inflate_error(ret);
       // At the end of a deflate block (not the last): a place to restart.
       if ((strm_.data_type & 128) && !(strm_.data_type & 64) && strm_.avail_out < want) {
         boundary_ = true;
@@ -93,6 +94,16 @@ class GzipDecoder : public StreamDecoder {
   }
 
  private:
+  // The CorruptStream of inflate's error `ret`. A failed CRC-32 or ISIZE check (RFC 1952 section 2.3.1)
+  // puts the whole member's output in doubt, not only the last block's.
+  CorruptStream inflate_error(int ret) const {
+    const std::string why = strm_.msg ? strm_.msg : fmt::format("zlib error {}", ret);
+    const bool check = !raw_ && (why == "incorrect data check" || why == "incorrect length check");
+    return check ? input_.corrupt(input_.offset(), why + " (the member's CRC-32 or size does not match)",
+                                  Suspect::since_unit, member_out_)
+                 : input_.corrupt(input_.offset(), why);
+  }
+
   // After a member's end: starts the next member, or ends the stream at the
   // end of the file. Trailing zero bytes (tape padding) end it too.
   void next_member() {
@@ -112,6 +123,7 @@ class GzipDecoder : public StreamDecoder {
     if (inflateReset2(&strm_, 31) != Z_OK) throw input_.corrupt(input_.offset(), "zlib cannot restart");
     raw_ = false;
     member_in_ = input_.offset();
+    member_out_ = out_ + (want_ - strm_.avail_out);
     member_start_ = boundary_ = true;
   }
 
@@ -131,7 +143,7 @@ class GzipDecoder : public StreamDecoder {
     size_t left = 8;
     while (left) {
       auto [p, n] = input_.peek();
-      if (n == 0) throw input_.corrupt(input_.offset(), "the stream ends inside a member trailer (truncated)");
+      if (n == 0) throw input_.truncated(input_.offset(), "the stream ends inside a member trailer (truncated)");
       const size_t k = std::min(left, n);
       input_.consume(k);
       left -= k;
@@ -142,6 +154,8 @@ class GzipDecoder : public StreamDecoder {
   z_stream strm_;
   uint64_t out_;
   uint64_t member_in_ = 0;
+  uint64_t member_out_ = 0;  // output offset of the current member's first byte
+  uInt want_ = 0;            // what the current read() asked for
   bool raw_ = false, done_ = false, between_members_ = false;
   bool boundary_ = false, member_start_ = false;
   uint8_t last_byte_ = 0;

@@ -50,9 +50,9 @@ void CompressedInput::seek(uint64_t offset) {
   pos_ = filled_ = 0;
 }
 
-CorruptStream CompressedInput::corrupt(uint64_t at, const std::string& why) const {
+CorruptStream CompressedInput::corrupt(uint64_t at, const std::string& why, Suspect suspect, uint64_t unit_out) const {
   return CorruptStream(fmt::format("{} stream of {} is corrupt at compressed offset {}: {}", codec_, in_.describe(), at, why),
-                       at);
+                       at, suspect, unit_out);
 }
 
 std::unique_ptr<StreamCodec> detect_codec(const uint8_t* head, size_t len) {

@@ -39,15 +39,27 @@ struct RestartPoint {
   std::vector<uint8_t> state;
 };
 
+// How much of the output decoded before a CorruptStream may be wrong:
+// `since_restart_point` (a decoding error: the bytes since the last restart
+// point were not checked yet), `none` (the input ends early: what was
+// decoded is right), `since_unit` (a check over a whole gzip member or
+// frame failed: everything since CorruptStream::unit_out).
+enum class Suspect { since_restart_point, none, since_unit };
+
 // Thrown by StreamDecoder::read on corrupt or truncated input. `what()` is
 // a whole message naming the archive (ArchiveFile::describe()), the codec,
 // the compressed offset and why ("gzip stream of /srv/a.tar.gz is corrupt
 // at compressed offset 1234567: invalid distance too far back").
-// `in_offset` is that compressed offset.
+// `in_offset` is that compressed offset; `suspect` and `unit_out` (an
+// output offset, bytes) say from where the output before it is in doubt.
 class CorruptStream : public std::runtime_error {
  public:
-  CorruptStream(const std::string& message, uint64_t in_offset) : std::runtime_error(message), in_offset(in_offset) {}
+  CorruptStream(const std::string& message, uint64_t in_offset, Suspect suspect = Suspect::since_restart_point,
+                uint64_t unit_out = 0)
+      : std::runtime_error(message), in_offset(in_offset), suspect(suspect), unit_out(unit_out) {}
   uint64_t in_offset;
+  Suspect suspect;
+  uint64_t unit_out;
 };
 
 // The compressed bytes of `in` from a compressed offset on, through a
@@ -75,7 +87,11 @@ class CompressedInput {
   // A CorruptStream naming the archive, the codec and the compressed offset
   // `at`: "<codec> stream of <archive> is corrupt at compressed offset <at>:
   // <why>".
-  CorruptStream corrupt(uint64_t at, const std::string& why) const;
+  CorruptStream corrupt(uint64_t at, const std::string& why, Suspect suspect = Suspect::since_restart_point,
+                        uint64_t unit_out = 0) const;
+  // The same for input that ends early (`why` says where): the output
+  // decoded before it is right (Suspect::none).
+  CorruptStream truncated(uint64_t at, const std::string& why) const { return corrupt(at, why, Suspect::none); }
   const ArchiveFile& file() const { return in_; }
 
  private:

@@ -83,7 +83,7 @@ class XzDecoder : public StreamDecoder {
       input_.consume(1);
     }
     const uint64_t start = input_.offset();
-    if (!input_.take(h, sizeof h)) throw input_.corrupt(start, "the file ends inside a stream header (truncated)");
+    if (!input_.take(h, sizeof h)) throw input_.truncated(start, "the file ends inside a stream header (truncated)");
     if (const lzma_ret r = lzma_stream_header_decode(&flags_, h); r != LZMA_OK)
       throw input_.corrupt(start, fmt::format("bad stream header: {}", lzma_why(r)));
     part_ = Part::block_header;
@@ -93,7 +93,7 @@ class XzDecoder : public StreamDecoder {
   void block_header() {
     const uint64_t at = input_.offset();
     uint8_t h[LZMA_BLOCK_HEADER_SIZE_MAX];
-    if (!input_.take(h, 1)) throw input_.corrupt(at, "the file ends where a block or the index should start (truncated)");
+    if (!input_.take(h, 1)) throw input_.truncated(at, "the file ends where a block or the index should start (truncated)");
     if (h[0] == 0) return index_and_footer(at);
     // lzma_block_decoder keeps a pointer to block_ until the block ends.
     block_ = lzma_block{};
@@ -102,7 +102,7 @@ class XzDecoder : public StreamDecoder {
     block_.filters = filters_;
     block_.header_size = lzma_block_header_size_decode(h[0]);
     if (!input_.take(h + 1, block_.header_size - 1))
-      throw input_.corrupt(at, "the file ends inside a block header (truncated)");
+      throw input_.truncated(at, "the file ends inside a block header (truncated)");
     lzma_ret r = lzma_block_header_decode(&block_, nullptr, h);
     if (r != LZMA_OK) throw input_.corrupt(at, fmt::format("bad block header: {}", lzma_why(r)));
     r = lzma_block_decoder(&strm_, &block_);
@@ -131,8 +131,8 @@ class XzDecoder : public StreamDecoder {
         boundary_ = true;
         break;
       }
-      if (r != LZMA_OK) throw input_.corrupt(at, lzma_why(r));
-      if (n == 0) throw input_.corrupt(at, "the file ends inside a block (truncated)");
+      if (r != LZMA_OK) throw r == LZMA_BUF_ERROR ? input_.truncated(at, lzma_why(r)) : input_.corrupt(at, lzma_why(r));
+      if (n == 0) throw input_.truncated(at, "the file ends inside a block (truncated)");
     }
     return len - strm_.avail_out;
   }
@@ -161,7 +161,7 @@ class XzDecoder : public StreamDecoder {
     const uint64_t foot = input_.offset();
     uint8_t f[LZMA_STREAM_HEADER_SIZE];
     lzma_stream_flags footer;
-    if (!input_.take(f, sizeof f)) throw input_.corrupt(foot, "the file ends inside the stream footer (truncated)");
+    if (!input_.take(f, sizeof f)) throw input_.truncated(foot, "the file ends inside the stream footer (truncated)");
     if (lzma_stream_footer_decode(&footer, f) != LZMA_OK || lzma_stream_flags_compare(&flags_, &footer) != LZMA_OK)
       throw input_.corrupt(foot, "bad stream footer");
     part_ = Part::stream_header;

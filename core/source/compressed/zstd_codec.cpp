@@ -28,7 +28,7 @@ class ZstdDecoder : public StreamDecoder {
     while (!done_ && out.pos < out.size) {
       auto [p, n] = input_.peek();
       if (n == 0) {
-        if (in_frame_) throw input_.corrupt(input_.offset(), "the stream ends inside a frame (the file is truncated)");
+        if (in_frame_) throw input_.truncated(input_.offset(), "the stream ends inside a frame (the file is truncated)");
         done_ = true;
         break;
       }

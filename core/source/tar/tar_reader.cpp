@@ -23,6 +23,13 @@ using tar::field_chars;
 using tar::kBlock;
 using tar::parse_number;
 
+// Thrown when the walk reaches the end of what a damaged archive lets be
+// read (ArchiveFile::damage()): the walk stops there, keeping the members
+// before.
+struct DamagedTail {
+  uint64_t offset;  // archive offset the walk needed
+};
+
 // Reads the archive through a window so that a run of small members costs
 // one pread per window, not one per header.
 class WindowReader {
@@ -34,12 +41,16 @@ class WindowReader {
   bool has(uint64_t end) const { return file_.has(end); }
   // The archive's size in bytes.
   uint64_t size() const { return file_.size(); }
+  // See ArchiveFile::damage.
+  std::optional<std::string> damage() const { return file_.damage(); }
 
   // `len` bytes at `offset`, valid until the next call.
   const uint8_t* at(uint64_t offset, size_t len) {
-    if (!file_.has(offset + len))
+    if (!file_.has(offset + len)) {
+      if (file_.damage()) throw DamagedTail{offset};
       fail("tar archive {} is truncated: {} bytes needed at offset {}, the file ends at {}", name_, len,
            offset, file_.size());
+    }
     if (offset < start_ || offset + len > start_ + filled_) {
       buf_.resize(std::max<size_t>(kWindow, len));
       const size_t want = file_.has(offset + buf_.size()) ? buf_.size() : size_t(file_.size() - offset);
@@ -157,7 +168,45 @@ class Walker {
       : in_(file, name), name_(name), cb_(cb) {}
 
   void run() {
-    if (!in_.has(1)) fail("{} is empty: not a tar archive (a source is a directory or a tar archive)", name_);
+    try {
+      walk();
+    } catch (const DamagedTail& t) {
+      damaged_tail(t.offset);
+    }
+  }
+
+ private:
+  // The members from archive offset `at` on cannot be read: the walk ends
+  // with a warning (a refusal under --strict), or a refusal when nothing
+  // before could be read.
+  void damaged_tail(uint64_t at) {
+    const std::string why = in_.damage().value_or("");
+    if (!seen_member_) fail("tar archive {}: nothing of it can be read: {}", name_, why);
+    cb_.warning("", fmt::format("the members from archive offset {} on are left out: {}", at, why));
+  }
+
+  // Whether a member's data (`stored` bytes at `data`, header at `pos`)
+  // lies in the archive. Its data running into the damaged part of a
+  // damaged archive keeps the member with a warning (its reads from there
+  // on give EIO); in a whole archive it is a refusal (truncated).
+  void check_data(uint64_t pos, uint64_t data, uint64_t stored, const std::string& path) {
+    if (data + stored >= data && in_.has(data + stored)) return;
+    if (data + stored >= data && in_.damage()) {
+      cb_.warning(path, fmt::format("its data (archive offset {}, {} bytes) runs into the damaged part of the archive, "
+                                    "which ends at {}: reads of it from byte {} on give EIO",
+                                    data, stored, in_.size(), in_.size() > data ? in_.size() - data : 0));
+      return;
+    }
+    fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
+         data + stored, in_.size());
+  }
+
+  void walk() {
+    if (!in_.has(1)) {
+      if (in_.damage()) throw DamagedTail{0};
+      fail("{} is empty: not a tar archive (a source is a directory or a tar archive)", name_);
+    }
+    if (!in_.has(kBlock) && in_.damage()) throw DamagedTail{0};
     const size_t head = in_.has(kBlock) ? kBlock : size_t(in_.size());
     reject_compressed(in_.at(0, head), head, name_);
     // An archive without members (tar -cf x.tar -T /dev/null) is only its
@@ -172,12 +221,12 @@ class Walker {
         fail("tar archive {} is corrupt: bad header checksum at offset {}", name_, pos);
       pos = member(pos);
     }
+    if (in_.damage()) throw DamagedTail{pos};
     if (pos != in_.size())
       fail("tar archive {} is truncated: a partial header at offset {}", name_, pos);
     // A missing end marker is common for archives cut at a member boundary.
   }
 
- private:
   // A field that cannot be negative (sizes, ids, modes, device numbers).
   uint64_t number(std::string_view field, const char* what, uint64_t at) {
     auto v = parse_number(field);
@@ -215,9 +264,8 @@ class Walker {
                                     size, data));
     const uint64_t stored = kind.data ? size : 0;
     uint64_t next = data + align_up(stored, kBlock);
-    if (next < data || !in_.has(data + stored))
-      fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
-           data + stored, in_.size());
+    if (next < data) fail("tar archive {} is corrupt: the member at offset {} is larger than any file", name_, pos);
+    check_data(pos, data, stored, path);
     if (kind.bits == 0) {
       if (type == 'V') cb_.skipped(path, "tape volume label, not a file");
       else fail("tar archive {} is a multi-volume continuation at offset {}: not supported", name_, pos);
@@ -253,7 +301,7 @@ class Walker {
     if (type == 'S') {
       gnu_sparse(h, pos, m);  // extension blocks sit between the header and the data
       next = m.data_offset + align_up(stored, kBlock);
-      if (!in_.has(m.data_offset + stored)) fail("tar archive {} is truncated: the sparse member at offset {} runs past the end", name_, pos);
+      check_data(pos, m.data_offset, stored, path);
     }
     else if (const std::string* major = pax_.find("GNU.sparse.major"); major || pax_.find("GNU.sparse.map") || !sparse00_.empty())
       pax_sparse(major, pos, m);
@@ -261,6 +309,7 @@ class Walker {
       sun_holes(*holes, pos, m);
     if (kind.bits == S_IFREG && (!m.sparse || m.stored_whole) && !m.hard_link) m.attrs.size = stored;
     if (m.sparse) check_segments(m, pos);
+    seen_member_ = true;
     cb_.member(m);
     reset_extensions();
     return next;
@@ -630,6 +679,7 @@ class Walker {
   std::string long_name_, long_link_;
   std::vector<uint64_t> sparse00_;
   uint64_t first_header_ = 0;  // 1 + offset of the first extension header of a member
+  bool seen_member_ = false;   // a member was reported (a damaged tail then keeps them)
   Dialect dialect_ = Dialect::v7;
   tar::IdCache ids_;  // ACL user and group names resolved during this scan
 };

@@ -63,11 +63,12 @@ class ScanApplier {
     if (options_.strict) fail("tar archive {}: member {}: {} (without --strict it is skipped)", path_, member, why);
   }
   // Under --strict a warning fails the mount, as a skipped member does.
+  // An empty `member` is a warning about the archive as a whole.
   void warn(const std::string& member, const std::string& what) {
+    const std::string about = member.empty() ? what : fmt::format("member {}: {}", member, what);
     if (options_.strict)
-      fail("tar archive {}: member {}: {} (--strict refuses it; without --strict it is a warning)", path_, member,
-           what);
-    log_warning("tar archive {}: member {}: {}", path_, member, what);
+      fail("tar archive {}: {} (--strict refuses it; without --strict it is a warning)", path_, about);
+    log_warning("tar archive {}: {}", path_, about);
   }
   void check(const std::string& member, const std::string& why, uint64_t header_offset) {
     if (!why.empty()) skip(member, why + fmt::format(" (header at offset {})", header_offset));
@@ -134,14 +135,6 @@ std::optional<TarIndex> kept_index(const ArchiveFile& file, const ArchiveKey& ke
 void save_kept_index(const ArchiveFile& archive, bool compressed, const ArchiveKey& key, const std::string& index_file,
                      std::vector<TarScanEvent>&& events) {
   TarIndex index;
-  if (compressed) {
-    try {
-      (void)archive.size();  // the first pass to the stream's end (what follows the tar's end marker)
-    } catch (const Error& e) {
-      log_warning("{}: no index kept: {}", archive.describe(), e.what());
-      return;
-    }
-  }
   index.stream = stream_index_of(archive);
   if (compressed && !index.stream) return;  // decompressed into a --cache-dir copy
   index.events = std::move(events);
@@ -199,6 +192,10 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
     };
     callbacks.member = [&](TarMember& m) { applier.apply(member_event(m, options.xattrs)); };
     read_tar(*src->file_, path, callbacks);
+    // The first pass to the stream's end (what follows the tar's end
+    // marker): its decoding thread has then ended, before the mount's
+    // daemon forks.
+    if (compressed) (void)src->file_->size();
     if (key) save_kept_index(*src->file_, compressed, *key, index_file, std::move(applier.recorded()));
   }
   src->dumpdirs_ = std::move(applier.dumpdirs());
