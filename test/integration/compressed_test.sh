@@ -157,8 +157,10 @@ PY
 # line names the archive and the compressed offset; the daemon stays up.
 mkdir "$WORK/dmg"
 for i in $(seq -w 0 23); do
-    random_bytes $((768 * 1024)) | base64 -w 100 >"$WORK/dmg/f$i" && truncate -s 1M "$WORK/dmg/f$i" || die "cannot make dmg/f$i"
+    random_bytes $((768 * 1024)) >"$WORK/r.bin"
+    base64 -w 100 "$WORK/r.bin" >"$WORK/dmg/f$i" && truncate -s 1M "$WORK/dmg/f$i" || die "cannot make dmg/f$i"
 done
+rm "$WORK/r.bin"
 tar --format=posix --sort=name -C "$WORK/dmg" -cf "$WORK/dmg.tar" . || die "tar of dmg failed"
 gzip -c "$WORK/dmg.tar" >"$WORK/dmg.tar.gz"
 xz -T2 --block-size=1MiB -c "$WORK/dmg.tar" >"$WORK/dmg.tar.xz"

@@ -31,10 +31,41 @@ using Page = std::vector<uint8_t>;
 
 std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20)); }
 
+// Page buffers, reused: a page dropped from the cache (or taken from the
+// first pass) returns its buffer here, so that decoding a page neither maps
+// fresh memory nor zero-fills it (a buffer keeps its size). Thread-safe;
+// pages hold the pool alive.
+class PagePool : public std::enable_shared_from_this<PagePool> {
+ public:
+  // A page of `size` bytes (at most kPage) of unspecified content.
+  std::shared_ptr<Page> get(size_t size) {
+    Page* p = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        p = free_.back().release();
+        free_.pop_back();
+      }
+    }
+    if (!p) p = new Page(kPage);
+    p->resize(size);
+    return std::shared_ptr<Page>(p, [pool = shared_from_this()](Page* q) { pool->put(q); });
+  }
+
+ private:
+  static constexpr size_t kKept = 32;  // free buffers kept (8 MiB)
+  void put(Page* p) {
+    std::unique_ptr<Page> owned(p);
+    std::lock_guard lock(mu_);
+    if (free_.size() < kKept) free_.push_back(std::move(owned));
+  }
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Page>> free_;
+};
+
 // One page of the first pass, as its decoding thread made it.
 struct ScanPage {
   std::shared_ptr<Page> page;         // kPage bytes of output; fewer at the end or before an error
-  uint32_t crc = 0;                   // CRC-32 of the page
   std::vector<RestartPoint> points;   // restart points passed while decoding it
   uint64_t in_offset = 0;             // compressed offset reached
   bool end = false;                   // the stream ends after it (or at the error)
@@ -45,12 +76,13 @@ struct ScanPage {
 // The first pass's decoder, run on a thread of its own a few pages ahead
 // of the scan that reads the archive, so that decoding and the tar scan
 // share the machine's cores. It records restart points at least
-// kRestartSpacing apart and each page's CRC-32; the scan takes the pages
+// kRestartSpacing apart; the scan takes the pages
 // in order (next()). The thread ends at the stream's end or error, or
 // when the FirstPass is destroyed.
 class FirstPass {
  public:
-  explicit FirstPass(std::unique_ptr<StreamDecoder> decoder) : decoder_(std::move(decoder)) {}
+  FirstPass(std::unique_ptr<StreamDecoder> decoder, std::shared_ptr<PagePool> pool)
+      : decoder_(std::move(decoder)), pool_(std::move(pool)) {}
   ~FirstPass() {
     {
       std::lock_guard lock(mu_);
@@ -88,7 +120,7 @@ class FirstPass {
 
   ScanPage decode_page(uint64_t& last_point) {
     ScanPage sp;
-    sp.page = std::make_shared<Page>(kPage);
+    sp.page = pool_->get(kPage);
     size_t fill = 0;
     try {
       while (fill < kPage) {
@@ -112,12 +144,12 @@ class FirstPass {
       sp.end = true;
     }
     sp.page->resize(fill);
-    sp.crc = uint32_t(crc32(0, sp.page->data(), uInt(fill)));
     sp.in_offset = decoder_->in_offset();
     return sp;
   }
 
   std::unique_ptr<StreamDecoder> decoder_;
+  std::shared_ptr<PagePool> pool_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<ScanPage> ahead_;
@@ -134,7 +166,7 @@ class DecompressedArchive : public ArchiveFile {
         copy_dir_(options.remote.cache_dir),
         progress_(options.read_progress) {
     points_.push_back(RestartPoint{});
-    scan_ = std::make_unique<FirstPass>(codec_->decoder(*in_, points_.front()));
+    scan_ = std::make_unique<FirstPass>(codec_->decoder(*in_, points_.front()), pool_);
   }
   // Without a first pass: its results are given.
   DecompressedArchive(std::unique_ptr<ArchiveFile> in, std::unique_ptr<StreamCodec> codec, const ScanOptions& options,
@@ -267,7 +299,7 @@ class DecompressedArchive : public ArchiveFile {
     if (p * kPage + fill - points_.back().out_offset > limit_ && copy_fd_ < 0) too_far_apart(p * kPage);
     if (progress_) progress_(sp.in_offset, in_->size());
     if (fill && !sp.error) {
-      crcs_.push_back(sp.crc);
+      crcs_.push_back(uint32_t(crc32(0, sp.page->data(), uInt(fill))));  // on this thread, while the next decodes
       if (copy_fd_ >= 0) write_copy(p * kPage, *sp.page);
       ++decoded_pages_;
       insert(p, std::move(sp.page));
@@ -344,7 +376,7 @@ class DecompressedArchive : public ArchiveFile {
   }
 
   std::shared_ptr<const Page> from_copy(uint64_t p) const {
-    auto page = std::make_shared<Page>(size_t(std::min<uint64_t>(kPage, copied_ - p * kPage)));
+    auto page = pool_->get(size_t(std::min<uint64_t>(kPage, copied_ - p * kPage)));
     const ssize_t n = pread(copy_fd_, page->data(), page->size(), off_t(p * kPage));
     if (n != ssize_t(page->size())) {
       log_error("cannot read the copy of {} in {} at offset {}: {}", in_->describe(), copy_dir_, p * kPage,
@@ -376,7 +408,7 @@ class DecompressedArchive : public ArchiveFile {
         continue;
       }
       const uint64_t q = at / kPage;
-      auto page = std::make_shared<Page>(size_t(std::min<uint64_t>(kPage, expected_end() - at)));
+      auto page = pool_->get(size_t(std::min<uint64_t>(kPage, expected_end() - at)));
       fill(*page, at);
       if (q < crcs_.size() && uint32_t(crc32(0, page->data(), uInt(page->size()))) != crcs_[q])
         throw CorruptStream(fmt::format("{} stream of {}: the output at uncompressed offset {} differs from what the "
@@ -404,6 +436,7 @@ class DecompressedArchive : public ArchiveFile {
   std::unique_ptr<StreamCodec> codec_;
   uint64_t limit_;
   std::string copy_dir_;
+  std::shared_ptr<PagePool> pool_ = std::make_shared<PagePool>();
   std::function<void(uint64_t, uint64_t)> progress_;  // ScanOptions::read_progress
   mutable std::mutex mu_;
   mutable std::unique_ptr<FirstPass> scan_;      // the first pass; null once it reached the end
