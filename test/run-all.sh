@@ -40,7 +40,10 @@ echo "== sanitizer build (ASan + UBSan), without the tests labelled slow or vari
     "$(ctest --test-dir "$root/build" -N -L 'slow|variant' | grep 'Test *#' | awk '{print $3}' | tr '\n' ' ')"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite "$root/build-asan" "-LE slow|variant" -DCMAKE_BUILD_TYPE=Debug -DVDISKFS_SANITIZE=ON
+# -O1, as the sanitizers' authors advise: reports keep their stacks, and
+# the suite runs in a fraction of -O0's time.
+run_suite "$root/build-asan" "-LE slow|variant" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+    -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DVDISKFS_SANITIZE=ON
 
 # The tar and compressed-stream readers on arbitrary bytes (libFuzzer, clang,
 # ASan + UBSan): a crash, leak or hang fails the run.

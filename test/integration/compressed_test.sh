@@ -153,7 +153,7 @@ PY
 # running into it; a flipped byte in an xz, bzip2 or zstd stream costs the
 # files of the blocks or frames from the last restart point on (their
 # checks fail); in a gzip stream the member's CRC-32 fails at its end and
-# where the bytes went wrong cannot be told: every file gives EIO. A log
+# where the bytes went wrong cannot be told: nothing can be read. A log
 # line names the archive and the compressed offset; the daemon stays up.
 mkdir "$WORK/dmg"
 for i in $(seq -w 0 23); do
@@ -201,9 +201,22 @@ for name in dmg.tar.xz dmg.tar.bz2 dmg.tar.zst dmg.tar.gz; do
     zsize=$(stat -c %s "$WORK/$name")
     cp -p "$WORK/$name" "$WORK/bad-$name"
     corrupt_at "$WORK/bad-$name" $((zsize / 2))
-    if [ $name = dmg.tar.gz ]; then min=0; else min=4; fi
-    check_damaged "bad-$name" "a byte flipped at compressed offset $((zsize / 2))" $min 24
+    [ $name = dmg.tar.gz ] && continue
+    check_damaged "bad-$name" "a byte flipped at compressed offset $((zsize / 2))" 4 1
 done
+# The flipped gzip member: deflate's codes often resynchronise after a
+# flipped byte, and only the member's CRC-32 at its end tells; then nothing
+# of the one-member archive can be trusted and the mount is refused saying
+# so. When the flip breaks the decoding itself, it mounts as the others.
+if "$VDISKFS" mount --read-only "$WORK/bad-dmg.tar.gz" "$WORK/mnt" 2>"$WORK/gz.err"; then
+    fusermount3 -u "$WORK/mnt"
+    check_damaged bad-dmg.tar.gz "a byte flipped, found by deflate" 4 1
+else
+    grep -qF "tar archive $WORK/bad-dmg.tar.gz: nothing of it can be read: gzip stream of $WORK/bad-dmg.tar.gz is corrupt at compressed offset" "$WORK/gz.err" &&
+        grep -qF "CRC-32" "$WORK/gz.err" || die "the refusal of bad-dmg.tar.gz does not say why: $(cat "$WORK/gz.err")"
+    mountpoint -q "$WORK/mnt" && die "bad-dmg.tar.gz was refused, yet $WORK/mnt is mounted"
+    echo "ok: bad-dmg.tar.gz (a byte flipped, found by the member's CRC-32): refused, nothing of it can be read"
+fi
 for name in dmg.tar.gz dmg.tar.zst dmg.tar.xz; do
     head -c $(($(stat -c %s "$WORK/$name") / 2)) "$WORK/$name" >"$WORK/cut-$name"
     check_damaged "cut-$name" "cut in half" 8 1

@@ -160,7 +160,8 @@ class Bzip2Decoder : public StreamDecoder {
     const uint64_t at = input_.offset();
     uint64_t head, magic;
     if (!bits_.bits(32, head) || (head >> 8) != 0x425a68 || (head & 0xff) < '1' || (head & 0xff) > '9')
-      throw input_.corrupt(at, "no bzip2 stream header (BZh1-9) here: trailing data, or not a bzip2 file");
+      throw input_.corrupt(at, "no bzip2 stream header (BZh1-9) here: trailing data, or not a bzip2 file",
+                           Suspect::none);  // the blocks before passed their CRCs
     level_ = uint8_t(head & 0xff);
     check_stream_crc_ = true;
     combined_crc_ = 0;
@@ -212,7 +213,7 @@ class Bzip2Decoder : public StreamDecoder {
     else next_ = Next::block;
     block_ = std::move(w.bytes());
     std::memset(&strm_, 0, sizeof strm_);
-    if (BZ2_bzDecompressInit(&strm_, 0, 0) != BZ_OK) throw input_.corrupt(block_bit_ / 8, "libbz2 cannot start");
+    if (BZ2_bzDecompressInit(&strm_, 0, 0) != BZ_OK) throw input_.failed(block_bit_ / 8, "libbz2 cannot start");
     active_ = true;
     strm_.next_in = reinterpret_cast<char*>(block_.data());
     strm_.avail_in = unsigned(block_.size());

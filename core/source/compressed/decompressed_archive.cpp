@@ -95,7 +95,13 @@ class FirstPass {
   ScanPage next() {
     std::unique_lock lock(mu_);
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-    cv_.wait(lock, [&] { return !ahead_.empty(); });
+    cv_.wait(lock, [&] { return !ahead_.empty() || broken_; });
+    if (ahead_.empty()) {  // the thread could not hand a page over
+      ScanPage p;
+      p.failure = broken_;
+      p.end = true;
+      return p;
+    }
     ScanPage p = std::move(ahead_.front());
     ahead_.pop_front();
     cv_.notify_all();
@@ -106,23 +112,29 @@ class FirstPass {
   static constexpr size_t kAhead = 16;  // pages decoded ahead of the scan (4 MiB)
 
   void run() {
-    uint64_t last_point = 0;
-    for (bool end = false; !end;) {
-      ScanPage sp = decode_page(last_point);
-      end = sp.end;
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || ahead_.size() < kAhead; });
-      if (stop_) return;
-      ahead_.push_back(std::move(sp));
+    try {
+      uint64_t last_point = 0;
+      for (bool end = false; !end;) {
+        ScanPage sp = decode_page(last_point);
+        end = sp.end;
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || ahead_.size() < kAhead; });
+        if (stop_) return;
+        ahead_.push_back(std::move(sp));
+        cv_.notify_all();
+      }
+    } catch (...) {  // out of memory handing a page over
+      std::lock_guard lock(mu_);
+      broken_ = std::current_exception();
       cv_.notify_all();
     }
   }
 
   ScanPage decode_page(uint64_t& last_point) {
     ScanPage sp;
-    sp.page = pool_->get(kPage);
     size_t fill = 0;
     try {
+      sp.page = pool_->get(kPage);
       while (fill < kPage) {
         const size_t n = decoder_->read(sp.page->data() + fill, kPage - fill);
         if (n == 0) {
@@ -143,7 +155,7 @@ class FirstPass {
       sp.failure = std::current_exception();
       sp.end = true;
     }
-    sp.page->resize(fill);
+    if (sp.page) sp.page->resize(fill);
     sp.in_offset = decoder_->in_offset();
     return sp;
   }
@@ -154,6 +166,7 @@ class FirstPass {
   std::condition_variable cv_;
   std::deque<ScanPage> ahead_;
   bool stop_ = false;
+  std::exception_ptr broken_;  // run() failed outside a page
   std::thread thread_;
 };
 
@@ -203,27 +216,25 @@ class DecompressedArchive : public ArchiveFile {
 
   uint64_t size() const override {
     std::lock_guard lock(mu_);
+    check_failed();
     while (scan_) advance_scan();
     return end_;
   }
 
   bool has(uint64_t end) const override {
     std::lock_guard lock(mu_);
+    check_failed();
     while (scan_ && scanned_pages_ * kPage < end) advance_scan();
     return scan_ ? true : end <= end_;
   }
 
   Status read(uint64_t offset, uint8_t* buf, size_t len) const override {
     std::lock_guard lock(mu_);
-    if (!damage_.empty() && offset + len > end_) {
-      log_error("{}: a read of {} bytes at uncompressed offset {} reaches the damaged part of its {} stream (from "
-                "uncompressed offset {} on): EIO",
-                in_->describe(), len, offset, codec_->name(), end_);
-      return Status::io_error;
-    }
+    if (!failed_.empty() || into_damage(offset, len)) return Status::io_error;
     while (len) {
       const uint64_t p = offset / kPage;
       std::shared_ptr<const Page> page = get_page(p);
+      if (into_damage(offset, len)) return Status::io_error;  // found while decoding that page
       if (!page) return scan_ || offset < end_ ? Status::io_error : Status::source_changed;
       const size_t at = size_t(offset - p * kPage);
       if (at >= page->size()) return Status::source_changed;  // beyond the end
@@ -289,23 +300,36 @@ class DecompressedArchive : public ArchiveFile {
 
   // The first pass: takes the next page from its thread, records its CRC
   // and the restart points passed, caches it (and copies it to the copy
-  // file, if any).
+  // file, if any). An Error (an input that cannot be read, restart points
+  // too far apart, a copy that cannot be written) ends the first pass for
+  // good: later calls throw it again (failed_).
   void advance_scan() const {
     ScanPage sp = scan_->next();
+    try {
+      take(sp);
+    } catch (const std::exception& e) {
+      scan_.reset();
+      failed_ = e.what();
+      throw;
+    }
+  }
+
+  void take(ScanPage& sp) const {
     if (sp.failure) std::rethrow_exception(sp.failure);
+    if (sp.error && sp.error->input_failed) throw Error(sp.error->what());
     const uint64_t p = scanned_pages_;
     const size_t fill = sp.page->size();
     for (RestartPoint& r : sp.points) points_.push_back(std::move(r));
     if (p * kPage + fill - points_.back().out_offset > limit_ && copy_fd_ < 0) too_far_apart(p * kPage);
     if (progress_) progress_(sp.in_offset, in_->size());
-    if (fill && !sp.error) {
+    if (sp.error) return damaged(*sp.error, p, sp.page);
+    if (fill) {
       crcs_.push_back(uint32_t(crc32(0, sp.page->data(), uInt(fill))));  // on this thread, while the next decodes
       if (copy_fd_ >= 0) write_copy(p * kPage, *sp.page);
       ++decoded_pages_;
       insert(p, std::move(sp.page));
       ++scanned_pages_;
     }
-    if (sp.error) return damaged(*sp.error, p * kPage + fill);
     if (fill == kPage) return;
     end_ = p * kPage + fill;  // the end of the stream
     scan_.reset();
@@ -313,17 +337,41 @@ class DecompressedArchive : public ArchiveFile {
     log_info("{}: {} stream of {} bytes, {} restart points", in_->describe(), codec_->name(), end_, points_.size());
   }
 
-  // The first pass met corrupt or truncated input after `reached` bytes of
-  // good-looking output: the stream ends, for every reader, where the doubt
-  // begins (see Suspect); reads from there on give EIO (read()).
-  void damaged(const CorruptStream& e, uint64_t reached) const {
-    uint64_t from = reached;
+  // Whether `len` bytes at `offset` reach the damaged part of the stream
+  // (logged: the archive, the offset, where the damage begins).
+  bool into_damage(uint64_t offset, size_t len) const {
+    if (damage_.empty() || offset + len <= end_) return false;
+    log_error("{}: a read of {} bytes at uncompressed offset {} reaches the damaged part of its {} stream (from "
+              "uncompressed offset {} on): EIO",
+              in_->describe(), len, offset, codec_->name(), end_);
+    return true;
+  }
+
+  // Throws the Error that ended the first pass, if one did.
+  void check_failed() const {
+    if (!failed_.empty()) throw Error(failed_);
+  }
+
+  // The first pass met corrupt or truncated input while decoding page `p`
+  // (`partial`: what it decoded of it before): the stream ends, for every
+  // reader, where the doubt begins (see Suspect); reads from there on give
+  // EIO (read()). The CRC table keeps the pages before, and the valid
+  // part of the page the end falls in when it is at hand.
+  void damaged(const CorruptStream& e, uint64_t p, const std::shared_ptr<Page>& partial) const {
+    uint64_t from = p * kPage + partial->size();
     if (e.suspect == Suspect::since_restart_point) from = std::min(from, points_.back().out_offset);
     if (e.suspect == Suspect::since_unit) from = std::min(from, e.unit_out);
     end_ = from;
     scan_.reset();
     hot_.reset();
-    crcs_.resize(std::min<uint64_t>(crcs_.size(), from / kPage));  // whole good pages only
+    crcs_.resize(std::min<uint64_t>(crcs_.size(), from / kPage));  // whole good pages
+    if (const uint64_t q = from / kPage; from % kPage && crcs_.size() == q) {
+      std::shared_ptr<const Page> page = q == p ? partial : cached(q);
+      if (page && page->size() >= from % kPage) {
+        crcs_.push_back(uint32_t(crc32(0, page->data(), uInt(from % kPage))));
+        if (q == p) insert(q, std::make_shared<const Page>(page->begin(), page->begin() + ptrdiff_t(from % kPage)));
+      }
+    }
     scanned_pages_ = crcs_.size();
     damage_ = fmt::format("{}; what lies from uncompressed offset {} on cannot be read (EIO)", e.what(), from);
     log_error("{}", damage_);
@@ -445,6 +493,7 @@ class DecompressedArchive : public ArchiveFile {
   mutable std::vector<RestartPoint> points_;      // by out_offset
   mutable std::vector<uint32_t> crcs_;            // CRC-32 of each page the first pass decoded
   mutable std::string damage_;                    // why the stream ends at end_, if the first pass met damage
+  mutable std::string failed_;                    // the Error that ended the first pass, if one did
   mutable std::unique_ptr<StreamDecoder> hot_;    // the last reader's decoder
   mutable std::unordered_map<uint64_t, std::pair<std::shared_ptr<const Page>, std::list<uint64_t>::iterator>> cache_;
   mutable std::list<uint64_t> lru_;  // most recent first

@@ -20,7 +20,7 @@ class GzipDecoder : public StreamDecoder {
   GzipDecoder(const ArchiveFile& in, const RestartPoint& from) : input_(in, "gzip", from.in_offset), out_(from.out_offset) {
     std::memset(&strm_, 0, sizeof strm_);
     raw_ = !from.state.empty();
-    if (inflateInit2(&strm_, raw_ ? -15 : 31) != Z_OK) throw input_.corrupt(from.in_offset, "zlib cannot start (out of memory)");
+    if (inflateInit2(&strm_, raw_ ? -15 : 31) != Z_OK) throw input_.failed(from.in_offset, "zlib cannot start (out of memory)");
     member_in_ = from.in_offset;
     member_out_ = from.out_offset;
     if (!raw_) return;
@@ -118,9 +118,10 @@ class GzipDecoder : public StreamDecoder {
         done_ = true;
         return;
       }
-      throw input_.corrupt(input_.offset(), "garbage after a gzip member (no gzip header follows)");
+      // What came before passed its member's CRC-32.
+      throw input_.corrupt(input_.offset(), "garbage after a gzip member (no gzip header follows)", Suspect::none);
     }
-    if (inflateReset2(&strm_, 31) != Z_OK) throw input_.corrupt(input_.offset(), "zlib cannot restart");
+    if (inflateReset2(&strm_, 31) != Z_OK) throw input_.failed(input_.offset(), "zlib cannot restart");
     raw_ = false;
     member_in_ = input_.offset();
     member_out_ = out_ + (want_ - strm_.avail_out);

@@ -23,7 +23,7 @@ std::pair<const uint8_t*, size_t> CompressedInput::peek() {
   if (start_ >= size) return {buf_.data(), 0};
   const size_t want = size_t(std::min<uint64_t>(buf_.size(), size - start_));
   if (!ok(in_.read(start_, buf_.data(), want)))
-    throw corrupt(start_, "the compressed file cannot be read (see the line above)");
+    throw failed(start_, "the compressed file cannot be read (see the line above)");
   filled_ = want;
   return {buf_.data(), filled_};
 }

@@ -60,6 +60,9 @@ class CorruptStream : public std::runtime_error {
   uint64_t in_offset;
   Suspect suspect;
   uint64_t unit_out;
+  // Not damage of the stream: its file could not be read there, or the
+  // decoder could not start (out of memory). A mount fails on it.
+  bool input_failed = false;
 };
 
 // The compressed bytes of `in` from a compressed offset on, through a
@@ -92,6 +95,13 @@ class CompressedInput {
   // The same for input that ends early (`why` says where): the output
   // decoded before it is right (Suspect::none).
   CorruptStream truncated(uint64_t at, const std::string& why) const { return corrupt(at, why, Suspect::none); }
+  // The same for a failure that is not the stream's (input_failed): the
+  // file cannot be read, the decoder cannot start.
+  CorruptStream failed(uint64_t at, const std::string& why) const {
+    CorruptStream e = corrupt(at, why);
+    e.input_failed = true;
+    return e;
+  }
   const ArchiveFile& file() const { return in_; }
 
  private:

@@ -142,7 +142,7 @@ class XzDecoder : public StreamDecoder {
   void index_and_footer(uint64_t at) {
     lzma_index* index = nullptr;
     lzma_stream s = LZMA_STREAM_INIT;
-    if (lzma_index_decoder(&s, &index, UINT64_MAX) != LZMA_OK) throw input_.corrupt(at, "liblzma cannot start");
+    if (lzma_index_decoder(&s, &index, UINT64_MAX) != LZMA_OK) throw input_.failed(at, "liblzma cannot start");
     const uint8_t zero = 0;  // the indicator byte, consumed above
     s.next_in = &zero;
     s.avail_in = 1;
@@ -157,13 +157,16 @@ class XzDecoder : public StreamDecoder {
     }
     lzma_end(&s);
     if (index) lzma_index_end(index, nullptr);
-    if (r != LZMA_STREAM_END) throw input_.corrupt(at, fmt::format("bad index: {}", r == LZMA_OK ? "the file ends inside it" : lzma_why(r)));
+    // The blocks before the index passed their checks.
+    if (r != LZMA_STREAM_END)
+      throw input_.corrupt(at, fmt::format("bad index: {}", r == LZMA_OK ? "the file ends inside it" : lzma_why(r)),
+                           Suspect::none);
     const uint64_t foot = input_.offset();
     uint8_t f[LZMA_STREAM_HEADER_SIZE];
     lzma_stream_flags footer;
     if (!input_.take(f, sizeof f)) throw input_.truncated(foot, "the file ends inside the stream footer (truncated)");
     if (lzma_stream_footer_decode(&footer, f) != LZMA_OK || lzma_stream_flags_compare(&flags_, &footer) != LZMA_OK)
-      throw input_.corrupt(foot, "bad stream footer");
+      throw input_.corrupt(foot, "bad stream footer", Suspect::none);
     part_ = Part::stream_header;
   }
 

@@ -16,7 +16,7 @@ class ZstdDecoder : public StreamDecoder {
  public:
   ZstdDecoder(const ArchiveFile& in, const RestartPoint& from)
       : input_(in, "zstd", from.in_offset), out_(from.out_offset), dctx_(ZSTD_createDCtx()) {
-    if (!dctx_) throw input_.corrupt(from.in_offset, "libzstd cannot start (out of memory)");
+    if (!dctx_) throw input_.failed(from.in_offset, "libzstd cannot start (out of memory)");
     // Frames of archives made with --long=31 need windows up to 2 GiB.
     ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, 31);
   }
@@ -36,7 +36,10 @@ class ZstdDecoder : public StreamDecoder {
       ZSTD_inBuffer in{p, n, 0};
       const size_t ret = ZSTD_decompressStream(dctx_, &out, &in);
       input_.consume(in.pos);
-      if (ZSTD_isError(ret)) throw input_.corrupt(at, ZSTD_getErrorName(ret));
+      // Between frames (read() returns at each frame's end), the frames
+      // before passed their checks.
+      if (ZSTD_isError(ret))
+        throw input_.corrupt(at, ZSTD_getErrorName(ret), in_frame_ ? Suspect::since_restart_point : Suspect::none);
       in_frame_ = ret != 0;
       // A frame ends here, fully flushed: the next frame is a restart point.
       if (ret == 0 && out.pos > 0) {

@@ -53,7 +53,12 @@ class WindowReader {
     }
     if (offset < start_ || offset + len > start_ + filled_) {
       buf_.resize(std::max<size_t>(kWindow, len));
-      const size_t want = file_.has(offset + buf_.size()) ? buf_.size() : size_t(file_.size() - offset);
+      const uint64_t size = file_.has(offset + buf_.size()) ? offset + buf_.size() : file_.size();
+      if (size < offset + len) {  // damage found while decoding the window: the end moved back
+        if (file_.damage()) throw DamagedTail{offset};
+        fail("tar archive {} is truncated: {} bytes needed at offset {}, the file ends at {}", name_, len, offset, size);
+      }
+      const size_t want = size_t(size - offset);
       const Status s = file_.read(offset, buf_.data(), want);
       if (s == Status::source_changed) fail("tar archive {} shrank or changed while being read (offset {})", name_, offset);
       if (!ok(s)) fail("cannot read tar archive {} at offset {} (see the line above)", name_, offset);
@@ -188,10 +193,13 @@ class Walker {
   // Whether a member's data (`stored` bytes at `data`, header at `pos`)
   // lies in the archive. Its data running into the damaged part of a
   // damaged archive keeps the member with a warning (its reads from there
-  // on give EIO); in a whole archive it is a refusal (truncated).
-  void check_data(uint64_t pos, uint64_t data, uint64_t stored, const std::string& path) {
+  // on give EIO), unless the walk itself must read that data
+  // (`walker_reads_it`: a dumpdir), which ends the walk there; in a whole
+  // archive it is a refusal (truncated).
+  void check_data(uint64_t pos, uint64_t data, uint64_t stored, const std::string& path, bool walker_reads_it) {
     if (data + stored >= data && in_.has(data + stored)) return;
     if (data + stored >= data && in_.damage()) {
+      if (walker_reads_it) throw DamagedTail{pos};  // a dumpdir: the member cannot be made
       cb_.warning(path, fmt::format("its data (archive offset {}, {} bytes) runs into the damaged part of the archive, "
                                     "which ends at {}: reads of it from byte {} on give EIO",
                                     data, stored, in_.size(), in_.size() > data ? in_.size() - data : 0));
@@ -265,7 +273,7 @@ class Walker {
     const uint64_t stored = kind.data ? size : 0;
     uint64_t next = data + align_up(stored, kBlock);
     if (next < data) fail("tar archive {} is corrupt: the member at offset {} is larger than any file", name_, pos);
-    check_data(pos, data, stored, path);
+    if (type != 'S') check_data(pos, data, stored, path, type == 'D');  // 'S': after its extension blocks
     if (kind.bits == 0) {
       if (type == 'V') cb_.skipped(path, "tape volume label, not a file");
       else fail("tar archive {} is a multi-volume continuation at offset {}: not supported", name_, pos);
@@ -301,7 +309,7 @@ class Walker {
     if (type == 'S') {
       gnu_sparse(h, pos, m);  // extension blocks sit between the header and the data
       next = m.data_offset + align_up(stored, kBlock);
-      check_data(pos, m.data_offset, stored, path);
+      check_data(pos, m.data_offset, stored, path, false);
     }
     else if (const std::string* major = pax_.find("GNU.sparse.major"); major || pax_.find("GNU.sparse.map") || !sparse00_.empty())
       pax_sparse(major, pos, m);
@@ -321,9 +329,12 @@ class Walker {
     const uint64_t data = pos + kBlock;
     const uint64_t stored = number(field_chars(h.size), "size", pos);
     const uint64_t next = data + align_up(stored, kBlock);
-    if (next < data || !in_.has(data + stored))
+    if (next < data) fail("tar archive {} is corrupt: the extension header at offset {} is larger than any file", name_, pos);
+    if (!in_.has(data + stored)) {
+      if (in_.damage()) throw DamagedTail{pos};  // the member it leads is lost with it
       fail("tar archive {} is truncated: the member at offset {} needs {} bytes, the file ends at {}", name_, pos,
            data + stored, in_.size());
+    }
     if (!first_header_) first_header_ = pos + 1;
     if (type == 'L') long_name_ = trim_nul(extension_data(data, stored, pos));
     if (type == 'K') long_link_ = trim_nul(extension_data(data, stored, pos));

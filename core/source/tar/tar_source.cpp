@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <unordered_set>
 
 #include "core/image/error.h"
@@ -49,6 +50,15 @@ class ScanApplier {
     }
   }
 
+  // Warnings are kept, not logged, until flush_warnings(): a walk of a
+  // compressed archive may be done again (see TarSource::open).
+  void defer_warnings() { deferring_ = true; }
+  void flush_warnings() {
+    for (const std::string& about : deferred_) log_warning("tar archive {}: {}", path_, about);
+    deferred_.clear();
+    deferring_ = false;
+  }
+
   void record(size_t expected) {
     recording_ = true;
     recorded_.reserve(expected);
@@ -68,7 +78,8 @@ class ScanApplier {
     const std::string about = member.empty() ? what : fmt::format("member {}: {}", member, what);
     if (options_.strict)
       fail("tar archive {}: {} (--strict refuses it; without --strict it is a warning)", path_, about);
-    log_warning("tar archive {}: {}", path_, about);
+    if (deferring_) deferred_.push_back(about);
+    else log_warning("tar archive {}: {}", path_, about);
   }
   void check(const std::string& member, const std::string& why, uint64_t header_offset) {
     if (!why.empty()) skip(member, why + fmt::format(" (header at offset {})", header_offset));
@@ -91,6 +102,8 @@ class ScanApplier {
   ScanReport& report_;
   const std::string& path_;
   uint64_t members_ = 0;
+  bool deferring_ = false;
+  std::vector<std::string> deferred_;
   bool recording_ = false;
   std::vector<TarScanEvent> recorded_;
   std::unordered_set<uint64_t> stored_whole_;  // data offsets of SUN.holesdata members
@@ -117,6 +130,17 @@ TarScanEvent member_event(TarMember& m, bool xattrs) {
   e.has_dumpdir = m.has_dumpdir;
   e.dumpdir = std::move(m.dumpdir);
   return e;
+}
+
+// Whether the first pass over compressed `file`, run to its end, found
+// damage (false when it fails otherwise).
+bool damaged_to_the_end(const ArchiveFile& file) {
+  try {
+    (void)file.size();
+  } catch (const Error&) {
+    return false;
+  }
+  return file.damage().has_value();
 }
 
 // The kept index of `file` in options.index_dir, if there is a usable one
@@ -169,38 +193,66 @@ std::unique_ptr<TarSource> TarSource::open(std::unique_ptr<ArchiveFile> file, co
   Node implied;
   implied.mode = S_IFDIR | 0755;
   implied.atime = implied.mtime = implied.ctime = src->file_->mtime();
-  TreeBuilder builder(implied);
   // Room for the entries: the index's count, else one per 4 KiB of the
   // archive (one per 256 bytes of a compressed one: about 16:1), at most
   // 1 M (beyond, the vectors grow).
   const size_t entries = kept ? kept->events.size() + 1
                               : size_t(std::min<uint64_t>(archive_size / (compressed ? 256 : 4096), 1u << 20));
-  builder.reserve(entries);
-  ScanApplier applier(builder, options, report, path);
+  std::optional<TreeBuilder> builder;
+  std::optional<ScanApplier> applier;
+  auto begin = [&] {
+    applier.reset();
+    builder.emplace(implied);
+    builder->reserve(entries);
+    applier.emplace(*builder, options, report, path);
+  };
+  begin();
   if (kept) {
-    for (TarScanEvent& e : kept->events) applier.apply(std::move(e));
+    for (TarScanEvent& e : kept->events) applier->apply(std::move(e));
     log_info("{}: the tree and {} from the kept index {}", path,
              compressed ? "the stream's restart points" : "the members' offsets", index_file);
   } else {
-    if (key) applier.record(entries);
-    TarCallbacks callbacks;
-    callbacks.skipped = [&](const std::string& member, const std::string& why) {
-      applier.apply(TarScanEvent{TarScanEvent::Kind::skipped, member, why, {}, false, false, {}, 0});
+    auto walk = [&] {
+      if (key) applier->record(entries);
+      TarCallbacks callbacks;
+      callbacks.skipped = [&](const std::string& member, const std::string& why) {
+        applier->apply(TarScanEvent{TarScanEvent::Kind::skipped, member, why, {}, false, false, {}, 0});
+      };
+      callbacks.warning = [&](const std::string& member, const std::string& what) {
+        applier->apply(TarScanEvent{TarScanEvent::Kind::warning, member, what, {}, false, false, {}, 0});
+      };
+      callbacks.member = [&](TarMember& m) { applier->apply(member_event(m, options.xattrs)); };
+      read_tar(*src->file_, path, callbacks);
     };
-    callbacks.warning = [&](const std::string& member, const std::string& what) {
-      applier.apply(TarScanEvent{TarScanEvent::Kind::warning, member, what, {}, false, false, {}, 0});
-    };
-    callbacks.member = [&](TarMember& m) { applier.apply(member_event(m, options.xattrs)); };
-    read_tar(*src->file_, path, callbacks);
+    if (compressed) applier->defer_warnings();
+    const size_t skipped_before = report.skipped.size();
+    try {
+      walk();
+    } catch (const Error&) {
+      // Garbage the decoder had not yet found to be damage (a gzip CRC-32
+      // is checked at the member's end) can fail the walk: the damage,
+      // if that is what it was, decides.
+      if (!compressed || !damaged_to_the_end(*src->file_)) throw;
+    }
     // The first pass to the stream's end (what follows the tar's end
     // marker): its decoding thread has then ended, before the mount's
     // daemon forks.
     if (compressed) (void)src->file_->size();
-    if (key) save_kept_index(*src->file_, compressed, *key, index_file, std::move(applier.recorded()));
+    if (compressed && src->file_->damage()) {
+      // The first pass found damage behind what the walk had read: the
+      // walk is done again, and ends where the doubt begins.
+      log_info("{}: scanned again up to the damage", path);
+      report.skipped.resize(skipped_before);
+      begin();
+      walk();
+    } else if (compressed) {
+      applier->flush_warnings();
+    }
+    if (key) save_kept_index(*src->file_, compressed, *key, index_file, std::move(applier->recorded()));
   }
-  src->dumpdirs_ = std::move(applier.dumpdirs());
-  const std::unordered_set<uint64_t>& stored_whole = applier.stored_whole();
-  src->tree_ = builder.finish(src->data_offset_);
+  src->dumpdirs_ = std::move(applier->dumpdirs());
+  const std::unordered_set<uint64_t>& stored_whole = applier->stored_whole();
+  src->tree_ = builder->finish(src->data_offset_);
   // Each sparse segment's place in the archive: the stored data is the
   // segments one after another, or the whole file (SUN.holesdata).
   Tree& tree = src->tree_;
