@@ -5,7 +5,7 @@
 // The first pass decodes the stream once, front to back, as the tar scan
 // reads it (the scan's reads advance it), recording restart points at
 // least kRestartSpacing bytes of output apart where the format allows and a
-// CRC-32 of each page of output; its size is known once it reached the end
+// checksum of each page of output; its size is known once it reached the end
 // (known_size() is empty before; size() finishes the pass). Later reads
 // start a decoder at the nearest restart point at or before the page they
 // want, keep that decoder for the next page (a sequential reader decodes
@@ -37,12 +37,12 @@ struct StreamIndex {
   std::string codec;                 // StreamCodec::name()
   uint64_t size = 0;                 // bytes of output
   std::vector<RestartPoint> points;  // by out_offset, the first {0, 0, {}}
-  std::vector<uint32_t> crcs;        // CRC-32 of each 256 KiB page of output
+  std::vector<uint32_t> sums;        // low 32 bits of the XXH3-64 of each 256 KiB page of output
 };
 
 // `file` decompressed in place with the first pass's results given: no
 // first pass. nullptr (and `file` untouched) when the file is not
-// compressed with kept.codec or the CRC table does not fit kept.size.
+// compressed with kept.codec or the checksum table does not fit kept.size.
 std::unique_ptr<ArchiveFile> open_decompressed_kept(std::unique_ptr<ArchiveFile>& file, const StreamIndex& kept,
                                                     const ScanOptions& options);
 // The first pass's results of `file` when it is a compressed archive whose

@@ -17,7 +17,7 @@ namespace vdiskfs {
 namespace {
 
 constexpr char kMagic[8] = {'V', 'D', 'K', 'T', 'I', 'D', 'X', '\0'};
-constexpr uint32_t kIndexVersion = 2;
+constexpr uint32_t kIndexVersion = 3;  // 3: page checksums are XXH3, not CRC-32
 constexpr uint64_t kKeyBytes = 64 * 1024;
 
 // Little-endian integers and length-prefixed strings appended to a string.
@@ -161,7 +161,7 @@ std::string encode_payload(const TarIndex& index) {
       w.u64(p.in_offset);
       w.bytes(p.state);
     });
-    w.list(s.crcs, [&](uint32_t c) { w.u32(c); });
+    w.list(s.sums, [&](uint32_t c) { w.u32(c); });
   }
   w.u64(index.events.size());
   for (const TarScanEvent& e : index.events) {
@@ -204,8 +204,8 @@ TarIndex decode_payload(std::string_view payload) {
     for (size_t i = 1; i < s.points.size(); ++i)
       if (s.points[i].out_offset <= s.points[i - 1].out_offset || s.points[i].out_offset > s.size)
         fail("kept index: restart point {} is out of order", i);
-    s.crcs.resize(r.count(4));
-    for (uint32_t& c : s.crcs) c = r.u32();
+    s.sums.resize(r.count(4));
+    for (uint32_t& c : s.sums) c = r.u32();
     index.stream = std::move(s);
   }
   index.events.resize(r.count(17));

@@ -4,7 +4,7 @@
 // archive needs neither to decompress it nor to read its headers. It holds
 // the scan's events in archive order (members with their attributes and
 // data offsets, hard links, what was skipped or warned about, dumpdirs)
-// and, for a compressed archive, the stream's restart points, the CRC-32
+// and, for a compressed archive, the stream's restart points, the checksum
 // of each page of output and the uncompressed size. It is used while the
 // archive's size, mtime and a hash of its first and last 64 KiB match the
 // key it was made for (and the options that shape the scan: xattrs).
