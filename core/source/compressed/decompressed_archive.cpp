@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -95,6 +96,7 @@ struct ScanPage {
   std::vector<RestartPoint> points;   // restart points passed while decoding it
   uint64_t in_offset = 0;             // compressed offset reached
   bool end = false;                   // the stream ends after it (or at the error)
+  double seconds = 0;                 // at the end: how long the thread took to decode the stream
   std::optional<CorruptStream> error;  // the input was corrupt or cut after `page`
   std::exception_ptr failure;         // anything else the decoder threw
 };
@@ -139,10 +141,12 @@ class FirstPass {
 
   void run() {
     try {
+      const auto start = std::chrono::steady_clock::now();
       uint64_t last_point = 0;
       for (bool end = false; !end;) {
         ScanPage sp = decode_page(last_point);
         end = sp.end;
+        if (end) sp.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return stop_ || ahead_.size() < kAhead; });
         if (stop_) return;
@@ -360,7 +364,8 @@ class DecompressedArchive : public ArchiveFile {
     end_ = p * kPage + fill;  // the end of the stream
     scan_.reset();
     if (progress_) progress_(in_->size(), in_->size());  // done: the progress line goes
-    log_info("{}: {} stream of {} bytes, {} restart points", in_->describe(), codec_->name(), end_, points_.size());
+    log_info("{}: {} stream of {} bytes, {} restart points, first pass {:.2f} s", in_->describe(), codec_->name(), end_,
+             points_.size(), sp.seconds);
   }
 
   // Whether `len` bytes at `offset` reach the damaged part of the stream
