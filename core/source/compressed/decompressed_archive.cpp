@@ -27,6 +27,10 @@ namespace {
 constexpr uint64_t kPage = 256 * 1024;           // unit of the cache and of the checksum table, bytes of output
 constexpr uint64_t kRestartSpacing = 4ull << 20;  // restart points at least this far apart, bytes of output
 constexpr size_t kCachePages = 256;               // pages kept in memory (64 MiB)
+// Pages kept while the first pass runs: the tar scan reads forward, so a
+// few suffice, and their buffers go round through the pool instead of
+// 64 MiB of fresh memory being touched (a fifth of a fast zstd pass).
+constexpr size_t kScanCachePages = 16;
 
 // An allocator whose resize() leaves new bytes uninitialized: a page is
 // always written by the decoder before it is read, and zero-filling 256 KiB
@@ -321,7 +325,7 @@ class DecompressedArchive : public ArchiveFile {
     if (cache_.count(p)) return;
     lru_.push_front(p);
     cache_.emplace(p, std::make_pair(std::move(page), lru_.begin()));
-    if (cache_.size() > kCachePages) {
+    while (cache_.size() > (scan_ ? kScanCachePages : kCachePages)) {
       const uint64_t victim = lru_.back();
       lru_.pop_back();
       cache_.erase(victim);
