@@ -33,9 +33,9 @@ run_suite "$root/build" "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # The slow tests (QEMU boots of a whole server, minutes each) run in the
 # normal build only: under the sanitizers they would double the CI time
 # while exercising the same code paths as the other integration tests.
-# The variants (the full tree once more in another tar dialect, and through
-# every container) likewise: their code runs under the sanitizers in the
-# small variants and in tree_full and tar_full_posix.
+# The variants (the full tree once more from a directory, in another tar
+# dialect, and through every container) likewise: their code runs under the
+# sanitizers in the small variants and in tar_full_posix.
 echo "== sanitizer build (ASan + UBSan), without the tests labelled slow or variant:" \
     "$(ctest --test-dir "$root/build" -N -L 'slow|variant' | grep 'Test *#' | awk '{print $3}' | tr '\n' ' ')"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1

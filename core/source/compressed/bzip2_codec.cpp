@@ -98,10 +98,36 @@ class Bzip2Decoder : public StreamDecoder {
   Bzip2Decoder& operator=(const Bzip2Decoder&) = delete;
 
   size_t read(uint8_t* buf, size_t len) override {
-    boundary_ = false;
     size_t got = 0;
+    pending_.decode(boundary_, [&] { decompress_some(buf, len, got); }, [&] { return got; });
+    out_ += got;
+    return got;
+  }
+
+  uint64_t out_offset() const override { return out_; }
+  uint64_t in_offset() const override { return input_.offset(); }
+
+  std::optional<RestartPoint> restart_point() const override {
+    if (!boundary_ || next_ == Next::end || next_ == Next::cut) return std::nullopt;
+    if (next_ == Next::stream) return RestartPoint{out_, bits_.position() / 8, {}};
+    const uint64_t at = bits_.position() - 48;  // the next block's magic was read
+    return RestartPoint{out_, at / 8, {level_, uint8_t(at % 8)}};
+  }
+
+ private:
+  // What follows the block being decoded: a stream header, a block, the
+  // file's end, the end-of-stream marker (its CRC is read after the block's
+  // output), or the end of a cut file.
+  enum class Next { stream, block, end, end_marker, cut };
+
+  // Decodes into buf[got, len) until it is full, the stream ends, or a
+  // block ends (a restart point); `got` counts the bytes, also when it
+  // throws. A block's CRC covers the whole block: a block that does not
+  // decode puts its output in doubt from its start.
+  void decompress_some(uint8_t* buf, size_t len, size_t& got) {
     while (got < len) {
       if (!active_) {
+        block_out_ = out_ + got;
         if (!next_block()) break;
         continue;
       }
@@ -112,37 +138,28 @@ class Bzip2Decoder : public StreamDecoder {
       got += before - strm_.avail_out;
       if (ret == BZ_STREAM_END) {
         end_block();
+        if (next_ == Next::end_marker) stream_end();
         if (got > 0) {  // the next block or stream is a restart point
           boundary_ = true;
           break;
         }
       } else if (ret != BZ_OK) {
-        throw input_.corrupt(block_bit_ / 8, fmt::format("the block at bit {} of that byte does not decode: {}",
-                                                          block_bit_ % 8, ret == BZ_DATA_ERROR ? "CRC mismatch or bad data" : "libbz2 error " + std::to_string(ret)));
+        throw input_.corrupt(block_bit_ / 8,
+                             fmt::format("the block at bit {} of that byte does not decode: {}", block_bit_ % 8,
+                                         ret == BZ_DATA_ERROR ? "CRC mismatch or bad data"
+                                                              : "libbz2 error " + std::to_string(ret)),
+                             Suspect::since_unit, block_out_);
       } else if (before == strm_.avail_out && strm_.avail_in == 0) {
-        throw input_.corrupt(block_bit_ / 8, "the block ends early");
+        throw input_.corrupt(block_bit_ / 8, "the block ends early", Suspect::since_unit, block_out_);
       }
     }
-    out_ += got;
-    return got;
   }
-
-  uint64_t out_offset() const override { return out_; }
-  uint64_t in_offset() const override { return input_.offset(); }
-
-  std::optional<RestartPoint> restart_point() const override {
-    if (!boundary_ || next_ == Next::end) return std::nullopt;
-    if (next_ == Next::stream) return RestartPoint{out_, bits_.position() / 8, {}};
-    const uint64_t at = bits_.position() - 48;  // the next block's magic was read
-    return RestartPoint{out_, at / 8, {level_, uint8_t(at % 8)}};
-  }
-
- private:
-  enum class Next { stream, block, end };
 
   // Reads up to the next block and starts decoding it; false at the end of
   // the file.
   bool next_block() {
+    if (next_ == Next::cut)
+      throw input_.truncated(input_.offset(), "the file ends inside the magic after a block (truncated)");
     while (next_ == Next::stream) {
       if (input_.at_end()) {
         next_ = Next::end;
@@ -196,7 +213,10 @@ class Bzip2Decoder : public StreamDecoder {
     uint64_t window = 0, magic = 0;
     for (;;) {
       const int b = bits_.bit();
-      if (b < 0) throw input_.truncated(block_bit_ / 8, "the stream ends inside a block (the file is truncated)");
+      if (b < 0) {
+        cut_block(w, window, data_start);
+        break;
+      }
       w.put(b);
       window = (window << 1 | uint64_t(b)) & kMagicMask;
       if (w.size() - data_start >= 48 && (window == kBlockMagic || window == kEndMagic)) {
@@ -205,18 +225,36 @@ class Bzip2Decoder : public StreamDecoder {
       }
       if (w.size() / 8 > kMaxBlockBytes) throw input_.corrupt(block_bit_ / 8, "no block end within 8 MiB");
     }
-    w.truncate(w.size() - 48);
+    if (magic) {
+      w.truncate(w.size() - 48);
+      next_ = magic == kEndMagic ? Next::end_marker : Next::block;
+    }
     w.put(kEndMagic, 48);
     w.put(crc, 32);  // one block: the combined CRC is the block's
     combined_crc_ = ((combined_crc_ << 1) | (combined_crc_ >> 31)) ^ uint32_t(crc);
-    if (magic == kEndMagic) stream_end();
-    else next_ = Next::block;
     block_ = std::move(w.bytes());
     std::memset(&strm_, 0, sizeof strm_);
     if (BZ2_bzDecompressInit(&strm_, 0, 0) != BZ_OK) throw input_.failed(block_bit_ / 8, "libbz2 cannot start");
     active_ = true;
     strm_.next_in = reinterpret_cast<char*>(block_.data());
     strm_.avail_in = unsigned(block_.size());
+  }
+
+  // The file ended inside a block or inside the magic after it: the
+  // block's data is taken to end where the longest tail of what was read
+  // (`window`, its last 48 bits) could begin a block or end-of-stream
+  // magic. libbz2 checks the block's CRC: a wrong guess fails as a bad
+  // block. Throws when not even that much is there.
+  void cut_block(BitWriter& w, uint64_t window, uint64_t data_start) {
+    const uint64_t have = w.size() - data_start;
+    int cut = 0;
+    for (int k = 47; k > 0 && !cut; --k) {
+      const uint64_t tail = window & ((1ull << k) - 1);
+      if (uint64_t(k) < have && (tail == kBlockMagic >> (48 - k) || tail == kEndMagic >> (48 - k))) cut = k;
+    }
+    if (have == uint64_t(cut)) throw input_.truncated(block_bit_ / 8, "the stream ends inside a block (the file is truncated)");
+    w.truncate(w.size() - uint64_t(cut));
+    next_ = Next::cut;
   }
 
   void end_block() {
@@ -232,9 +270,11 @@ class Bzip2Decoder : public StreamDecoder {
   bool check_stream_crc_ = true;
   uint32_t combined_crc_ = 0;
   uint64_t block_bit_ = 0;  // where the block being decoded starts, in bits
+  uint64_t block_out_ = 0;  // the output offset of its first byte
   std::vector<uint8_t> block_;
   bz_stream strm_{};
   bool active_ = false, boundary_ = false;
+  PendingError pending_;
 };
 
 }  // namespace

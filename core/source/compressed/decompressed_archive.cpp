@@ -101,6 +101,7 @@ struct ScanPage {
   uint64_t in_offset = 0;             // compressed offset reached
   bool end = false;                   // the stream ends after it (or at the error)
   double seconds = 0;                 // at the end: how long the thread took to decode the stream
+  std::string unchecked;              // at the end: StreamDecoder::unchecked()
   std::optional<CorruptStream> error;  // the input was corrupt or cut after `page`
   std::exception_ptr failure;         // anything else the decoder threw
 };
@@ -191,6 +192,7 @@ class FirstPass {
     }
     if (sp.page) sp.page->resize(fill);
     sp.in_offset = decoder_->in_offset();
+    if (sp.end) sp.unchecked = decoder_->unchecked();
     return sp;
   }
 
@@ -356,7 +358,10 @@ class DecompressedArchive : public ArchiveFile {
     for (RestartPoint& r : sp.points) points_.push_back(std::move(r));
     if (p * kPage + fill - points_.back().out_offset > limit_ && copy_fd_ < 0) too_far_apart(p * kPage);
     if (progress_) progress_(sp.in_offset, in_->size());
-    if (sp.error) return damaged(*sp.error, p, sp.page);
+    if (sp.error) {
+      damaged(*sp.error, p, sp.page);
+      return warn_unchecked(sp);
+    }
     if (fill) {
       sums_.push_back(page_sum(sp.page->data(), fill));  
       if (copy_fd_ >= 0) write_copy(p * kPage, *sp.page);
@@ -370,6 +375,13 @@ class DecompressedArchive : public ArchiveFile {
     if (progress_) progress_(in_->size(), in_->size());  // done: the progress line goes
     log_info("{}: {} stream of {} bytes, {} restart points, first pass {:.2f} s", in_->describe(), codec_->name(), end_,
              points_.size(), sp.seconds);
+    warn_unchecked(sp);
+  }
+
+  // The warning that part of the stream is covered by no check, if the
+  // first pass's decoder said so at the end.
+  void warn_unchecked(const ScanPage& sp) const {
+    if (!sp.unchecked.empty()) log_warning("{}: {}", in_->describe(), sp.unchecked);
   }
 
   // Whether `len` bytes at `offset` reach the damaged part of the stream

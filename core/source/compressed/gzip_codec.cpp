@@ -35,38 +35,12 @@ class GzipDecoder : public StreamDecoder {
   ~GzipDecoder() override { inflateEnd(&strm_); }
 
   size_t read(uint8_t* buf, size_t len) override {
-    boundary_ = member_start_ = false;
+    member_start_ = false;
     strm_.next_out = buf;
     strm_.avail_out = uInt(std::min<size_t>(len, 1u << 30));
     const uInt want = strm_.avail_out;
     want_ = want;
-    while (!done_ && strm_.avail_out > 0) {
-      if (between_members_) {
-        next_member();
-        if (done_ || strm_.avail_out < want) break;  // the member start is a restart point
-        boundary_ = member_start_ = false;
-        continue;
-      }
-      auto [p, n] = input_.peek();
-      if (n == 0) throw input_.truncated(input_.offset(), "the stream ends early (the file is truncated)");
-      strm_.next_in = const_cast<Bytef*>(p);
-      strm_.avail_in = uInt(n);
-      const int ret = inflate(&strm_, Z_BLOCK);
-      const size_t used = n - strm_.avail_in;
-      if (used) last_byte_ = p[used - 1];
-      input_.consume(used);
-      if (ret == Z_STREAM_END) {
-        if (raw_) skip_trailer();
-        between_members_ = true;
-        continue;
-      }
-      if (ret != Z_OK && ret != Z_BUF_ERROR) throw inflate_error(ret);
-      // At the end of a deflate block (not the last): a place to restart.
-      if ((strm_.data_type & 128) && !(strm_.data_type & 64) && strm_.avail_out < want) {
-        boundary_ = true;
-        break;
-      }
-    }
+    pending_.decode(boundary_, [&] { inflate_some(want); }, [&] { return want - strm_.avail_out; });
     const size_t produced = want - strm_.avail_out;
     out_ += produced;
     return produced;
@@ -94,14 +68,50 @@ class GzipDecoder : public StreamDecoder {
   }
 
  private:
+  // Inflates into strm_'s output (`want` bytes asked) until it is full, the
+  // stream ends, or a restart point is reached.
+  void inflate_some(uInt want) {
+    while (!done_ && strm_.avail_out > 0) {
+      if (between_members_) {
+        next_member();
+        if (done_ || strm_.avail_out < want) break;  // the member start is a restart point
+        boundary_ = member_start_ = false;
+        continue;
+      }
+      auto [p, n] = input_.peek();
+      if (n == 0) throw input_.truncated(input_.offset(), "the stream ends early (the file is truncated)");
+      strm_.next_in = const_cast<Bytef*>(p);
+      strm_.avail_in = uInt(n);
+      const int ret = inflate(&strm_, Z_BLOCK);
+      const size_t used = n - strm_.avail_in;
+      if (used) last_byte_ = p[used - 1];
+      input_.consume(used);
+      if (ret == Z_STREAM_END) {
+        if (raw_) skip_trailer();
+        between_members_ = true;
+        continue;
+      }
+      if (ret != Z_OK && ret != Z_BUF_ERROR) throw inflate_error(ret);
+      // At the end of a deflate block (not the last): a place to restart.
+      if ((strm_.data_type & 128) && !(strm_.data_type & 64) && strm_.avail_out < want) {
+        boundary_ = true;
+        break;
+      }
+    }
+  }
+
   // The CorruptStream of inflate's error `ret`. A failed CRC-32 or ISIZE check (RFC 1952 section 2.3.1)
   // puts the whole member's output in doubt, not only the last block's.
+  // An error before a member decoded from its header gave any output (a
+  // damaged header, a bad first block) puts nothing before it in doubt: the
+  // members before passed their checks.
   CorruptStream inflate_error(int ret) const {
     const std::string why = strm_.msg ? strm_.msg : fmt::format("zlib error {}", ret);
     const bool check = !raw_ && (why == "incorrect data check" || why == "incorrect length check");
-    return check ? input_.corrupt(input_.offset(), why + " (the member's CRC-32 or size does not match)",
-                                  Suspect::since_unit, member_out_)
-                 : input_.corrupt(input_.offset(), why);
+    if (check)
+      return input_.corrupt(input_.offset(), why + " (the member's CRC-32 or size does not match)", Suspect::since_unit,
+                            member_out_);
+    return input_.corrupt(input_.offset(), why, !raw_ && strm_.total_out == 0 ? Suspect::none : Suspect::since_restart_point);
   }
 
   // After a member's end: starts the next member, or ends the stream at the
@@ -160,6 +170,7 @@ class GzipDecoder : public StreamDecoder {
   bool raw_ = false, done_ = false, between_members_ = false;
   bool boundary_ = false, member_start_ = false;
   uint8_t last_byte_ = 0;
+  PendingError pending_;
 };
 
 }  // namespace

@@ -65,6 +65,36 @@ class CorruptStream : public std::runtime_error {
   bool input_failed = false;
 };
 
+// An error a decoder met after it had produced output in the same read():
+// read() returns that output first (it was decoded, and checked as far as
+// the format checks it) and throws the error on its next call, so that a
+// caller sees where the stream's good output ends.
+class PendingError {
+ public:
+  // One read(): throws the kept error if there is one, else clears
+  // `boundary` and runs `decode()`; when it throws after output
+  // (`produced()` bytes, counted also then), the error is kept for the next
+  // call and `boundary` cleared (no restart point at an error).
+  template <class Decode, class Produced>
+  void decode(bool& boundary, Decode&& decode, Produced&& produced) {
+    throw_if_kept();
+    boundary = false;
+    try {
+      decode();
+    } catch (const CorruptStream& e) {
+      if (produced() == 0) throw;
+      error_ = e;
+      boundary = false;
+    }
+  }
+
+ private:
+  void throw_if_kept() const {
+    if (error_) throw *error_;
+  }
+  std::optional<CorruptStream> error_;
+};
+
 // The compressed bytes of `in` from a compressed offset on, through a
 // buffer: what a decoder feeds its library with. `codec` names the format
 // in messages.
@@ -140,6 +170,11 @@ class StreamDecoder {
   // nullopt. Called only now and then (when the caller wants a point), so it
   // may copy a window.
   virtual std::optional<RestartPoint> restart_point() const = 0;
+  // Why part of what was decoded so far is covered by no check (zstd frames
+  // made with --no-check carry no content checksum: a flipped byte there
+  // decodes to other bytes unnoticed), or "" when every part is checked:
+  // for a warning after the first pass.
+  virtual std::string unchecked() const { return {}; }
 };
 
 // A compression format.

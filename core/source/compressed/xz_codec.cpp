@@ -40,18 +40,8 @@ class XzDecoder : public StreamDecoder {
   ~XzDecoder() override { lzma_end(&strm_); }
 
   size_t read(uint8_t* buf, size_t len) override {
-    boundary_ = false;
     size_t got = 0;
-    while (got < len && part_ != Part::done) {
-      switch (part_) {
-        case Part::stream_header: stream_header(); break;
-        case Part::block_header: block_header(); break;
-        case Part::block: got += block(buf + got, len - got); break;
-        case Part::done: break;
-      }
-      if (boundary_ && got > 0) break;
-      boundary_ = false;  // a block that ended without output in this call: go on
-    }
+    pending_.decode(boundary_, [&] { decode_some(buf, len, got); }, [&] { return got; });
     out_ += got;
     return got;
   }
@@ -67,6 +57,22 @@ class XzDecoder : public StreamDecoder {
  private:
   enum class Part { stream_header, block_header, block, done };
 
+  // Decodes into buf[got, len) until it is full, the stream ends, or a
+  // block ends (a restart point); `got` counts the bytes, also when it
+  // throws.
+  void decode_some(uint8_t* buf, size_t len, size_t& got) {
+    while (got < len && part_ != Part::done) {
+      switch (part_) {
+        case Part::stream_header: stream_header(); break;
+        case Part::block_header: block_header(); break;
+        case Part::block: block(buf + got, len - got, got); break;
+        case Part::done: break;
+      }
+      if (boundary_ && got > 0) break;
+      boundary_ = false;  // a block that ended without output in this call: go on
+    }
+  }
+
   // Stream padding (zero bytes, a multiple of four) and the next stream's
   // header, or the end of the file.
   void stream_header() {
@@ -75,7 +81,9 @@ class XzDecoder : public StreamDecoder {
     for (;;) {
       auto [p, n] = input_.peek();
       if (n == 0) {
-        if ((input_.offset() - at) % 4) throw input_.corrupt(at, "stream padding is not a multiple of four bytes");
+        // The streams before passed their checks.
+        if ((input_.offset() - at) % 4)
+          throw input_.corrupt(at, "stream padding is not a multiple of four bytes", Suspect::none);
         part_ = Part::done;
         return;
       }
@@ -85,7 +93,7 @@ class XzDecoder : public StreamDecoder {
     const uint64_t start = input_.offset();
     if (!input_.take(h, sizeof h)) throw input_.truncated(start, "the file ends inside a stream header (truncated)");
     if (const lzma_ret r = lzma_stream_header_decode(&flags_, h); r != LZMA_OK)
-      throw input_.corrupt(start, fmt::format("bad stream header: {}", lzma_why(r)));
+      throw input_.corrupt(start, fmt::format("bad stream header: {}", lzma_why(r)), Suspect::none);
     part_ = Part::block_header;
   }
 
@@ -104,37 +112,50 @@ class XzDecoder : public StreamDecoder {
     if (!input_.take(h + 1, block_.header_size - 1))
       throw input_.truncated(at, "the file ends inside a block header (truncated)");
     lzma_ret r = lzma_block_header_decode(&block_, nullptr, h);
-    if (r != LZMA_OK) throw input_.corrupt(at, fmt::format("bad block header: {}", lzma_why(r)));
+    // The blocks before passed their checks.
+    if (r != LZMA_OK) throw input_.corrupt(at, fmt::format("bad block header: {}", lzma_why(r)), Suspect::none);
     r = lzma_block_decoder(&strm_, &block_);
     for (size_t i = 0; filters_[i].id != LZMA_VLI_UNKNOWN; ++i) {
       std::free(filters_[i].options);  // the decoder copied what it needs
       filters_[i].options = nullptr;
     }
-    if (r != LZMA_OK) throw input_.corrupt(at, fmt::format("cannot decode the block: {}", lzma_why(r)));
+    if (r != LZMA_OK)
+      throw input_.corrupt(at, fmt::format("cannot decode the block: {}", lzma_why(r)), Suspect::none);
     part_ = Part::block;
   }
 
   // Decodes block data into `buf`; at the block's end (its padding and
   // check verified), the next block start is a restart point.
-  size_t block(uint8_t* buf, size_t len) {
+  // `got` (bytes this read() had before) grows by what was decoded, also
+  // when it throws.
+  void block(uint8_t* buf, size_t len, size_t& got) {
     strm_.next_out = buf;
     strm_.avail_out = len;
+    struct Count {  // adds what was decoded to `got` however block() leaves
+      lzma_stream& s;
+      size_t len;
+      size_t& got;
+      ~Count() { got += len - s.avail_out; }
+    } count{strm_, len, got};
     while (strm_.avail_out) {
       auto [p, n] = input_.peek();
-      const uint64_t at = input_.offset();
       strm_.next_in = p;
       strm_.avail_in = n;
       const lzma_ret r = lzma_code(&strm_, n ? LZMA_RUN : LZMA_FINISH);
       input_.consume(n - strm_.avail_in);
+      const uint64_t at = input_.offset();  // where liblzma stopped reading
       if (r == LZMA_STREAM_END) {
         part_ = Part::block_header;
         boundary_ = true;
         break;
       }
-      if (r != LZMA_OK) throw r == LZMA_BUF_ERROR ? input_.truncated(at, lzma_why(r)) : input_.corrupt(at, lzma_why(r));
+      if (r == LZMA_BUF_ERROR) throw input_.truncated(at, lzma_why(r));
+      // A block's check covers the whole block: its output is in doubt
+      // from the block's start (total_out counts from there).
+      if (r != LZMA_OK)
+        throw input_.corrupt(at, lzma_why(r), Suspect::since_unit, out_ + got + (len - strm_.avail_out) - strm_.total_out);
       if (n == 0) throw input_.truncated(at, "the file ends inside a block (truncated)");
     }
-    return len - strm_.avail_out;
   }
 
   // The index (decoded to consume it: liblzma checks its CRC-32) and the
@@ -178,6 +199,7 @@ class XzDecoder : public StreamDecoder {
   lzma_filter filters_[LZMA_FILTERS_MAX + 1];
   Part part_ = Part::stream_header;
   bool boundary_ = false;
+  PendingError pending_;
 };
 
 }  // namespace

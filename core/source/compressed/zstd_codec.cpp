@@ -23,30 +23,8 @@ class ZstdDecoder : public StreamDecoder {
   ~ZstdDecoder() override { ZSTD_freeDCtx(dctx_); }
 
   size_t read(uint8_t* buf, size_t len) override {
-    boundary_ = false;
     ZSTD_outBuffer out{buf, len, 0};
-    while (!done_ && out.pos < out.size) {
-      auto [p, n] = input_.peek();
-      if (n == 0) {
-        if (in_frame_) throw input_.truncated(input_.offset(), "the stream ends inside a frame (the file is truncated)");
-        done_ = true;
-        break;
-      }
-      const uint64_t at = input_.offset();
-      ZSTD_inBuffer in{p, n, 0};
-      const size_t ret = ZSTD_decompressStream(dctx_, &out, &in);
-      input_.consume(in.pos);
-      // Between frames (read() returns at each frame's end), the frames
-      // before passed their checks.
-      if (ZSTD_isError(ret))
-        throw input_.corrupt(at, ZSTD_getErrorName(ret), in_frame_ ? Suspect::since_restart_point : Suspect::none);
-      in_frame_ = ret != 0;
-      // A frame ends here, fully flushed: the next frame is a restart point.
-      if (ret == 0 && out.pos > 0) {
-        boundary_ = true;
-        break;
-      }
-    }
+    pending_.decode(boundary_, [&] { decompress_some(out); }, [&] { return out.pos; });
     out_ += out.pos;
     return out.pos;
   }
@@ -59,11 +37,59 @@ class ZstdDecoder : public StreamDecoder {
     return RestartPoint{out_, input_.offset(), {}};
   }
 
+  std::string unchecked() const override {
+    if (!unchecked_frames_) return {};
+    return fmt::format("{} of its zstd frames carry no content checksum (made with --no-check): damage in them "
+                       "cannot be detected; re-compress with checksums (zstd's default, pzstd -p 4)",
+                       unchecked_frames_);
+  }
+
  private:
+  // Counts a frame starting at `p` (`n` bytes at hand) whose header says it
+  // has no content checksum (RFC 8878 section 3.1.1.1.1: bit 2 of the
+  // frame header descriptor after the 4-byte magic 0xFD2FB528).
+  void note_frame(const uint8_t* p, size_t n) {
+    if (n >= 5 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd && !(p[4] & 0x04)) ++unchecked_frames_;
+  }
+
+  // Decompresses into `out` until it is full, the stream ends, or a frame
+  // ends (a restart point).
+  void decompress_some(ZSTD_outBuffer& out) {
+    while (!done_ && out.pos < out.size) {
+      auto [p, n] = input_.peek();
+      if (n == 0) {
+        if (in_frame_) throw input_.truncated(input_.offset(), "the stream ends inside a frame (the file is truncated)");
+        done_ = true;
+        break;
+      }
+      if (!in_frame_) {
+        note_frame(p, n);
+        frame_out_ = out_ + out.pos;
+      }
+      ZSTD_inBuffer in{p, n, 0};
+      const size_t ret = ZSTD_decompressStream(dctx_, &out, &in);
+      input_.consume(in.pos);
+      const uint64_t at = input_.offset();  // where libzstd stopped reading
+      // The frames before passed their checks; the current one's checksum
+      // covers it from its start (frame_out_).
+      if (ZSTD_isError(ret))
+        throw input_.corrupt(at, ZSTD_getErrorName(ret), Suspect::since_unit, frame_out_);
+      in_frame_ = ret != 0;
+      // A frame ends here, fully flushed: the next frame is a restart point.
+      if (ret == 0 && out.pos > 0) {
+        boundary_ = true;
+        break;
+      }
+    }
+  }
+
   CompressedInput input_;
   uint64_t out_;
   ZSTD_DCtx* dctx_;
   bool done_ = false, in_frame_ = false, boundary_ = false;
+  uint64_t unchecked_frames_ = 0;  // frames seen without a content checksum
+  uint64_t frame_out_ = 0;         // the output offset of the current frame's first byte
+  PendingError pending_;
 };
 
 }  // namespace
