@@ -85,9 +85,9 @@ int inspect(SqliteDb& db, int latest) {
   if (app == 0 && tables == 0) return 0;
   if (app != kCatalogApplicationId)
     fail_catalog(CatalogFault::foreign_database,
-                 "{} is a SQLite database of another program (application_id 0x{:08x}, {} tables), not a vdiskfs "
+                 "{} is a SQLite database of another program (application_id 0x{:08x}, {} table{}), not a vdiskfs "
                  "catalog: give another --catalog FILE",
-                 db.path(), app, tables);
+                 db.path(), app, tables, tables == 1 ? "" : "s");
   quick_check(db);
   if (single_integer(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'") == 0 ||
       single_integer(db, "SELECT count(*) FROM schema_version") != 1)

@@ -94,7 +94,17 @@ Json show_json(const CatalogStore& store, const CatalogDisk& d) {
   return j;
 }
 
-std::string mib(const Json& bytes) { return fmt::format("{:.1f} MiB", bytes.get<double>() / (1 << 20)); }
+// "8.0 KiB", "1.5 GiB": bytes for a person.
+std::string size_text(const Json& bytes) {
+  double v = bytes.get<double>();
+  const char* unit = "bytes";
+  for (const char* next : {"KiB", "MiB", "GiB", "TiB"}) {
+    if (v < 1024) break;
+    v /= 1024;
+    unit = next;
+  }
+  return unit[0] == 'b' ? fmt::format("{:.0f} bytes", v) : fmt::format("{:.1f} {}", v, unit);
+}
 
 void print_show(const Json& j) {
   auto or_text = [](const Json& v, const char* none) { return v.is_null() ? std::string(none) : v.get<std::string>(); };
@@ -109,7 +119,7 @@ void print_show(const Json& j) {
       std::printf("  %s: %s\n", f["path"].get<std::string>().c_str(), f["error"].get<std::string>().c_str());
     else
       std::printf("  %s: size %s, %s written\n", f["exposed_file"].get<std::string>().c_str(),
-                  mib(f["logical_size"]).c_str(), mib(f["bytes_held"]).c_str());
+                  size_text(f["logical_size"]).c_str(), size_text(f["bytes_held"]).c_str());
   }
   std::printf("%-10s %s\n", "created", j["created"].get<std::string>().c_str());
   std::printf("%-10s %s\n", "parent", or_text(j["parent"], "none").c_str());
