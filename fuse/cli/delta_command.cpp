@@ -22,8 +22,9 @@ std::string iso_time(int64_t ns) {
   return buf;
 }
 
-// Facts about one delta file, read without disturbing a mount that uses it.
-nlohmann::ordered_json describe(const std::string& path) {
+}  // namespace
+
+nlohmann::ordered_json delta_file_json(const std::string& path) {
   auto log = DeltaLog::inspect(path);
   struct stat st;
   stat(path.c_str(), &st);
@@ -45,11 +46,9 @@ nlohmann::ordered_json describe(const std::string& path) {
   return j;
 }
 
-}  // namespace
-
 int delta_info_command(const std::string& path, bool json) {
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
-  for (const std::string& f : delta_files(path)) all.push_back(describe(f));
+  for (const std::string& f : delta_files(path)) all.push_back(delta_file_json(f));
   if (json) {
     std::printf("%s\n", all.dump(2).c_str());
     return 0;

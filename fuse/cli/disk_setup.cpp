@@ -149,11 +149,14 @@ void take_chain_file(LayoutArgs& args, std::string* next_positional, const char*
   if (!args.chain_file.empty()) args.source = read_chain_file(args.chain_file);
 }
 
-PreparedDisk prepare_disk(const LayoutArgs& args) {
+namespace {
+
+// The disk options of the command line, checked: names the user typed
+// are refused before the scan, which may be long.
+DiskOptions disk_options(const LayoutArgs& args) {
   DiskOptions options;
   options.filesystem = args.filesystem.empty() ? "ext4" : args.filesystem;
   options.table = args.table;
-  // Names the user typed are checked before the scan, which may be long.
   const Filesystem& fs = filesystem_named(options.filesystem);
   check_layout_args(args);
   partition_table_named(options.table);
@@ -183,9 +186,11 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
   auto min_free = parse_size(args.min_free);
   if (!min_free || min_free->is_percent) fail("--min-free {} is not a size (like 256M)", args.min_free);
   options.min_free_bytes = min_free->bytes;
+  return options;
+}
 
-  PreparedDisk out;
-  out.source_path = resolve_source(args.source);
+// The scan options of the command line, checked.
+ScanOptions scan_options(const LayoutArgs& args) {
   ScanOptions scan;
   scan.remote = remote_options(args);
   const auto limit = parse_size(args.restart_limit);
@@ -202,6 +207,22 @@ PreparedDisk prepare_disk(const LayoutArgs& args) {
     scan.progress = [](uint64_t entries) { std::fprintf(stderr, "\rscanning: %llu entries", (unsigned long long)entries); };
     scan.read_progress = first_pass_printer();
   }
+  return scan;
+}
+
+}  // namespace
+
+void check_layout_options(const LayoutArgs& args) {
+  disk_options(args);
+  scan_options(args);
+}
+
+PreparedDisk prepare_disk(const LayoutArgs& args) {
+  DiskOptions options = disk_options(args);
+  const Filesystem& fs = filesystem_named(options.filesystem);
+  PreparedDisk out;
+  out.source_path = resolve_source(args.source);
+  const ScanOptions scan = scan_options(args);
   ScanReport report;
   auto t0 = std::chrono::steady_clock::now();
   out.source = open_source(out.source_path, scan, report);

@@ -67,6 +67,10 @@ struct PreparedDisk {
 // after it is missing.
 void take_chain_file(LayoutArgs& args, std::string* next_positional, const char* next_name);
 
+// Checks the layout options without scanning the source: throws Error as
+// prepare_disk would for a value it cannot use.
+void check_layout_options(const LayoutArgs& args);
+
 // Scans the source and builds the disk; throws Error with a clear message.
 PreparedDisk prepare_disk(const LayoutArgs& args);
 

@@ -12,6 +12,7 @@
 #include "core/partition/partition_table.h"
 #include "core/source/source_factory.h"
 #include "formats/format_table.h"
+#include "fuse/cli/catalog_command.h"
 #include "fuse/cli/delta_command.h"
 #include "fuse/cli/export_command.h"
 #include "fuse/cli/restore_command.h"
@@ -226,6 +227,27 @@ int main(int argc, char** argv) {
   CLI::App* delta_discard = delta_cmd->add_subcommand("discard", "Delete a delta (file or folder contents)");
   delta_discard->add_option("PATH", delta_path, "delta file or folder")->required();
 
+  vdiskfs::CatalogArgs cat;
+  CLI::App* catalog_cmd = app.add_subcommand("catalog", "The disks of this machine, kept in a catalog file (SQLite)");
+  catalog_cmd->require_subcommand(1);
+  catalog_cmd->fallthrough();  // --catalog also after the subcommand
+  catalog_cmd->add_option("--catalog", cat.file, "the catalog file (default: catalog.db in the state folder, see the README)");
+  CLI::App* catalog_add = catalog_cmd->add_subcommand(
+      "add", "Add disk NAME over SOURCE with the layout options of mount; SOURCE must exist");
+  catalog_add->add_option("NAME", cat.name, "the disk's name: a folder name (no '/', not . or .., no leading -)")->required();
+  add_source(catalog_add, cat.layout);
+  catalog_add->add_option("--delta", cat.delta_dir, "keep the disk's writes in DIR (default: a state folder, as mount)");
+  catalog_add->add_flag("--json", cat.json, "the recorded disk as JSON on stdout");
+  add_layout_options(catalog_add, cat.layout);
+  CLI::App* catalog_remove = catalog_cmd->add_subcommand("remove", "Remove disk NAME from the catalog (its deltas stay)");
+  catalog_remove->add_option("NAME", cat.name, "a disk of the catalog")->required();
+  CLI::App* catalog_list = catalog_cmd->add_subcommand("list", "List the disks of the catalog (never writes the file)");
+  catalog_list->add_flag("--json", cat.json, "machine-readable output");
+  CLI::App* catalog_show = catalog_cmd->add_subcommand(
+      "show", "Show disk NAME: source, layout, identity, deltas, clones (never writes the file)");
+  catalog_show->add_option("NAME", cat.name, "a disk of the catalog")->required();
+  catalog_show->add_flag("--json", cat.json, "machine-readable output");
+
   // Exit statuses (README, "Exit status"): 0 done (also --help and
   // --version), 1 refused or failed, 2 a usage error. CLI11 prints its
   // message for a parse error and would return its own codes (100 and up).
@@ -239,6 +261,7 @@ int main(int argc, char** argv) {
     if (*mount_cmd) vdiskfs::take_chain_file(mount.layout, &mount.mount_point, "MOUNTPOINT");
     if (*export_cmd) vdiskfs::take_chain_file(exp.layout, &exp.output, "OUTPUT");
     if (*info_cmd) vdiskfs::take_chain_file(info, nullptr, nullptr);
+    if (*catalog_add) vdiskfs::take_chain_file(cat.layout, nullptr, nullptr);
   } catch (const vdiskfs::Error& e) {
     std::fprintf(stderr, "%s\nRun with --help for more information.\n", e.what());
     return 2;
@@ -263,6 +286,10 @@ int main(int argc, char** argv) {
     if (*restore_finish) return vdiskfs::restore_finish_command(rs);
     if (*delta_info) return vdiskfs::delta_info_command(delta_path, delta_json);
     if (*delta_discard) return vdiskfs::delta_discard_command(delta_path);
+    if (*catalog_add) return vdiskfs::catalog_add_command(cat);
+    if (*catalog_remove) return vdiskfs::catalog_remove_command(cat);
+    if (*catalog_list) return vdiskfs::catalog_list_command(cat);
+    if (*catalog_show) return vdiskfs::catalog_show_command(cat);
   } catch (const vdiskfs::Error& e) {
     vdiskfs::log_error("{}", e.what());
     return 1;

@@ -27,9 +27,8 @@ namespace {
 // The delta folder of a mount, before the disk is built.
 std::string delta_dir_of(const MountArgs& args, const std::string& source_path) {
   if (!args.delta_dir.empty()) return args.delta_dir;
-  // Each point in time of a chain (--at) writes to a delta of its own.
-  const std::string key = args.layout.at ? fmt::format("{}@{}", source_path, args.layout.at) : source_path;
-  return default_delta_dir(args.name.empty() ? source_default_name(source_path) : args.name, key);
+  return default_disk_delta_dir(args.name.empty() ? source_default_name(source_path) : args.name, args.layout,
+                                source_path);
 }
 
 // The layout arguments of a mount: a delta made with the single layout
@@ -93,6 +92,12 @@ std::shared_ptr<RestoreSlot> restore_slot(const ExposedFile& f, std::shared_ptr<
 }
 
 }  // namespace
+
+std::string default_disk_delta_dir(const std::string& name, const LayoutArgs& layout, const std::string& source_path) {
+  // Each point in time of a chain (--at) writes to a delta of its own.
+  const std::string key = layout.at ? fmt::format("{}@{}", source_path, layout.at) : source_path;
+  return default_delta_dir(name, key);
+}
 
 int stats_command(const std::string& mount_point, bool json) {
   std::string value(1 << 16, '\0');

@@ -23,6 +23,10 @@ struct MountArgs {
   std::vector<std::string> fuse_options;
 };
 
+// The default delta folder of a disk named `name` over the canonical
+// `source_path`: the state folder's <name>-<hash of the source and --at>.
+std::string default_disk_delta_dir(const std::string& name, const LayoutArgs& layout, const std::string& source_path);
+
 // Runs `vdiskfs mount`: builds the disk, exposes its files and serves them
 // until unmounted. Returns the exit status; throws Error on a refusal.
 int mount_command(const MountArgs& args);

@@ -1,0 +1,231 @@
+#include "core/catalog/catalog_store.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "core/catalog/catalog_error.h"
+#include "core/catalog/disk_name.h"
+#include "core/image/endian.h"
+
+namespace vdiskfs {
+namespace {
+
+// Version 1: the disks. A clone names its parent; the frozen layers of
+// clones come with a later version.
+constexpr const char* kVersion1 = R"sql(
+PRAGMA application_id = 1986294635;  -- kCatalogApplicationId, "vdsk"
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE disks (
+  name TEXT PRIMARY KEY NOT NULL,          -- a safe folder name
+  source TEXT NOT NULL,                    -- canonical path, chain or share URL
+  layout TEXT NOT NULL DEFAULT '{}',       -- layout options, a JSON object
+  delta_dir TEXT NOT NULL,                 -- absolute path of its deltas
+  parent TEXT REFERENCES disks(name),      -- the disk it is a clone of
+  created INTEGER NOT NULL,                -- seconds since 1970, UTC
+  identity TEXT                            -- hex identity, once computed
+);
+CREATE INDEX disks_by_parent ON disks(parent);
+)sql";
+
+constexpr const char* kDiskColumns = "name, source, layout, delta_dir, parent, created, identity";
+
+// The first 100 bytes of a SQLite file (its header), read before SQLite
+// opens it: a file that is no database, or was cut short, is refused here.
+void check_header(const std::string& path, uint64_t size) {
+  if (size == 0) return;  // an empty catalog: version 0
+  uint8_t h[100] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(h), sizeof h);
+  if (size < sizeof h && std::memcmp(h, "SQLite format 3", std::min<size_t>(size, 16)) == 0)
+    fail_damaged(path, fmt::format("cut short: {} bytes, less than a SQLite header", size));
+  if (size < sizeof h || std::memcmp(h, "SQLite format 3", 16) != 0)
+    fail_catalog(CatalogFault::not_a_database,
+                 "{} is not a vdiskfs catalog: not a SQLite database (it does not start with \"SQLite format 3\"). "
+                 "Give another --catalog FILE, or move this file away",
+                 path);
+  const uint32_t page_size = h[16] == 0 && h[17] == 1 ? 65536 : uint32_t(h[16]) << 8 | h[17];
+  const uint64_t pages = get_be32(h + 28);
+  // The page count is valid when the change counter matches the version
+  // that wrote it (SQLite's file format, "in-header database size").
+  const bool counted = get_be32(h + 24) == get_be32(h + 92) && pages > 0;
+  if (counted ? pages * page_size > size : size % page_size != 0)
+    fail_damaged(path, counted ? fmt::format("cut short: {} bytes, not the {} its header says ({} pages of {})", size,
+                                             pages * page_size, pages, page_size)
+                               : fmt::format("cut short: {} bytes, not whole pages of {}", size, page_size));
+}
+
+// SQLite's own check of the file's structure; throws damaged with its
+// first findings.
+void quick_check(SqliteDb& db) {
+  SqliteStatement check = db.prepare("PRAGMA quick_check(3)");
+  std::string findings;
+  while (check.step())
+    if (std::string row = check.text(0); row != "ok") {
+      std::replace(row.begin(), row.end(), '\n', ' ');
+      findings += (findings.empty() ? "" : "; ") + row;
+    }
+  if (!findings.empty())
+    fail_damaged(db.path(), "damaged (SQLite's quick_check: " + findings + ")");
+}
+
+int64_t single_integer(SqliteDb& db, const char* sql) {
+  SqliteStatement s = db.prepare(sql);
+  return s.step() ? s.integer(0) : 0;
+}
+
+// The schema version of an open file, refusing what this program must not
+// touch. Only reads.
+int inspect(SqliteDb& db, int latest) {
+  const auto app = uint32_t(single_integer(db, "PRAGMA application_id"));
+  const int64_t tables = single_integer(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+  if (app == 0 && tables == 0) return 0;
+  if (app != kCatalogApplicationId)
+    fail_catalog(CatalogFault::foreign_database,
+                 "{} is a SQLite database of another program (application_id 0x{:08x}, {} table{}), not a vdiskfs "
+                 "catalog: give another --catalog FILE",
+                 db.path(), app, tables, tables == 1 ? "" : "s");
+  quick_check(db);
+  if (single_integer(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'") == 0 ||
+      single_integer(db, "SELECT count(*) FROM schema_version") != 1)
+    fail_damaged(db.path(), "damaged: its schema_version table is missing or does not hold one row");
+  const int64_t version = single_integer(db, "SELECT version FROM schema_version");
+  if (version > latest)
+    fail_catalog(CatalogFault::newer_schema,
+                 "catalog {} has schema version {}, newer than the {} this vdiskfs knows: use the newer vdiskfs that "
+                 "wrote it (this one leaves the file alone)",
+                 db.path(), version, latest);
+  if (version < 1)
+    fail_damaged(db.path(), fmt::format("damaged: its schema version is {}", version));
+  return int(version);
+}
+
+// Applies the migrations above the file's version in one transaction
+// (re-read under the write lock); returns the new version.
+int migrate(SqliteDb& db, const std::vector<CatalogMigration>& migrations, int latest) {
+  SqliteTransaction transaction(db);
+  int version = inspect(db, latest);
+  for (const CatalogMigration& m : migrations) {
+    if (m.version <= version) continue;
+    db.exec(m.sql);
+    db.exec("DELETE FROM schema_version");
+    db.prepare("INSERT INTO schema_version (version) VALUES (?)").bind(1, int64_t(m.version)).step();
+    version = m.version;
+  }
+  transaction.commit();
+  return version;
+}
+
+// The connection to a checked catalog file, migrated when written to.
+SqliteDb open_catalog(const std::string& path, CatalogStore::Access access,
+                      const std::vector<CatalogMigration>& migrations, int& version) {
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  struct stat st;
+  const bool exists = stat(path.c_str(), &st) == 0;
+  if (!exists && access == CatalogStore::Access::read_only)
+    fail_catalog(CatalogFault::missing, "catalog {} does not exist (vdiskfs catalog add creates it)", path);
+  if (exists) {
+    check_header(path, uint64_t(st.st_size));
+    SqliteDb checked(path, SqliteDb::Mode::read_only);
+    version = inspect(checked, latest);
+    if (access == CatalogStore::Access::read_only) return checked;
+  }
+  SqliteDb db(path, exists ? SqliteDb::Mode::read_write : SqliteDb::Mode::create);
+  db.exec("PRAGMA foreign_keys = ON");
+  if (!exists || version < latest) version = migrate(db, migrations, latest);
+  return db;
+}
+
+CatalogDisk disk_of_row(const SqliteStatement& row) {
+  CatalogDisk d;
+  d.name = row.text(0);
+  d.source = row.text(1);
+  d.layout = row.text(2);
+  d.delta_dir = row.text(3);
+  d.parent = row.optional_text(4);
+  d.created = row.integer(5);
+  d.identity = row.optional_text(6);
+  return d;
+}
+
+}  // namespace
+
+const std::vector<CatalogMigration>& catalog_migrations() {
+  static const std::vector<CatalogMigration> migrations = {{1, kVersion1}};
+  return migrations;
+}
+
+CatalogStore::CatalogStore(std::string path, Access access, const std::vector<CatalogMigration>& migrations)
+    : db_(open_catalog(path, access, migrations, version_)) {}
+
+void CatalogStore::add(const CatalogDisk& disk) {
+  check_disk_name(disk.name);
+  SqliteTransaction transaction(db_);
+  if (const auto existing = find(disk.name))
+    fail_catalog(CatalogFault::duplicate_name,
+                 "catalog {} already has a disk named {} (source {}): choose another name, or run vdiskfs catalog "
+                 "remove {} first",
+                 path(), disk.name, existing->source, disk.name);
+  if (disk.parent && !find(*disk.parent))
+    fail_catalog(CatalogFault::no_such_disk, "catalog {} has no disk {} to be the parent of {}", path(), *disk.parent,
+                 disk.name);
+  db_.prepare("INSERT INTO disks (name, source, layout, delta_dir, parent, created, identity) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, disk.name)
+      .bind(2, disk.source)
+      .bind(3, disk.layout)
+      .bind(4, disk.delta_dir)
+      .bind(5, disk.parent)
+      .bind(6, disk.created)
+      .bind(7, disk.identity)
+      .step();
+  transaction.commit();
+}
+
+void CatalogStore::remove(const std::string& name) {
+  SqliteTransaction transaction(db_);
+  get(name);
+  if (const std::vector<std::string> children = clones(name); !children.empty())
+    fail_catalog(CatalogFault::has_clones, "disk {} of catalog {} has clones ({}): remove them first", name, path(),
+                 fmt::join(children, ", "));
+  db_.prepare("DELETE FROM disks WHERE name = ?").bind(1, name).step();
+  transaction.commit();
+}
+
+std::vector<CatalogDisk> CatalogStore::list() const {
+  std::vector<CatalogDisk> out;
+  if (version_ == 0) return out;
+  SqliteStatement s = db_.prepare(fmt::format("SELECT {} FROM disks ORDER BY name", kDiskColumns).c_str());
+  while (s.step()) out.push_back(disk_of_row(s));
+  return out;
+}
+
+std::optional<CatalogDisk> CatalogStore::find(const std::string& name) const {
+  if (version_ == 0) return std::nullopt;
+  SqliteStatement s = db_.prepare(fmt::format("SELECT {} FROM disks WHERE name = ?", kDiskColumns).c_str());
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return disk_of_row(s);
+}
+
+CatalogDisk CatalogStore::get(const std::string& name) const {
+  std::optional<CatalogDisk> disk = find(name);
+  if (!disk)
+    fail_catalog(CatalogFault::no_such_disk, "catalog {} has no disk named {} (vdiskfs catalog list shows them)",
+                 path(), name);
+  return *disk;
+}
+
+std::vector<std::string> CatalogStore::clones(const std::string& name) const {
+  std::vector<std::string> out;
+  if (version_ == 0) return out;
+  SqliteStatement s = db_.prepare("SELECT name FROM disks WHERE parent = ? ORDER BY name");
+  s.bind(1, name);
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+}  // namespace vdiskfs

@@ -1,0 +1,200 @@
+#include "fuse/cli/catalog_command.h"
+
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "core/catalog/catalog_error.h"
+#include "core/catalog/catalog_store.h"
+#include "core/catalog/disk_name.h"
+#include "core/delta/delta_set.h"
+#include "core/source/source_factory.h"
+#include "fuse/cli/delta_command.h"
+#include "fuse/cli/layout_json.h"
+#include "fuse/cli/mount_command.h"
+
+namespace vdiskfs {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string catalog_file(const CatalogArgs& args) { return args.file.empty() ? default_catalog_path() : args.file; }
+
+std::string absolute_path(const std::string& path) {
+  return path.empty() ? path : std::filesystem::absolute(path).lexically_normal().string();
+}
+
+// The layout options with their files as absolute paths: a catalog is
+// served from another working folder.
+LayoutArgs with_absolute_paths(LayoutArgs layout) {
+  for (std::string* path : {&layout.layout_from, &layout.credentials, &layout.cache_dir, &layout.index_dir})
+    *path = absolute_path(*path);
+  return layout;
+}
+
+// The catalog for list and show: read-only; nullopt when there is none.
+std::optional<CatalogStore> open_to_read(const std::string& file) {
+  try {
+    return CatalogStore(file, CatalogStore::Access::read_only);
+  } catch (const CatalogError& e) {
+    if (e.fault() == CatalogFault::missing) return std::nullopt;
+    throw;
+  }
+}
+
+std::string utc_text(int64_t seconds) { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(time_t(seconds))); }
+
+// What the catalog records of a disk, as JSON.
+Json record_json(const CatalogDisk& d) {
+  Json j;
+  j["name"] = d.name;
+  j["source"] = d.source;
+  j["layout"] = Json::parse(d.layout);
+  j["delta_dir"] = d.delta_dir;
+  j["parent"] = d.parent ? Json(*d.parent) : Json(nullptr);
+  j["created"] = utc_text(d.created);
+  j["identity"] = d.identity ? Json(*d.identity) : Json(nullptr);
+  return j;
+}
+
+// The deltas of a disk's folder ([] when it has none yet); one that cannot
+// be read is listed with its error.
+Json deltas_json(const std::string& dir) {
+  Json files = Json::array();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return files;
+  for (const std::string& path : delta_files(dir)) {
+    try {
+      files.push_back(delta_file_json(path));
+    } catch (const Error& e) {
+      files.push_back(Json{{"path", path}, {"error", e.what()}});
+    }
+  }
+  return files;
+}
+
+// Everything `show` says of a disk.
+Json show_json(const CatalogStore& store, const CatalogDisk& d) {
+  Json j = record_json(d);
+  const Json deltas = deltas_json(d.delta_dir);
+  // Until the catalog records it, the identity the deltas were written
+  // against is the disk's last known one.
+  if (!d.identity)
+    for (const Json& f : deltas)
+      if (f.contains("base_identity")) j["identity"] = f["base_identity"];
+  j["deltas"] = deltas;
+  j["clones"] = store.clones(d.name);
+  j["served_by"] = nullptr;  // `vdiskfs serve` is not there yet
+  return j;
+}
+
+// "8.0 KiB", "1.5 GiB": bytes for a person.
+std::string size_text(const Json& bytes) {
+  double v = bytes.get<double>();
+  const char* unit = "bytes";
+  for (const char* next : {"KiB", "MiB", "GiB", "TiB"}) {
+    if (v < 1024) break;
+    v /= 1024;
+    unit = next;
+  }
+  return unit[0] == 'b' ? fmt::format("{:.0f} bytes", v) : fmt::format("{:.1f} {}", v, unit);
+}
+
+void print_show(const Json& j) {
+  auto or_text = [](const Json& v, const char* none) { return v.is_null() ? std::string(none) : v.get<std::string>(); };
+  std::printf("%-10s %s\n", "name", j["name"].get<std::string>().c_str());
+  std::printf("%-10s %s\n", "source", j["source"].get<std::string>().c_str());
+  std::printf("%-10s %s\n", "layout", j["layout"].empty() ? "defaults" : j["layout"].dump().c_str());
+  std::printf("%-10s %s\n", "identity", or_text(j["identity"], "not yet computed (known once a mount has built the disk)").c_str());
+  std::printf("%-10s %s%s\n", "delta", j["delta_dir"].get<std::string>().c_str(),
+              j["deltas"].empty() ? " (nothing written yet)" : "");
+  for (const Json& f : j["deltas"]) {
+    if (f.contains("error"))
+      std::printf("  %s: %s\n", f["path"].get<std::string>().c_str(), f["error"].get<std::string>().c_str());
+    else
+      std::printf("  %s: size %s, %s written\n", f["exposed_file"].get<std::string>().c_str(),
+                  size_text(f["logical_size"]).c_str(), size_text(f["bytes_held"]).c_str());
+  }
+  std::printf("%-10s %s\n", "created", j["created"].get<std::string>().c_str());
+  std::printf("%-10s %s\n", "parent", or_text(j["parent"], "none").c_str());
+  std::string clones;
+  for (const Json& c : j["clones"]) clones += (clones.empty() ? "" : ", ") + c.get<std::string>();
+  std::printf("%-10s %s\n", "clones", clones.empty() ? "none" : clones.c_str());
+  std::printf("%-10s %s\n", "served by", or_text(j["served_by"], "not served").c_str());
+}
+
+}  // namespace
+
+std::string default_catalog_path() { return state_dir() + "/catalog.db"; }
+
+int catalog_add_command(const CatalogArgs& args) {
+  check_disk_name(args.name);
+  check_layout_options(args.layout);
+  const LayoutArgs layout = with_absolute_paths(args.layout);
+  CatalogDisk disk;
+  disk.name = args.name;
+  disk.source = resolve_source(layout.source);
+  disk.layout = layout_options_json(layout).dump();
+  disk.delta_dir = args.delta_dir.empty() ? default_disk_delta_dir(args.name, layout, disk.source)
+                                          : absolute_path(args.delta_dir);
+  disk.created = time(nullptr);
+  const std::string file = catalog_file(args);
+  if (const auto folder = std::filesystem::path(file).parent_path(); !folder.empty())
+    std::filesystem::create_directories(folder);
+  CatalogStore(file, CatalogStore::Access::read_write).add(disk);
+  if (args.json)
+    std::printf("%s\n", record_json(disk).dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+  else
+    std::printf("added %s (%s) to %s; its deltas go to %s\n", disk.name.c_str(), disk.source.c_str(), file.c_str(),
+                disk.delta_dir.c_str());
+  return 0;
+}
+
+int catalog_remove_command(const CatalogArgs& args) {
+  const std::string file = catalog_file(args);
+  CatalogStore store(file, CatalogStore::Access::read_write);
+  const CatalogDisk disk = store.get(args.name);
+  store.remove(args.name);
+  std::printf("removed %s from %s\n", args.name.c_str(), file.c_str());
+  if (std::error_code ec; std::filesystem::exists(disk.delta_dir, ec))
+    std::printf("its deltas stay in %s (vdiskfs delta discard %s deletes them)\n", disk.delta_dir.c_str(),
+                disk.delta_dir.c_str());
+  return 0;
+}
+
+int catalog_list_command(const CatalogArgs& args) {
+  const std::string file = catalog_file(args);
+  const std::optional<CatalogStore> store = open_to_read(file);
+  const std::vector<CatalogDisk> disks = store ? store->list() : std::vector<CatalogDisk>{};
+  if (args.json) {
+    Json all = Json::array();
+    for (const CatalogDisk& d : disks) all.push_back(record_json(d));
+    std::printf("%s\n", all.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
+    return 0;
+  }
+  if (disks.empty()) std::printf("no disks in %s%s\n", file.c_str(), store ? "" : " (it does not exist yet)");
+  size_t width = 4;
+  for (const CatalogDisk& d : disks) width = std::max(width, d.name.size());
+  if (!disks.empty()) std::printf("%-*s  %s\n", int(width), "NAME", "SOURCE");
+  for (const CatalogDisk& d : disks) std::printf("%-*s  %s\n", int(width), d.name.c_str(), d.source.c_str());
+  return 0;
+}
+
+int catalog_show_command(const CatalogArgs& args) {
+  const std::string file = catalog_file(args);
+  const CatalogStore store(file, CatalogStore::Access::read_only);
+  const Json j = show_json(store, store.get(args.name));
+  if (args.json)
+    std::printf("%s\n", j.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
+  else
+    print_show(j);
+  return 0;
+}
+
+}  // namespace vdiskfs
