@@ -100,18 +100,19 @@ class GzipDecoder : public StreamDecoder {
     }
   }
 
-  // The CorruptStream of inflate's error `ret`. A failed CRC-32 or ISIZE check (RFC 1952 section 2.3.1)
-  // puts the whole member's output in doubt, not only the last block's.
-  // An error before a member decoded from its header gave any output (a
-  // damaged header, a bad first block) puts nothing before it in doubt: the
-  // members before passed their checks.
+  // The CorruptStream of inflate's error `ret`. The member's CRC-32 and
+  // ISIZE (RFC 1952 section 2.3.1) are its only checks, at its end: a
+  // failed check or a decoding error puts the whole member's output in
+  // doubt (damaged deflate data often decodes on without error for a while,
+  // so where it went wrong cannot be told). A damaged member header: none of
+  // it was output.
   CorruptStream inflate_error(int ret) const {
     const std::string why = strm_.msg ? strm_.msg : fmt::format("zlib error {}", ret);
     const bool check = !raw_ && (why == "incorrect data check" || why == "incorrect length check");
-    if (check)
-      return input_.corrupt(input_.offset(), why + " (the member's CRC-32 or size does not match)", Suspect::since_unit,
-                            member_out_);
-    return input_.corrupt(input_.offset(), why, !raw_ && strm_.total_out == 0 ? Suspect::none : Suspect::since_restart_point);
+    return input_.corrupt(input_.offset(),
+                          check ? why + " (the member's CRC-32 or size does not match)"
+                                : why + " (a gzip member is checked only at its end: none of it can be trusted)",
+                          Suspect::since_unit, member_out_);
   }
 
   // After a member's end: starts the next member, or ends the stream at the

@@ -40,10 +40,12 @@ struct RestartPoint {
 };
 
 // How much of the output decoded before a CorruptStream may be wrong:
-// `since_restart_point` (a decoding error: the bytes since the last restart
-// point were not checked yet), `none` (the input ends early: what was
-// decoded is right), `since_unit` (a check over a whole gzip member or
-// frame failed: everything since CorruptStream::unit_out).
+// `since_restart_point` (the bytes since the last restart point were not
+// checked yet), `none` (the input ends early, or what follows a checked
+// member, stream, block or frame is not one: what was decoded is right),
+// `since_unit` (everything since CorruptStream::unit_out: the start of the
+// xz block, zstd frame, bzip2 block or gzip member whose check failed or
+// whose data does not decode).
 enum class Suspect { since_restart_point, none, since_unit };
 
 // Thrown by StreamDecoder::read on corrupt or truncated input. `what()` is
