@@ -1,6 +1,7 @@
 // vdiskfs: the command line. Parses options and hands off to a command.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fmt/core.h>
@@ -15,6 +16,7 @@
 #include "fuse/cli/catalog_command.h"
 #include "fuse/cli/delta_command.h"
 #include "fuse/cli/export_command.h"
+#include "fuse/cli/fstab_args.h"
 #include "fuse/cli/restore_command.h"
 #include "fuse/cli/mount_command.h"
 
@@ -252,7 +254,16 @@ int main(int argc, char** argv) {
   // --version), 1 refused or failed, 2 a usage error. CLI11 prints its
   // message for a parse error and would return its own codes (100 and up).
   try {
-    app.parse(argc, argv);
+    // `vdiskfs SOURCE MOUNTPOINT -o ...`, as mount.fuse3 runs it for fstab.
+    if (auto fstab = vdiskfs::fstab_mount_args(std::vector<std::string>(argv + 1, argv + argc), app, *mount_cmd)) {
+      std::reverse(fstab->begin(), fstab->end());  // CLI11 takes a vector last argument first
+      app.parse(*fstab);
+    } else {
+      app.parse(argc, argv);
+    }
+  } catch (const vdiskfs::Error& e) {
+    std::fprintf(stderr, "vdiskfs: error: %s\n", e.what());
+    return 2;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }

@@ -328,4 +328,28 @@ for opt in "" -l; do
     mountpoint -q "$WORK/mnt" && die "an lz4 archive was mounted"
 done
 echo "ok: lz4 archives refused with 'lz4 -d'"
+
+# 17. An fstab line, mounted with mount(8) and unmounted with umount as a
+# user would: mount.fuse3 runs `vdiskfs SOURCE MOUNTPOINT -o OPTIONS`. The
+# line names this build's binary in the PROG#SOURCE form of type fuse
+# (type fuse.vdiskfs runs the same command, with vdiskfs found on root's
+# PATH: an installed one, which a test must not replace).
+command -v mount.fuse3 >/dev/null || die "mount.fuse3 is missing: install the package fuse3"
+printf '%s#%s %s fuse ro,noauto,nofail,layout=single,formats=img+vmdk,name=fst,log=%s 0 0\n' \
+    "$VDISKFS" "$WORK/src.tar" "$WORK/mnt" "$WORK/fstab.log" >"$WORK/fstab"
+mount -T "$WORK/fstab" "$WORK/mnt" 2>"$WORK/mount.err" ||
+    die "mount of the fstab line failed: $(cat "$WORK/mount.err" "$WORK/fstab.log" 2>/dev/null)"
+read -r fstype opts < <(findmnt -no FSTYPE,OPTIONS "$WORK/mnt")
+[ "$fstype" = fuse.vdiskfs ] && grep -qw ro <<<"$opts" || die "the fstab mount is $fstype ($opts), want fuse.vdiskfs, ro"
+[ "$(ls "$WORK/mnt" | tr '\n' ' ')" = "fst.img fst.vmdk " ] || die "the fstab mount shows $(ls "$WORK/mnt"), want fst.img fst.vmdk"
+"$VDISKFS" export -q --layout single "$WORK/src.tar" "$WORK/fst.img" || die "export for the fstab check failed"
+cmp "$WORK/mnt/fst.img" "$WORK/fst.img" || die "the fstab mount's disk differs from vdiskfs export's"
+dd if=/dev/zero of="$WORK/mnt/fst.img" bs=4096 count=1 conv=notrunc status=none 2>/dev/null && die "ro in fstab, yet a write went through"
+umount "$WORK/mnt" || die "umount of the fstab mount failed"
+mountpoint -q "$WORK/mnt" && die "umount left $WORK/mnt mounted"
+sed -i 's/nofail,/nofail,bogus=1,/' "$WORK/fstab"
+mount -T "$WORK/fstab" "$WORK/mnt" >"$WORK/mount.err" 2>&1 && die "an fstab line with bogus=1 was mounted"
+grep -qF "fstab option 'bogus=1' is not an option of vdiskfs mount" "$WORK/mount.err" || die "the bad fstab option was not named: $(cat "$WORK/mount.err")"
+mountpoint -q "$WORK/mnt" && die "a refused fstab line left $WORK/mnt mounted"
+echo "ok: an fstab line (vdiskfs#SOURCE, ro, layout=single, formats=img+vmdk) mounts with mount -T and leaves with umount; a bad option is named"
 echo "PASS cli_test"
