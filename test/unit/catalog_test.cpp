@@ -91,7 +91,7 @@ std::optional<CatalogFault> open_fault(const std::string& path, CatalogStore::Ac
   return fault;
 }
 
-// A catalog of version 1 holding web01, at `path`.
+// A catalog of this program's version holding web01, at `path`.
 void make_catalog(const std::string& path) { CatalogStore(path, CatalogStore::Access::read_write).add(disk("web01")); }
 
 }  // namespace
@@ -124,7 +124,7 @@ TEST_CASE("catalog: an empty file is version 0; reading leaves it empty, writing
   }
   CHECK(bytes_of(path).empty());
   CatalogStore store(path, CatalogStore::Access::read_write);
-  CHECK(store.schema_version() == 1);
+  CHECK(store.schema_version() == catalog_migrations().back().version);
   store.add(disk("web01"));
   CHECK(store.get("web01").source == "/srv/backups/web01");
 }
@@ -141,22 +141,23 @@ TEST_CASE("catalog: later migrations apply in order, keep the disks, and roll ba
   const std::string path = tmp / "catalog.db";
   make_catalog(path);
   std::vector<CatalogMigration> migrations = catalog_migrations();
+  const int latest = migrations.back().version;
 
   SECTION("a migration that fails leaves the file as it was") {
-    migrations.push_back({2, "CREATE TABLE layers (id INTEGER PRIMARY KEY);"});
-    migrations.push_back({3, "CREATE TABLE broken (;"});
+    migrations.push_back({latest + 1, "CREATE TABLE layers (id INTEGER PRIMARY KEY);"});
+    migrations.push_back({latest + 2, "CREATE TABLE broken (;"});
     const std::string before = bytes_of(path);
     CHECK(refusal([&] { CatalogStore(path, CatalogStore::Access::read_write, migrations); }).fault == CatalogFault::sqlite);
     CHECK(unchanged(path, before));
-    CHECK(CatalogStore(path, CatalogStore::Access::read_only).schema_version() == 1);
+    CHECK(CatalogStore(path, CatalogStore::Access::read_only).schema_version() == latest);
   }
-  SECTION("version 1 to 3") {
-    migrations.push_back({2, "CREATE TABLE layers (id INTEGER PRIMARY KEY, disk TEXT REFERENCES disks(name));"});
-    migrations.push_back({3, "ALTER TABLE disks ADD COLUMN frozen_layer INTEGER REFERENCES layers(id);"});
+  SECTION("two more versions at once") {
+    migrations.push_back({latest + 1, "CREATE TABLE layers (id INTEGER PRIMARY KEY, disk TEXT REFERENCES disks(name));"});
+    migrations.push_back({latest + 2, "ALTER TABLE disks ADD COLUMN frozen_layer INTEGER REFERENCES layers(id);"});
     CatalogStore store(path, CatalogStore::Access::read_write, migrations);
-    CHECK(store.schema_version() == 3);
+    CHECK(store.schema_version() == latest + 2);
     CHECK(store.get("web01").delta_dir == "/var/lib/vdiskfs/web01");
-    // This program (version 1) now refuses the file, and does not touch it.
+    // This program (version `latest`) now refuses the file, and does not touch it.
     CHECK(open_fault(path, CatalogStore::Access::read_write) == CatalogFault::newer_schema);
   }
 }
