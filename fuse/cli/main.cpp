@@ -17,6 +17,7 @@
 #include "fuse/cli/export_command.h"
 #include "fuse/cli/restore_command.h"
 #include "fuse/cli/mount_command.h"
+#include "fuse/cli/serve_command.h"
 
 namespace {
 
@@ -155,6 +156,24 @@ int main(int argc, char** argv) {
   mount_cmd->add_option("-o", mount.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
   add_layout_options(mount_cmd, mount.layout);
 
+  vdiskfs::ServeArgs serve;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "Serve every disk of a catalog in one mount: MOUNTPOINT/NAME/" + exposed_files_help() +
+                   "; disks added to or removed from the catalog come and go within 2 s");
+  serve_cmd->add_option("MOUNTPOINT", serve.mount_point, "empty directory to mount on")->required();
+  serve_cmd->add_option("--catalog", serve.catalog, "the catalog file (default: catalog.db in the state folder, see the README)");
+  serve_cmd->add_flag("-f,--foreground", serve.foreground, "stay in the foreground (logs go to stderr)");
+  serve_cmd->add_flag("--read-only", serve.read_only, "refuse writes (EROFS) to every disk; no deltas");
+  serve_cmd->add_option("--formats", serve.formats, formats_help())->capture_default_str();
+  serve_cmd->add_option("--jobs", serve.jobs, "scans of sources at once")->capture_default_str();
+  serve_cmd->add_option("--log", serve.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
+  serve_cmd->add_option("--readahead", serve.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
+      ->capture_default_str();
+  serve_cmd->add_flag("--direct-io", serve.direct_io,
+                      "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
+  serve_cmd->add_option("-o", serve.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
+  serve_cmd->add_flag("-q,--quiet", serve.quiet, "print only warnings and errors");
+
   vdiskfs::ExportArgs exp;
   CLI::App* export_cmd = app.add_subcommand(
       "export", "Write the disk of SOURCE to a new image file: raw or a container format; only data is read, free space stays a hole");
@@ -274,6 +293,11 @@ int main(int argc, char** argv) {
       // the log (--log FILE or syslog) says why it ends.
       if (rc != 0 && !mount.foreground)
         vdiskfs::log_error("the mount on {} ends with exit status {}", mount.mount_point, rc);
+      return rc;
+    }
+    if (*serve_cmd) {
+      const int rc = vdiskfs::serve_command(serve);
+      if (rc != 0 && !serve.foreground) vdiskfs::log_error("the serve mount on {} ends with exit status {}", serve.mount_point, rc);
       return rc;
     }
     if (*export_cmd) return vdiskfs::export_command(exp);
