@@ -429,7 +429,10 @@ int run_mount(Mount& mount) {
     fuse_loop_config* loop = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(loop, settings.max_threads);
     fuse_loop_cfg_set_idle_threads(loop, 4);
-    rc = fuse_loop_mt(f, loop) == 0 ? 0 : 1;
+    // 0: unmounted; above 0: the signal (SIGTERM, SIGINT, SIGHUP) that
+    // ended the loop, after which the mount is undone below as cleanly;
+    // below 0: an error.
+    rc = fuse_loop_mt(f, loop) < 0 ? 1 : 0;
     fuse_loop_cfg_destroy(loop);
     fuse_remove_signal_handlers(fuse_get_session(f));
   }
