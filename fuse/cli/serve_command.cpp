@@ -49,9 +49,10 @@ std::shared_ptr<DiskFolder> error_folder(const std::string& name, const std::str
 }
 
 // True when two rows of a disk give the same files (a changed source,
-// layout or delta folder means building it again).
+// layout or delta folder, or a row added again in another second, means
+// building it again).
 bool same_disk(const CatalogDisk& a, const CatalogDisk& b) {
-  return a.source == b.source && a.layout == b.layout && a.delta_dir == b.delta_dir;
+  return a.source == b.source && a.layout == b.layout && a.delta_dir == b.delta_dir && a.created == b.created;
 }
 
 // The daemon's state: the folders served, the disks the catalog lists,
