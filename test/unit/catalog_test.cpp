@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <functional>
@@ -309,4 +311,70 @@ TEST_CASE("catalog: files it must not touch are refused, read or written, and st
       CHECK(open_fault(path, CatalogStore::Access::read_write) == c.expected);
     }
   }
+}
+
+namespace {
+
+// The rows of table served, counted by SQLite itself.
+int64_t served_rows(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM served", -1, &s, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  const int64_t n = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+// The pid of a process that has ended (a child, reaped).
+int64_t dead_pid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  REQUIRE(child > 0);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  return child;
+}
+
+}  // namespace
+
+TEST_CASE("catalog: served rows: a disk with open files is not removed; rows of dead pids block nothing") {
+  TempDir tmp;
+  const std::string path = tmp / "catalog.db";
+  make_catalog(path);
+  CatalogStore store(path, CatalogStore::Access::read_write);
+  store.add(disk("web02"));
+  const int64_t me = getpid();
+  CHECK(store.served("web01").empty());
+
+  store.set_served({"web01", "/srv/vdiskfs", me, 0});
+  store.set_open_files("web01", "/srv/vdiskfs", me, 2);
+  REQUIRE(store.served("web01").size() == 1);
+  CHECK(store.served("web01")[0].open_files == 2);
+  const Refusal open = refusal([&] { store.remove("web01"); });
+  CHECK(open.fault == CatalogFault::disk_open);
+  CHECK(open.says("disk web01 of catalog " + path + " is open: 2 open files in /srv/vdiskfs/web01"));
+  CHECK(open.says("(pid " + std::to_string(me) + ")"));
+  CHECK(store.find("web01"));
+
+  // Closed: removed, and its row with it.
+  store.set_open_files("web01", "/srv/vdiskfs", me, 0);
+  store.remove("web01");
+  CHECK_FALSE(store.find("web01"));
+  CHECK(store.served("web01").empty());
+  // An open count for a disk removed meanwhile makes no row.
+  store.set_open_files("web01", "/srv/vdiskfs", me, 1);
+  CHECK(store.served("web01").empty());
+
+  // A daemon killed hard: its row says open, but nobody runs it.
+  const int64_t dead = dead_pid();
+  store.set_served({"web02", "/mnt/old", dead, 3});
+  CHECK(store.served("web02").empty());
+  CHECK(served_rows(path) == 1);
+  store.drop_served("/srv/vdiskfs", me);  // any writer purges dead rows
+  CHECK(served_rows(path) == 0);
+  store.remove("web02");
+  CHECK_FALSE(store.find("web02"));
 }
