@@ -117,6 +117,20 @@ std::string formats_help() {
   return out;
 }
 
+// How a mount runs and serves its files, shared by mount (MountArgs) and
+// serve (ServeArgs), which name these members alike.
+template <typename Args>
+void add_serving_options(CLI::App* cmd, Args& a) {
+  cmd->add_flag("-f,--foreground", a.foreground, "stay in the foreground (logs go to stderr)");
+  cmd->add_option("--formats", a.formats, formats_help())->capture_default_str();
+  cmd->add_option("--log", a.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
+  cmd->add_option("--readahead", a.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
+      ->capture_default_str();
+  cmd->add_flag("--direct-io", a.direct_io,
+                "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
+  cmd->add_option("-o", a.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
+}
+
 // Lets a large tree keep many source files open for reads.
 void raise_open_file_limit() {
   rlimit lim;
@@ -140,20 +154,13 @@ int main(int argc, char** argv) {
   CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/" + exposed_files_help());
   add_source(mount_cmd, mount.layout);
   mount_cmd->add_option("MOUNTPOINT", mount.mount_point, "empty directory to mount on (required)");
-  mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground (logs go to stderr)");
+  add_serving_options(mount_cmd, mount);
   mount_cmd->add_option("--name", mount.name, "base name of the exposed files (default: the source's base name)");
-  mount_cmd->add_option("--formats", mount.formats, formats_help())->capture_default_str();
-  mount_cmd->add_option("--log", mount.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
-  mount_cmd->add_option("--readahead", mount.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
-      ->capture_default_str();
-  mount_cmd->add_flag("--direct-io", mount.direct_io,
-                      "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
   mount_cmd->add_flag("--read-only", mount.read_only, "refuse writes (EROFS); no delta");
   mount_cmd->add_option("--delta", mount.delta_dir,
                         "keep the writes of this mount in DIR (default: a state folder, see the README)");
   mount_cmd->add_flag("--delta-memory", mount.delta_memory, "keep writes in memory until unmount");
   mount_cmd->add_flag("--discard-delta", mount.discard_delta, "drop the existing delta and start fresh");
-  mount_cmd->add_option("-o", mount.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
   add_layout_options(mount_cmd, mount.layout);
 
   vdiskfs::ServeArgs serve;
@@ -162,16 +169,9 @@ int main(int argc, char** argv) {
                    "; disks added to or removed from the catalog come and go within 2 s");
   serve_cmd->add_option("MOUNTPOINT", serve.mount_point, "empty directory to mount on")->required();
   serve_cmd->add_option("--catalog", serve.catalog, "the catalog file (default: catalog.db in the state folder, see the README)");
-  serve_cmd->add_flag("-f,--foreground", serve.foreground, "stay in the foreground (logs go to stderr)");
+  add_serving_options(serve_cmd, serve);
   serve_cmd->add_flag("--read-only", serve.read_only, "refuse writes (EROFS) to every disk; no deltas");
-  serve_cmd->add_option("--formats", serve.formats, formats_help())->capture_default_str();
   serve_cmd->add_option("--jobs", serve.jobs, "scans of sources at once")->capture_default_str();
-  serve_cmd->add_option("--log", serve.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
-  serve_cmd->add_option("--readahead", serve.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
-      ->capture_default_str();
-  serve_cmd->add_flag("--direct-io", serve.direct_io,
-                      "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
-  serve_cmd->add_option("-o", serve.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
   serve_cmd->add_flag("-q,--quiet", serve.quiet, "print only warnings and errors");
 
   vdiskfs::ExportArgs exp;
