@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
+#include <memory>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -16,17 +18,39 @@ namespace vdiskfs {
 namespace {
 
 // One mount's state, which every operation reaches through
-// fuse_get_context()->private_data: the files, the settings, and whether
-// the readahead was raised yet.
+// fuse_get_context()->private_data: the files (one flat table, or a table
+// of folders), the settings, and whether the readahead was raised yet.
 struct Mount {
-  const FileTable& files;
+  const FileTable* flat;  // a mount of one disk, else null
+  DiskTable* disks;       // a mount of folders, else null
   const FuseSettings& settings;
+  int64_t started_ns;  // the root's times when it holds folders
   std::once_flag readahead_tuned;
 };
 
 Mount& mount() { return *static_cast<Mount*>(fuse_get_context()->private_data); }
 
-const FileTable& table() { return mount().files; }
+// What a path names: the root, a folder of a DiskTable, or an exposed file
+// (in the flat table or in `folder`); nothing when none of these.
+struct Found {
+  bool root = false;
+  std::shared_ptr<DiskFolder> folder;
+  const FileTable* files = nullptr;  // the table holding the file
+  int index = -1;                    // the file's index in `files`
+  bool is_file() const { return index >= 0; }
+  bool exists() const { return root || folder || is_file(); }
+  const ExposedFile& file() const { return files->at(size_t(index)); }
+};
+
+// An open exposed file (fuse_file_info::fh): its folder stays alive while
+// it is open, even when the folder is dropped from the table.
+struct OpenFile {
+  std::shared_ptr<DiskFolder> folder;  // null in a flat mount
+  const ExposedFile* file;
+  size_t index;  // in its table
+};
+
+OpenFile& handle(const fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
 
 int errno_of(Status s) {
   switch (s) {
@@ -47,34 +71,88 @@ timespec to_timespec(int64_t ns) {
   return t;
 }
 
-// "/name" -> index in the table, or -1.
-int lookup(const char* path) {
-  if (path[0] != '/' || std::strchr(path + 1, '/')) return -1;
-  return table().find(path + 1);
+// "/name" (flat) or "/folder" and "/folder/name" (folders) -> what it names.
+Found resolve(const char* path) {
+  Found f;
+  if (std::strcmp(path, "/") == 0) {
+    f.root = true;
+    return f;
+  }
+  if (path[0] != '/') return f;
+  const char* name = path + 1;
+  const char* slash = std::strchr(name, '/');
+  const Mount& m = mount();
+  if (m.flat) {
+    if (slash) return f;
+    f.files = m.flat;
+    f.index = m.flat->find(name);
+    return f;
+  }
+  std::shared_ptr<DiskFolder> folder = m.disks->find(slash ? std::string(name, slash) : std::string(name));
+  if (!folder) return f;
+  if (!slash) {
+    f.folder = std::move(folder);
+    return f;
+  }
+  if (std::strchr(slash + 1, '/')) return f;
+  const int i = folder->files.find(slash + 1);
+  if (i < 0) return f;
+  f.files = &folder->files;
+  f.index = i;
+  f.folder = std::move(folder);
+  return f;
+}
+
+// Calls `fn` on every exposed file of the mount.
+template <typename Fn>
+void for_each_file(Fn fn) {
+  const Mount& m = mount();
+  if (m.flat) {
+    for (size_t i = 0; i < m.flat->size(); ++i) fn(m.flat->at(i));
+    return;
+  }
+  for (const auto& folder : m.disks->folders())
+    for (size_t i = 0; i < folder->files.size(); ++i) fn(folder->files.at(i));
 }
 
 void* op_init(fuse_conn_info* conn, fuse_config* cfg) {
-  cfg->kernel_cache = 1;  // content never changes under a mount: keep pages
-  cfg->entry_timeout = 3600;
-  cfg->attr_timeout = 3600;
-  cfg->negative_timeout = 3600;
+  Mount& m = mount();
+  if (m.flat) {
+    cfg->kernel_cache = 1;  // content never changes under a mount: keep pages
+    cfg->entry_timeout = 3600;
+    cfg->attr_timeout = 3600;
+    cfg->negative_timeout = 3600;
+  } else {
+    // Folders come and go: every lookup asks the daemon. A folder dropped
+    // and put again may hold other content under the same names, so pages
+    // are kept only while a file's size and mtime stay the same.
+    cfg->auto_cache = 1;
+    cfg->entry_timeout = 0;
+    cfg->attr_timeout = 1;
+    cfg->negative_timeout = 0;
+  }
   conn->max_readahead = 1 << 20;
-  return fuse_get_context()->private_data;
+  if (m.settings.on_ready) m.settings.on_ready();
+  return &m;
 }
 
 int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
   std::memset(st, 0, sizeof *st);
   st->st_uid = getuid();
   st->st_gid = getgid();
-  if (std::strcmp(path, "/") == 0) {
+  const Found found = resolve(path);
+  if (found.root || (found.folder && !found.is_file())) {
+    const Mount& m = mount();
     st->st_mode = S_IFDIR | 0555;
     st->st_nlink = 2;
-    if (table().size()) st->st_mtim = st->st_ctim = st->st_atim = to_timespec(table().at(0).mtime_ns);
+    const int64_t t = found.folder ? found.folder->mtime_ns
+                      : m.flat     ? (m.flat->size() ? m.flat->at(0).mtime_ns : 0)
+                                   : m.started_ns;
+    st->st_mtim = st->st_ctim = st->st_atim = to_timespec(t);
     return 0;
   }
-  const int i = lookup(path);
-  if (i < 0) return -ENOENT;
-  const ExposedFile& f = table().at(size_t(i));
+  if (!found.is_file()) return -ENOENT;
+  const ExposedFile& f = found.file();
   st->st_mode = S_IFREG | (f.writer ? 0644 : 0444);
   st->st_nlink = 1;
   st->st_size = off_t(f.image->size());
@@ -86,11 +164,18 @@ int op_getattr(const char* path, struct stat* st, fuse_file_info*) {
 
 int op_readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_info*,
                fuse_readdir_flags) {
-  if (std::strcmp(path, "/") != 0) return -ENOTDIR;
+  const Found found = resolve(path);
+  if (!found.exists()) return -ENOENT;
+  if (found.is_file()) return -ENOTDIR;
   fill(buf, ".", nullptr, 0, fuse_fill_dir_flags(0));
   fill(buf, "..", nullptr, 0, fuse_fill_dir_flags(0));
-  for (size_t i = 0; i < table().size(); ++i)
-    fill(buf, table().at(i).name.c_str(), nullptr, 0, fuse_fill_dir_flags(0));
+  const Mount& m = mount();
+  const FileTable* files = found.folder ? &found.folder->files : m.flat;
+  if (files) {
+    for (size_t i = 0; i < files->size(); ++i) fill(buf, files->at(i).name.c_str(), nullptr, 0, fuse_fill_dir_flags(0));
+  } else {
+    for (const auto& folder : m.disks->folders()) fill(buf, folder->name.c_str(), nullptr, 0, fuse_fill_dir_flags(0));
+  }
   return 0;
 }
 
@@ -106,21 +191,35 @@ void tune_readahead_once(Mount& m) {
 }
 
 int op_open(const char* path, fuse_file_info* fi) {
-  const int i = lookup(path);
-  if (i < 0) return -ENOENT;
-  if ((fi->flags & O_ACCMODE) != O_RDONLY && !table().at(size_t(i)).writer) return -EROFS;
-  tune_readahead_once(mount());
-  fi->fh = uint64_t(i);
-  fi->keep_cache = 1;
+  Found found = resolve(path);
+  if (!found.exists()) return -ENOENT;
+  if (!found.is_file()) return -EISDIR;
+  const ExposedFile& f = found.file();
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && !f.writer) return -EROFS;
+  Mount& m = mount();
+  tune_readahead_once(m);
+  if (m.flat) fi->keep_cache = 1;  // folders: auto_cache decides
   // direct_io skips the kernel's page cache: one copy less for streaming
   // readers, but no caching between readers and no mmap.
-  if (mount().settings.direct_io) fi->direct_io = 1;
-  if (const auto& tap = table().at(size_t(i)).tap) tap->opened();
+  if (m.settings.direct_io) fi->direct_io = 1;
+  if (found.folder) {
+    std::lock_guard lock(found.folder->open_mutex);
+    ++found.folder->open_files;
+    if (m.settings.open_changed) m.settings.open_changed(found.folder->name, found.folder->open_files);
+  }
+  if (f.tap) f.tap->opened();
+  fi->fh = reinterpret_cast<uint64_t>(new OpenFile{std::move(found.folder), &f, size_t(found.index)});
   return 0;
 }
 
 int op_release(const char*, fuse_file_info* fi) {
-  if (const auto& tap = table().at(fi->fh).tap) tap->released();
+  std::unique_ptr<OpenFile> open(&handle(fi));
+  if (const auto& tap = open->file->tap) tap->released();
+  if (DiskFolder* folder = open->folder.get()) {
+    std::lock_guard lock(folder->open_mutex);
+    --folder->open_files;
+    if (const auto& changed = mount().settings.open_changed) changed(folder->name, folder->open_files);
+  }
   return 0;
 }
 
@@ -141,7 +240,7 @@ class ReadInFlight {
 };
 
 int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* fi) {
-  const ExposedFile& f = table().at(fi->fh);
+  const ExposedFile& f = *handle(fi).file;
   const Image& image = *f.image;
   if (offset < 0) return -EINVAL;
   const ReadInFlight in_flight(f.tap.get(), uint64_t(offset), size);
@@ -152,7 +251,7 @@ int op_read(const char*, char* buf, size_t size, off_t offset, fuse_file_info* f
 }
 
 int op_write(const char*, const char* buf, size_t size, off_t offset, fuse_file_info* fi) {
-  const ExposedFile& f = table().at(fi->fh);
+  const ExposedFile& f = *handle(fi).file;
   if (!f.writer) return -EROFS;
   if (offset < 0) return -EINVAL;
   const Status s = f.writer->write(uint64_t(offset), reinterpret_cast<const uint8_t*>(buf), size);
@@ -166,14 +265,14 @@ int op_write(const char*, const char* buf, size_t size, off_t offset, fuse_file_
 off_t op_lseek(const char*, off_t off, int whence, fuse_file_info* fi) {
   if (off < 0) return -ENXIO;
   if (whence != SEEK_DATA && whence != SEEK_HOLE) return -EINVAL;
-  const std::optional<uint64_t> at = table().at(fi->fh).seek(uint64_t(off), whence == SEEK_DATA);
+  const std::optional<uint64_t> at = handle(fi).file->seek(uint64_t(off), whence == SEEK_DATA);
   return at ? off_t(*at) : -ENXIO;
 }
 
 int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
-  const int i = fi ? int(fi->fh) : lookup(path);
-  if (i < 0) return -ENOENT;
-  const ExposedFile& f = table().at(size_t(i));
+  const Found found = fi ? Found{} : resolve(path);
+  if (!fi && !found.is_file()) return found.exists() ? -EISDIR : -ENOENT;
+  const ExposedFile& f = fi ? *handle(fi).file : found.file();
   if (!f.writer) return -EROFS;
   if (size < 0) return -EINVAL;
   const Status s = f.writer->truncate(uint64_t(size));
@@ -182,15 +281,14 @@ int op_truncate(const char* path, off_t size, fuse_file_info* fi) {
 }
 
 int op_fsync(const char*, int, fuse_file_info* fi) {
-  const ExposedFile& f = table().at(fi->fh);
+  const ExposedFile& f = *handle(fi).file;
   return f.writer ? -errno_of(f.writer->sync()) : 0;
 }
 
 // Times and modes of the exposed files are the disk's: accept and ignore
 // (so `touch` works), as they are not part of the disk's content.
 int op_utimens(const char* path, const timespec*, fuse_file_info*) {
-  const bool known = std::strcmp(path, "/") == 0 || lookup(path) >= 0;
-  return known ? 0 : -ENOENT;
+  return resolve(path).exists() ? 0 : -ENOENT;
 }
 
 // What the mount holds, as df shows it:
@@ -206,10 +304,13 @@ int op_utimens(const char* path, const timespec*, fuse_file_info*) {
 int op_statfs(const char*, struct statvfs* st) {
   std::memset(st, 0, sizeof *st);
   st->f_bsize = st->f_frsize = 4096;
-  uint64_t held = 0;
-  for (size_t i = 0; i < table().size(); ++i) held += table().at(i).held_bytes();
+  uint64_t held = 0, files = 0;
+  for_each_file([&](const ExposedFile& f) {
+    held += f.held_bytes();
+    ++files;
+  });
   st->f_blocks = (held + 4095) / 4096;
-  st->f_files = table().size();
+  st->f_files = files;
   st->f_namemax = 255;
   return 0;
 }
@@ -233,6 +334,13 @@ int xattr_made(const std::function<std::string()>& make, const char* what, char*
   }
 }
 
+// The restore callbacks of a flat mount (they take a file's index in its
+// one table); null in a mount of folders.
+const FuseSettings* restores() {
+  const Mount& m = mount();
+  return m.flat && m.settings.restore_status ? &m.settings : nullptr;
+}
+
 // The mount's counters on its root (kStatsXattr); each exposed file's
 // restore status (kRestoreXattr).
 int op_getxattr(const char* path, const char* name, char* value, size_t size) {
@@ -241,40 +349,45 @@ int op_getxattr(const char* path, const char* name, char* value, size_t size) {
     if (!s.stats || std::strcmp(name, kStatsXattr) != 0) return -ENODATA;
     return xattr_made(s.stats, "the mount's counters", value, size);
   }
-  const int i = lookup(path);
-  if (i < 0) return -ENOENT;
-  if (!s.restore_status || std::strcmp(name, kRestoreXattr) != 0) return -ENODATA;
-  return xattr_made([&] { return s.restore_status(size_t(i)); }, "a restore status", value, size);
+  const Found found = resolve(path);
+  if (!found.exists()) return -ENOENT;
+  if (!found.is_file() || !restores() || std::strcmp(name, kRestoreXattr) != 0) return -ENODATA;
+  const size_t i = size_t(found.index);
+  return xattr_made([&] { return s.restore_status(i); }, "a restore status", value, size);
 }
 
 // A restore request (JSON) to an exposed file's kRestoreXattr.
 int op_setxattr(const char* path, const char* name, const char* value, size_t size, int) {
-  const int i = lookup(path);
-  if (i < 0) return std::strcmp(path, "/") == 0 ? -ENOTSUP : -ENOENT;
+  const Found found = resolve(path);
+  if (!found.exists()) return -ENOENT;
+  if (!found.is_file()) return -ENOTSUP;
   const FuseSettings& s = mount().settings;
-  if (!s.restore_request || std::strcmp(name, kRestoreXattr) != 0) return -ENOTSUP;
+  if (!restores() || !s.restore_request || std::strcmp(name, kRestoreXattr) != 0) return -ENOTSUP;
+  const size_t i = size_t(found.index);
   try {
-    const std::string why = s.restore_request(size_t(i), std::string(value, size));
+    const std::string why = s.restore_request(i, std::string(value, size));
     if (why.empty()) return 0;
-    log_warning("restore request for {} refused: {}", table().at(size_t(i)).name, why);
+    log_warning("restore request for {} refused: {}", found.file().name, why);
     return -EINVAL;
   } catch (const std::exception& e) {
-    log_error("restore request for {} failed: {}", table().at(size_t(i)).name, e.what());
+    log_error("restore request for {} failed: {}", found.file().name, e.what());
     return -EIO;
   }
 }
 
 int op_listxattr(const char* path, char* list, size_t size) {
   const FuseSettings& s = mount().settings;
-  const bool root = std::strcmp(path, "/") == 0;
-  if (!root && lookup(path) < 0) return -ENOENT;
-  const char* name = root ? (s.stats ? kStatsXattr : nullptr) : (s.restore_status ? kRestoreXattr : nullptr);
+  const Found found = resolve(path);
+  if (!found.exists()) return -ENOENT;
+  const char* name = found.root       ? (s.stats ? kStatsXattr : nullptr)
+                     : found.is_file() ? (restores() ? kRestoreXattr : nullptr)
+                                       : nullptr;
   return name ? xattr_reply(std::string(name, std::strlen(name) + 1), list, size) : 0;
 }
 
-}  // namespace
-
-int serve_fuse(const FileTable& files, const FuseSettings& settings) {
+// Mounts `mount`, daemonizes unless foreground, and serves until unmounted.
+int run_mount(Mount& mount) {
+  const FuseSettings& settings = mount.settings;
   fuse_operations ops{};
   ops.init = op_init;
   ops.getattr = op_getattr;
@@ -291,7 +404,6 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
   ops.getxattr = op_getxattr;
   ops.setxattr = op_setxattr;
   ops.listxattr = op_listxattr;
-  Mount mount{files, settings, {}};
 
   std::string options = "fsname=" + settings.fs_name + ",subtype=vdiskfs,default_permissions";
   if (settings.read_only) options += ",ro";
@@ -317,13 +429,30 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings) {
     fuse_loop_config* loop = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(loop, settings.max_threads);
     fuse_loop_cfg_set_idle_threads(loop, 4);
-    rc = fuse_loop_mt(f, loop) == 0 ? 0 : 1;
+    // 0: unmounted; above 0: the signal (SIGTERM, SIGINT, SIGHUP) that
+    // ended the loop, after which the mount is undone below as cleanly;
+    // below 0: an error.
+    rc = fuse_loop_mt(f, loop) < 0 ? 1 : 0;
     fuse_loop_cfg_destroy(loop);
     fuse_remove_signal_handlers(fuse_get_session(f));
   }
   fuse_unmount(f);
   fuse_destroy(f);
   return rc;
+}
+
+}  // namespace
+
+int serve_fuse(const FileTable& files, const FuseSettings& settings) {
+  Mount mount{&files, nullptr, settings, 0, {}};
+  return run_mount(mount);
+}
+
+int serve_fuse(DiskTable& disks, const FuseSettings& settings) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  Mount mount{nullptr, &disks, settings, now, {}};
+  return run_mount(mount);
 }
 
 }  // namespace vdiskfs

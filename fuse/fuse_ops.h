@@ -1,10 +1,12 @@
 #pragma once
-// The FUSE front end: serves a FileTable through libfuse3's multithreaded
-// loop. The only place where core Status values become errno.
+// The FUSE front end: serves a FileTable (one folder of files) or a
+// DiskTable (a folder per disk, changing while mounted) through libfuse3's
+// multithreaded loop. The only place where core Status values become errno.
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "fuse/disk_table.h"
 #include "fuse/file_table.h"
 
 namespace vdiskfs {
@@ -27,6 +29,13 @@ struct FuseSettings {
   // refused (setxattr then fails with EINVAL). Null: no such attribute.
   std::function<std::string(size_t file)> restore_status;
   std::function<std::string(size_t file, const std::string& request)> restore_request;
+  // Called once the mount answers (FUSE's INIT reached the daemon, after
+  // daemonizing): where threads may start and systemd hears READY. Null: none.
+  std::function<void()> on_ready;
+  // A DiskTable mount: called under the folder's open_mutex each time an
+  // open of one of its files starts or is released, with the opens now
+  // held. Must not throw. Null: none.
+  std::function<void(const std::string& folder, int open_files)> open_changed;
 };
 
 // The extended attribute of each exposed file through which `vdiskfs
@@ -39,5 +48,10 @@ inline constexpr const char* kStatsXattr = "user.vdiskfs.stats";
 // Mounts, daemonizes unless foreground, and serves until unmounted.
 // Returns the process exit code.
 int serve_fuse(const FileTable& files, const FuseSettings& settings);
+
+// The same for a DiskTable: MOUNTPOINT/<folder>/<file>. Folders may be put
+// and dropped while it serves; lookups are not cached by the kernel, so a
+// change shows at once. Returns the process exit code.
+int serve_fuse(DiskTable& disks, const FuseSettings& settings);
 
 }  // namespace vdiskfs

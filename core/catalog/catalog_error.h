@@ -21,6 +21,7 @@ enum class CatalogFault {
   duplicate_name,    // a disk of that name is already listed
   no_such_disk,      // no disk of that name
   has_clones,        // the disk is the parent of others
+  disk_open,         // a file of the disk is open on a running `vdiskfs serve`
 };
 
 class CatalogError : public Error {

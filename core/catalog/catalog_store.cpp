@@ -1,10 +1,13 @@
 #include "core/catalog/catalog_store.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 #include "core/catalog/catalog_error.h"
@@ -29,6 +32,20 @@ CREATE TABLE disks (
   identity TEXT                            -- hex identity, once computed
 );
 CREATE INDEX disks_by_parent ON disks(parent);
+)sql";
+
+// Version 2: which running `vdiskfs serve` serves a disk, and its open
+// files (a disk with open files is not removed). Rows of dead pids are
+// stale and ignored.
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE served (
+  name TEXT NOT NULL,                      -- the disk (no foreign key: rows outlive nothing)
+  mount_point TEXT NOT NULL,               -- canonical path of the serve mount
+  pid INTEGER NOT NULL,                    -- the serving daemon
+  open_files INTEGER NOT NULL DEFAULT 0,   -- opens of its files not yet released
+  updated INTEGER NOT NULL,                -- seconds since 1970, UTC
+  PRIMARY KEY (name, mount_point)
+);
 )sql";
 
 constexpr const char* kDiskColumns = "name, source, layout, delta_dir, parent, created, identity";
@@ -139,6 +156,9 @@ SqliteDb open_catalog(const std::string& path, CatalogStore::Access access,
   return db;
 }
 
+// True while process `pid` runs (EPERM: it runs as another user).
+bool pid_alive(int64_t pid) { return pid > 0 && (kill(pid_t(pid), 0) == 0 || errno == EPERM); }
+
 CatalogDisk disk_of_row(const SqliteStatement& row) {
   CatalogDisk d;
   d.name = row.text(0);
@@ -154,7 +174,7 @@ CatalogDisk disk_of_row(const SqliteStatement& row) {
 }  // namespace
 
 const std::vector<CatalogMigration>& catalog_migrations() {
-  static const std::vector<CatalogMigration> migrations = {{1, kVersion1}};
+  static const std::vector<CatalogMigration> migrations = {{1, kVersion1}, {2, kVersion2}};
   return migrations;
 }
 
@@ -188,10 +208,18 @@ void CatalogStore::add(const CatalogDisk& disk) {
 void CatalogStore::remove(const std::string& name) {
   SqliteTransaction transaction(db_);
   get(name);
+  for (const ServedDisk& s : served(name))
+    if (s.open_files > 0)
+      fail_catalog(CatalogFault::disk_open,
+                   "disk {} of catalog {} is open: {} open file{} in {}/{} of the vdiskfs serve mount on {} (pid {}); "
+                   "close {} (stop the VM or program using it) and run remove again",
+                   name, path(), s.open_files, s.open_files == 1 ? "" : "s", s.mount_point, name, s.mount_point, s.pid,
+                   s.open_files == 1 ? "it" : "them");
   if (const std::vector<std::string> children = clones(name); !children.empty())
     fail_catalog(CatalogFault::has_clones, "disk {} of catalog {} has clones ({}): remove them first", name, path(),
                  fmt::join(children, ", "));
   db_.prepare("DELETE FROM disks WHERE name = ?").bind(1, name).step();
+  if (version_ >= 2) db_.prepare("DELETE FROM served WHERE name = ?").bind(1, name).step();
   transaction.commit();
 }
 
@@ -225,6 +253,54 @@ std::vector<std::string> CatalogStore::clones(const std::string& name) const {
   SqliteStatement s = db_.prepare("SELECT name FROM disks WHERE parent = ? ORDER BY name");
   s.bind(1, name);
   while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+void CatalogStore::set_served(const ServedDisk& served) {
+  db_.prepare("INSERT OR REPLACE INTO served (name, mount_point, pid, open_files, updated) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, served.name)
+      .bind(2, served.mount_point)
+      .bind(3, served.pid)
+      .bind(4, served.open_files)
+      .bind(5, int64_t(time(nullptr)))
+      .step();
+}
+
+void CatalogStore::set_open_files(const std::string& name, const std::string& mount_point, int64_t pid,
+                                  int64_t open_files) {
+  db_.prepare("UPDATE served SET open_files = ?, updated = ? WHERE name = ? AND mount_point = ? AND pid = ?")
+      .bind(1, open_files)
+      .bind(2, int64_t(time(nullptr)))
+      .bind(3, name)
+      .bind(4, mount_point)
+      .bind(5, pid)
+      .step();
+}
+
+void CatalogStore::drop_served(const std::string& mount_point, int64_t pid, const std::string& name) {
+  SqliteTransaction transaction(db_);
+  if (name.empty())
+    db_.prepare("DELETE FROM served WHERE mount_point = ? AND pid = ?").bind(1, mount_point).bind(2, pid).step();
+  else
+    db_.prepare("DELETE FROM served WHERE name = ? AND mount_point = ? AND pid = ?")
+        .bind(1, name)
+        .bind(2, mount_point)
+        .bind(3, pid)
+        .step();
+  std::vector<int64_t> dead;
+  for (SqliteStatement s = db_.prepare("SELECT DISTINCT pid FROM served"); s.step();)
+    if (!pid_alive(s.integer(0))) dead.push_back(s.integer(0));
+  for (const int64_t p : dead) db_.prepare("DELETE FROM served WHERE pid = ?").bind(1, p).step();
+  transaction.commit();
+}
+
+std::vector<ServedDisk> CatalogStore::served(const std::string& name) const {
+  std::vector<ServedDisk> out;
+  if (version_ < 2) return out;
+  SqliteStatement s = db_.prepare("SELECT mount_point, pid, open_files FROM served WHERE name = ? ORDER BY mount_point");
+  s.bind(1, name);
+  while (s.step())
+    if (pid_alive(s.integer(1))) out.push_back({name, s.text(0), s.integer(1), s.integer(2)});
   return out;
 }
 

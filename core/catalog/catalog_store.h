@@ -31,6 +31,15 @@ struct CatalogDisk {
   std::optional<std::string> identity;  // hex identity, once computed
 };
 
+// A disk as a running `vdiskfs serve` serves it: where, by which process,
+// and how many opens of its files are not yet released.
+struct ServedDisk {
+  std::string name;         // the disk
+  std::string mount_point;  // canonical path of the serve mount
+  int64_t pid = 0;          // the serving daemon
+  int64_t open_files = 0;   // opens of MOUNTPOINT/NAME/* not yet released
+};
+
 // One step of the schema: the SQL that takes a file from version - 1 to
 // `version`.
 struct CatalogMigration {
@@ -59,9 +68,24 @@ class CatalogStore {
   // Adds a disk. Throws CatalogError bad_name, duplicate_name, or
   // no_such_disk for a parent that is not listed.
   void add(const CatalogDisk& disk);
-  // Removes a disk. Throws CatalogError no_such_disk, or has_clones when
-  // other disks name it as their parent.
+  // Removes a disk, and the rows of the mounts serving it. Throws
+  // CatalogError no_such_disk, has_clones when other disks name it as their
+  // parent, or disk_open (naming the mount and pid) while a live daemon
+  // records files of it open.
   void remove(const std::string& name);
+
+  // Records that the daemon `served.pid` serves disk `served.name` on
+  // `served.mount_point`, with its open count (replacing an earlier row of
+  // that disk and mount). Needs schema version 2.
+  void set_served(const ServedDisk& served);
+  // Sets the open count of a row set_served made; no row (the disk was
+  // removed meanwhile): nothing.
+  void set_open_files(const std::string& name, const std::string& mount_point, int64_t pid, int64_t open_files);
+  // Drops the row of disk `name` ("" : every row) of the daemon `pid` on
+  // `mount_point`, and the rows of daemons that are gone.
+  void drop_served(const std::string& mount_point, int64_t pid, const std::string& name = "");
+  // The live daemons serving disk `name` (rows of dead pids left out).
+  std::vector<ServedDisk> served(const std::string& name) const;
   // Every disk, by name.
   std::vector<CatalogDisk> list() const;
   // The disk `name`, or nullopt.

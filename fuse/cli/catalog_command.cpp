@@ -90,7 +90,12 @@ Json show_json(const CatalogStore& store, const CatalogDisk& d) {
       if (f.contains("base_identity")) j["identity"] = f["base_identity"];
   j["deltas"] = deltas;
   j["clones"] = store.clones(d.name);
-  j["served_by"] = nullptr;  // `vdiskfs serve` is not there yet
+  // The live `vdiskfs serve` daemons serving it (rows of dead pids left
+  // out), or null.
+  Json served = Json::array();
+  for (const ServedDisk& s : store.served(d.name))
+    served.push_back({{"mount_point", s.mount_point}, {"pid", s.pid}, {"open_files", s.open_files}});
+  j["served_by"] = served.empty() ? Json(nullptr) : served;
   return j;
 }
 
@@ -126,7 +131,13 @@ void print_show(const Json& j) {
   std::string clones;
   for (const Json& c : j["clones"]) clones += (clones.empty() ? "" : ", ") + c.get<std::string>();
   std::printf("%-10s %s\n", "clones", clones.empty() ? "none" : clones.c_str());
-  std::printf("%-10s %s\n", "served by", or_text(j["served_by"], "not served").c_str());
+  std::string served;
+  if (!j["served_by"].is_null())
+    for (const Json& s : j["served_by"])
+      served += fmt::format("{}{} (pid {}, {} open file{})", served.empty() ? "" : "; ",
+                            s["mount_point"].get<std::string>(), s["pid"].get<int64_t>(), s["open_files"].get<int64_t>(),
+                            s["open_files"].get<int64_t>() == 1 ? "" : "s");
+  std::printf("%-10s %s\n", "served by", served.empty() ? "not served" : served.c_str());
 }
 
 }  // namespace

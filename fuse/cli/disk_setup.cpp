@@ -203,7 +203,7 @@ ScanOptions scan_options(const LayoutArgs& args) {
   scan.one_file_system = args.one_file_system;
   scan.xattrs = args.xattrs;
   // Progress only on a terminal: scripts see nothing but warnings.
-  if (!args.quiet && isatty(STDERR_FILENO)) {
+  if (!args.quiet && args.progress && isatty(STDERR_FILENO)) {
     scan.progress = [](uint64_t entries) { std::fprintf(stderr, "\rscanning: %llu entries", (unsigned long long)entries); };
     scan.read_progress = first_pass_printer();
   }

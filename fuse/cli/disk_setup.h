@@ -34,6 +34,8 @@ struct LayoutArgs {
   bool local_time = false;        // FAT32 times in local time
   std::string cluster_size;       // FAT32 --cluster-size ("" = the specification's table)
   bool quiet = false;
+  // Scan progress on a terminal; off where several scans run at once (serve).
+  bool progress = true;
   // Shares (nfs://, smb://): how they are reached and cached.
   std::string credentials;         // --credentials FILE
   double timeout_seconds = 30;     // --timeout

@@ -19,6 +19,7 @@
 #include "fuse/cli/fstab_args.h"
 #include "fuse/cli/restore_command.h"
 #include "fuse/cli/mount_command.h"
+#include "fuse/cli/serve_command.h"
 
 namespace {
 
@@ -118,6 +119,20 @@ std::string formats_help() {
   return out;
 }
 
+// How a mount runs and serves its files, shared by mount (MountArgs) and
+// serve (ServeArgs), which name these members alike.
+template <typename Args>
+void add_serving_options(CLI::App* cmd, Args& a) {
+  cmd->add_flag("-f,--foreground", a.foreground, "stay in the foreground (logs go to stderr)");
+  cmd->add_option("--formats", a.formats, formats_help())->capture_default_str();
+  cmd->add_option("--log", a.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
+  cmd->add_option("--readahead", a.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
+      ->capture_default_str();
+  cmd->add_flag("--direct-io", a.direct_io,
+                "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
+  cmd->add_option("-o", a.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
+}
+
 // Lets a large tree keep many source files open for reads.
 void raise_open_file_limit() {
   rlimit lim;
@@ -141,21 +156,25 @@ int main(int argc, char** argv) {
   CLI::App* mount_cmd = app.add_subcommand("mount", "Mount SOURCE as MOUNTPOINT/" + exposed_files_help());
   add_source(mount_cmd, mount.layout);
   mount_cmd->add_option("MOUNTPOINT", mount.mount_point, "empty directory to mount on (required)");
-  mount_cmd->add_flag("-f,--foreground", mount.foreground, "stay in the foreground (logs go to stderr)");
+  add_serving_options(mount_cmd, mount);
   mount_cmd->add_option("--name", mount.name, "base name of the exposed files (default: the source's base name)");
-  mount_cmd->add_option("--formats", mount.formats, formats_help())->capture_default_str();
-  mount_cmd->add_option("--log", mount.log_file, "append log lines to this file (default: stderr in the foreground, syslog in the background)");
-  mount_cmd->add_option("--readahead", mount.readahead_kib, "kernel readahead of the mount in KiB (0: kernel default)")
-      ->capture_default_str();
-  mount_cmd->add_flag("--direct-io", mount.direct_io,
-                      "bypass the kernel page cache for the exposed files (faster streaming reads; no mmap)");
   mount_cmd->add_flag("--read-only", mount.read_only, "refuse writes (EROFS); no delta");
   mount_cmd->add_option("--delta", mount.delta_dir,
                         "keep the writes of this mount in DIR (default: a state folder, see the README)");
   mount_cmd->add_flag("--delta-memory", mount.delta_memory, "keep writes in memory until unmount");
   mount_cmd->add_flag("--discard-delta", mount.discard_delta, "drop the existing delta and start fresh");
-  mount_cmd->add_option("-o", mount.fuse_options, "extra FUSE mount options (e.g. allow_other)")->delimiter(',');
   add_layout_options(mount_cmd, mount.layout);
+
+  vdiskfs::ServeArgs serve;
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "Serve every disk of a catalog in one mount: MOUNTPOINT/NAME/" + exposed_files_help() +
+                   "; disks added to or removed from the catalog come and go within 2 s");
+  serve_cmd->add_option("MOUNTPOINT", serve.mount_point, "empty directory to mount on")->required();
+  serve_cmd->add_option("--catalog", serve.catalog, "the catalog file (default: catalog.db in the state folder, see the README)");
+  add_serving_options(serve_cmd, serve);
+  serve_cmd->add_flag("--read-only", serve.read_only, "refuse writes (EROFS) to every disk; no deltas");
+  serve_cmd->add_option("--jobs", serve.jobs, "scans of sources at once")->capture_default_str();
+  serve_cmd->add_flag("-q,--quiet", serve.quiet, "print only warnings and errors");
 
   vdiskfs::ExportArgs exp;
   CLI::App* export_cmd = app.add_subcommand(
@@ -285,6 +304,11 @@ int main(int argc, char** argv) {
       // the log (--log FILE or syslog) says why it ends.
       if (rc != 0 && !mount.foreground)
         vdiskfs::log_error("the mount on {} ends with exit status {}", mount.mount_point, rc);
+      return rc;
+    }
+    if (*serve_cmd) {
+      const int rc = vdiskfs::serve_command(serve);
+      if (rc != 0 && !serve.foreground) vdiskfs::log_error("the serve mount on {} ends with exit status {}", serve.mount_point, rc);
       return rc;
     }
     if (*export_cmd) return vdiskfs::export_command(exp);

@@ -120,15 +120,15 @@ int stats_command(const std::string& mount_point, bool json) {
   return 0;
 }
 
-int mount_command(const MountArgs& args) {
-  if (!args.log_file.empty() && !log_to_file(args.log_file))
-    fail("cannot open log file {}", args.log_file);
-  const std::string mount_point = check_mount_point(args.mount_point);
-  PreparedDisk prepared = prepare_disk(layout_of_delta(args));
-  if (prepared.source_path == mount_point) fail("source and mount point are the same directory");
+ExposedDisk expose_disk(const MountArgs& args) {
+  ExposedDisk out;
+  out.prepared = prepare_disk(layout_of_delta(args));
+  PreparedDisk& prepared = out.prepared;
+  if (prepared.source_path == args.mount_point) fail("source and mount point are the same directory");
   const std::string name = args.name.empty() ? source_default_name(prepared.source_path) : args.name;
   if (name.find('/') != std::string::npos || name == "." || name == "..")
     fail("--name {} is not a plain file name", name);
+  out.name = name;
 
   const Disk& disk = prepared.disk;
   const Tree& tree = prepared.source->tree();
@@ -146,8 +146,6 @@ int mount_command(const MountArgs& args) {
   delta.dir = delta_dir_of(args, prepared.source_path);
   delta.discard = args.discard_delta;
   const DeltaSet deltas(delta, disk.identity, disk.layout, tree);
-  FileTable files;
-  std::vector<std::shared_ptr<RestoreSlot>> restores;  // by file index; none on --read-only
   for (ContainerFile& f : build_containers(input, formats)) {
     const std::string file_name = name + f.suffix;
     std::shared_ptr<OverlayFile> overlay;  // none on --read-only: the base is served itself
@@ -155,12 +153,12 @@ int mount_command(const MountArgs& args) {
       overlay = std::make_shared<OverlayFile>(f.image, deltas.open(file_name, f.image->size()));
     ExposedFile exposed = expose(file_name, f.image, overlay, disk.timestamp_ns, f.allocated_bytes);
     if (overlay) {
-      restores.push_back(restore_slot(exposed, f.image, overlay, qemu_format_of(f.suffix),
-                                      restore_record_path(delta, disk.identity.hex(), file_name),
-                                      disk.identity.hex()));
-      exposed.tap = restores.back();
+      out.restores.push_back(restore_slot(exposed, f.image, overlay, qemu_format_of(f.suffix),
+                                          restore_record_path(delta, disk.identity.hex(), file_name),
+                                          disk.identity.hex()));
+      exposed.tap = out.restores.back();
     }
-    files.add(std::move(exposed));
+    out.files.add(std::move(exposed));
   }
   if (delta.mode == DeltaMode::directory && !args.layout.quiet) log_info("writes go to the delta in {}", delta.dir);
 
@@ -169,8 +167,21 @@ int mount_command(const MountArgs& args) {
     log_info("{}: {} entries, {:.1f} MiB of data -> {}/{}.* ({:.1f} MiB disk, {} UUID {}, "
              "identity {}); scan {:.2f} s, layout {:.2f} s",
              prepared.source_path, tree.dirents.size() + 1, double(tree.data_bytes()) / (1 << 20),
-             mount_point, name, double(disk.image->size()) / (1 << 20), disk.volume.type, disk.volume.uuid_text,
+             args.mount_point, name, double(disk.image->size()) / (1 << 20), disk.volume.type, disk.volume.uuid_text,
              disk.identity.hex(), prepared.scan_seconds, prepared.layout_seconds);
+  return out;
+}
+
+int mount_command(const MountArgs& given) {
+  if (!given.log_file.empty() && !log_to_file(given.log_file))
+    fail("cannot open log file {}", given.log_file);
+  MountArgs args = given;
+  args.mount_point = check_mount_point(given.mount_point);
+  const std::string& mount_point = args.mount_point;
+  const ExposedDisk exposed = expose_disk(args);
+  const PreparedDisk& prepared = exposed.prepared;
+  const FileTable& files = exposed.files;
+  const std::vector<std::shared_ptr<RestoreSlot>>& restores = exposed.restores;
   if (!args.foreground && args.log_file.empty()) log_to_syslog(true);
 
   FuseSettings settings;

@@ -3,7 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "core/restore/restore_manager.h"
 #include "fuse/cli/disk_setup.h"
+#include "fuse/file_table.h"
 
 namespace vdiskfs {
 
@@ -26,6 +28,20 @@ struct MountArgs {
 // The default delta folder of a disk named `name` over the canonical
 // `source_path`: the state folder's <name>-<hash of the source and --at>.
 std::string default_disk_delta_dir(const std::string& name, const LayoutArgs& layout, const std::string& source_path);
+
+// A disk built and exposed: its files (NAME.img, NAME.vmdk, ...) over
+// their deltas, and what they read from, which must outlive them.
+struct ExposedDisk {
+  PreparedDisk prepared;
+  std::string name;  // the files' base name
+  FileTable files;
+  std::vector<std::shared_ptr<RestoreSlot>> restores;  // by file index; none on --read-only
+};
+
+// What `vdiskfs mount` serves for `args` (args.mount_point only names the
+// files in log lines): scans the source, builds the disk and its container
+// files, opens their deltas. Throws Error with a clear message.
+ExposedDisk expose_disk(const MountArgs& args);
 
 // Runs `vdiskfs mount`: builds the disk, exposes its files and serves them
 // until unmounted. Returns the exit status; throws Error on a refusal.

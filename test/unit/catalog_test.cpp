@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <functional>
@@ -91,7 +93,7 @@ std::optional<CatalogFault> open_fault(const std::string& path, CatalogStore::Ac
   return fault;
 }
 
-// A catalog of version 1 holding web01, at `path`.
+// A catalog of this program's version holding web01, at `path`.
 void make_catalog(const std::string& path) { CatalogStore(path, CatalogStore::Access::read_write).add(disk("web01")); }
 
 }  // namespace
@@ -124,7 +126,7 @@ TEST_CASE("catalog: an empty file is version 0; reading leaves it empty, writing
   }
   CHECK(bytes_of(path).empty());
   CatalogStore store(path, CatalogStore::Access::read_write);
-  CHECK(store.schema_version() == 1);
+  CHECK(store.schema_version() == catalog_migrations().back().version);
   store.add(disk("web01"));
   CHECK(store.get("web01").source == "/srv/backups/web01");
 }
@@ -141,22 +143,23 @@ TEST_CASE("catalog: later migrations apply in order, keep the disks, and roll ba
   const std::string path = tmp / "catalog.db";
   make_catalog(path);
   std::vector<CatalogMigration> migrations = catalog_migrations();
+  const int latest = migrations.back().version;
 
   SECTION("a migration that fails leaves the file as it was") {
-    migrations.push_back({2, "CREATE TABLE layers (id INTEGER PRIMARY KEY);"});
-    migrations.push_back({3, "CREATE TABLE broken (;"});
+    migrations.push_back({latest + 1, "CREATE TABLE layers (id INTEGER PRIMARY KEY);"});
+    migrations.push_back({latest + 2, "CREATE TABLE broken (;"});
     const std::string before = bytes_of(path);
     CHECK(refusal([&] { CatalogStore(path, CatalogStore::Access::read_write, migrations); }).fault == CatalogFault::sqlite);
     CHECK(unchanged(path, before));
-    CHECK(CatalogStore(path, CatalogStore::Access::read_only).schema_version() == 1);
+    CHECK(CatalogStore(path, CatalogStore::Access::read_only).schema_version() == latest);
   }
-  SECTION("version 1 to 3") {
-    migrations.push_back({2, "CREATE TABLE layers (id INTEGER PRIMARY KEY, disk TEXT REFERENCES disks(name));"});
-    migrations.push_back({3, "ALTER TABLE disks ADD COLUMN frozen_layer INTEGER REFERENCES layers(id);"});
+  SECTION("two more versions at once") {
+    migrations.push_back({latest + 1, "CREATE TABLE layers (id INTEGER PRIMARY KEY, disk TEXT REFERENCES disks(name));"});
+    migrations.push_back({latest + 2, "ALTER TABLE disks ADD COLUMN frozen_layer INTEGER REFERENCES layers(id);"});
     CatalogStore store(path, CatalogStore::Access::read_write, migrations);
-    CHECK(store.schema_version() == 3);
+    CHECK(store.schema_version() == latest + 2);
     CHECK(store.get("web01").delta_dir == "/var/lib/vdiskfs/web01");
-    // This program (version 1) now refuses the file, and does not touch it.
+    // This program (version `latest`) now refuses the file, and does not touch it.
     CHECK(open_fault(path, CatalogStore::Access::read_write) == CatalogFault::newer_schema);
   }
 }
@@ -308,4 +311,70 @@ TEST_CASE("catalog: files it must not touch are refused, read or written, and st
       CHECK(open_fault(path, CatalogStore::Access::read_write) == c.expected);
     }
   }
+}
+
+namespace {
+
+// The rows of table served, counted by SQLite itself.
+int64_t served_rows(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM served", -1, &s, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  const int64_t n = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return n;
+}
+
+// The pid of a process that has ended (a child, reaped).
+int64_t dead_pid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  REQUIRE(child > 0);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  return child;
+}
+
+}  // namespace
+
+TEST_CASE("catalog: served rows: a disk with open files is not removed; rows of dead pids block nothing") {
+  TempDir tmp;
+  const std::string path = tmp / "catalog.db";
+  make_catalog(path);
+  CatalogStore store(path, CatalogStore::Access::read_write);
+  store.add(disk("web02"));
+  const int64_t me = getpid();
+  CHECK(store.served("web01").empty());
+
+  store.set_served({"web01", "/srv/vdiskfs", me, 0});
+  store.set_open_files("web01", "/srv/vdiskfs", me, 2);
+  REQUIRE(store.served("web01").size() == 1);
+  CHECK(store.served("web01")[0].open_files == 2);
+  const Refusal open = refusal([&] { store.remove("web01"); });
+  CHECK(open.fault == CatalogFault::disk_open);
+  CHECK(open.says("disk web01 of catalog " + path + " is open: 2 open files in /srv/vdiskfs/web01"));
+  CHECK(open.says("(pid " + std::to_string(me) + ")"));
+  CHECK(store.find("web01"));
+
+  // Closed: removed, and its row with it.
+  store.set_open_files("web01", "/srv/vdiskfs", me, 0);
+  store.remove("web01");
+  CHECK_FALSE(store.find("web01"));
+  CHECK(store.served("web01").empty());
+  // An open count for a disk removed meanwhile makes no row.
+  store.set_open_files("web01", "/srv/vdiskfs", me, 1);
+  CHECK(store.served("web01").empty());
+
+  // A daemon killed hard: its row says open, but nobody runs it.
+  const int64_t dead = dead_pid();
+  store.set_served({"web02", "/mnt/old", dead, 3});
+  CHECK(store.served("web02").empty());
+  CHECK(served_rows(path) == 1);
+  store.drop_served("/srv/vdiskfs", me);  // any writer purges dead rows
+  CHECK(served_rows(path) == 0);
+  store.remove("web02");
+  CHECK_FALSE(store.find("web02"));
 }

@@ -1,0 +1,275 @@
+#include "fuse/cli/serve_command.h"
+
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "core/catalog/catalog_error.h"
+#include "core/catalog/catalog_store.h"
+#include "core/image/bytes_image.h"
+#include "core/image/error.h"
+#include "core/image/log.h"
+#include "fuse/cli/catalog_command.h"
+#include "fuse/cli/layout_json.h"
+#include "fuse/cli/mount_command.h"
+#include "fuse/disk_table.h"
+#include "fuse/fuse_ops.h"
+#include "fuse/mount_point.h"
+
+namespace vdiskfs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The folder of a disk that could not be built: one file, ERROR, holding
+// the message and a newline.
+std::shared_ptr<DiskFolder> error_folder(const std::string& name, const std::string& message) {
+  auto folder = std::make_shared<DiskFolder>();
+  folder->name = name;
+  folder->mtime_ns = now_ns();
+  const std::string text = message + "\n";
+  folder->files.add(expose("ERROR", std::make_shared<BytesImage>(text), nullptr, folder->mtime_ns, text.size()));
+  return folder;
+}
+
+// True when two rows of a disk give the same files (a changed source,
+// layout or delta folder, or a row added again in another second, means
+// building it again).
+bool same_disk(const CatalogDisk& a, const CatalogDisk& b) {
+  return a.source == b.source && a.layout == b.layout && a.delta_dir == b.delta_dir && a.created == b.created;
+}
+
+// The daemon's state: the folders served, the disks the catalog lists,
+// the scans waiting for a thread, and the threads (started only once the
+// mount answers: after daemonizing, since fork keeps no threads).
+class Server {
+ public:
+  Server(const ServeArgs& args, std::string mount_point, std::string catalog)
+      : args_(args), mount_point_(std::move(mount_point)), catalog_(std::move(catalog)) {}
+  ~Server() { stop(); }
+
+  DiskTable& table() { return table_; }
+
+  // Starts the threads and tells systemd the mount is ready.
+  void start() {
+    pid_ = getpid();
+    try {
+      writer_ = std::make_unique<CatalogStore>(catalog_, CatalogStore::Access::read_write);
+      writer_->drop_served(mount_point_, pid_);
+    } catch (const Error& e) {
+      log_warning("cannot record in catalog {} which disks this mount serves ({}): catalog remove will not know "
+                  "which are open",
+                  catalog_, e.what());
+      writer_.reset();
+    }
+    for (unsigned i = 0; i < args_.jobs; ++i) threads_.emplace_back([this] { work(); });
+    threads_.emplace_back([this] { poll(); });
+    sd_notify(0, "READY=1");
+  }
+
+  // Stops and joins the threads (a scan under way is finished first), and
+  // drops this mount's rows from the catalog.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    record([&](CatalogStore& c) { c.drop_served(mount_point_, pid_); });
+  }
+
+  // FUSE's open_changed: the open count of disk `name`, to the catalog.
+  void open_changed(const std::string& name, int open_files) {
+    record([&](CatalogStore& c) { c.set_open_files(name, mount_point_, pid_, open_files); });
+  }
+
+ private:
+  struct Job {
+    CatalogDisk row;
+    uint64_t generation;
+  };
+
+  // Runs `fn` on the catalog connection that records what is served;
+  // failures are logged, never thrown (a FUSE operation may be calling).
+  template <typename Fn>
+  void record(Fn fn) {
+    std::lock_guard lock(writer_mutex_);
+    if (!writer_) return;
+    try {
+      fn(*writer_);
+    } catch (const std::exception& e) {
+      log_warning("cannot record in catalog {} what this mount serves: {}", catalog_, e.what());
+    }
+  }
+
+  // Re-reads the catalog when the file changed, and at least every second.
+  void poll() {
+    struct stat seen = {};
+    Clock::time_point last_read{};
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      struct stat st = {};
+      stat(catalog_.c_str(), &st);
+      const bool changed = st.st_ino != seen.st_ino || st.st_size != seen.st_size ||
+                           st.st_mtim.tv_sec != seen.st_mtim.tv_sec || st.st_mtim.tv_nsec != seen.st_mtim.tv_nsec;
+      if (changed || Clock::now() - last_read >= std::chrono::seconds(1)) {
+        seen = st;
+        last_read = Clock::now();
+        read_catalog();
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
+    }
+  }
+
+  // Queues a scan for every disk new or changed in the catalog, and drops
+  // the folders of the disks it no longer lists.
+  void read_catalog() {
+    std::vector<CatalogDisk> rows;
+    try {
+      rows = CatalogStore(catalog_, CatalogStore::Access::read_only).list();
+      catalog_error_.clear();
+    } catch (const std::exception& e) {
+      if (catalog_error_ != e.what()) log_error("{}; the mount keeps the disks it has", e.what());
+      catalog_error_ = e.what();
+      return;
+    }
+    std::set<std::string> listed;
+    std::lock_guard lock(mutex_);
+    for (const CatalogDisk& row : rows) {
+      listed.insert(row.name);
+      const auto it = wanted_.find(row.name);
+      if (it != wanted_.end() && same_disk(it->second.row, row)) continue;
+      if (it != wanted_.end()) {
+        log_info("disk {} changed in catalog {}: building it again", row.name, catalog_);
+        table_.drop(row.name);
+      }
+      wanted_[row.name] = Job{row, ++generation_};
+      jobs_.push_back(wanted_[row.name]);
+      wake_.notify_all();
+    }
+    for (auto it = wanted_.begin(); it != wanted_.end();) {
+      if (listed.count(it->first)) {
+        ++it;
+        continue;
+      }
+      const std::string name = it->first;
+      it = wanted_.erase(it);
+      if (table_.drop(name) && !args_.quiet) log_info("disk {} left catalog {}: {}/{} is gone", name, catalog_, mount_point_, name);
+      record([&](CatalogStore& c) { c.drop_served(mount_point_, pid_, name); });
+    }
+  }
+
+  // A pool thread: builds queued disks until stopped.
+  void work() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      const Job job = jobs_.front();
+      jobs_.pop_front();
+      lock.unlock();
+      std::shared_ptr<DiskFolder> folder = build(job.row);
+      lock.lock();
+      // Removed or changed while it was being built: another job (or none) serves it.
+      const auto it = wanted_.find(job.row.name);
+      if (stopping_ || it == wanted_.end() || it->second.generation != job.generation) continue;
+      table_.put(std::move(folder));
+      record([&](CatalogStore& c) { c.set_served({job.row.name, mount_point_, pid_, 0}); });
+    }
+  }
+
+  // The folder of a catalog disk: its files as `vdiskfs mount --name NAME`
+  // with the row's options would expose them, or an ERROR folder.
+  std::shared_ptr<DiskFolder> build(const CatalogDisk& row) {
+    try {
+      MountArgs m;
+      m.layout = layout_args_from_json(row.source, nlohmann::json::parse(row.layout));
+      m.layout.quiet = args_.quiet;
+      m.layout.progress = false;  // scans run side by side
+      m.mount_point = mount_point_ + "/" + row.name;
+      m.name = row.name;
+      m.formats = args_.formats;
+      m.read_only = args_.read_only;
+      if (!args_.read_only) m.delta_dir = row.delta_dir;
+      auto disk = std::make_shared<ExposedDisk>(expose_disk(m));
+      auto folder = std::make_shared<DiskFolder>();
+      folder->name = row.name;
+      folder->files = disk->files;
+      folder->mtime_ns = disk->prepared.disk.timestamp_ns;
+      folder->owner = std::move(disk);
+      return folder;
+    } catch (const std::exception& e) {
+      log_error("disk {} ({}): {}", row.name, row.source, e.what());
+      return error_folder(row.name, e.what());
+    }
+  }
+
+  const ServeArgs& args_;
+  const std::string mount_point_, catalog_;
+  int64_t pid_ = 0;
+  DiskTable table_;
+  std::mutex mutex_;  // guards what follows, up to the threads
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::map<std::string, Job> wanted_;  // the catalog's disks, with the generation of their last scan
+  std::deque<Job> jobs_;
+  uint64_t generation_ = 0;
+  std::vector<std::thread> threads_;
+  std::string catalog_error_;  // the last failure to read the catalog (logged once)
+  std::mutex writer_mutex_;
+  std::unique_ptr<CatalogStore> writer_;  // records what is served; opened after daemonizing
+};
+
+}  // namespace
+
+int serve_command(const ServeArgs& args) {
+  if (!args.log_file.empty() && !log_to_file(args.log_file)) fail("cannot open log file {}", args.log_file);
+  if (args.jobs < 1 || args.jobs > 64) fail("--jobs {} is not from 1 to 64", args.jobs);
+  const std::string mount_point = check_mount_point(args.mount_point);
+  // Absolute: the daemon works in /. Opened here once to refuse a file it
+  // must not touch (and to create or migrate it) before mounting.
+  const std::string catalog =
+      std::filesystem::absolute(args.catalog.empty() ? default_catalog_path() : args.catalog).lexically_normal().string();
+  if (const auto folder = std::filesystem::path(catalog).parent_path(); !folder.empty())
+    std::filesystem::create_directories(folder);
+  CatalogStore(catalog, CatalogStore::Access::read_write);
+  if (!args.foreground && args.log_file.empty()) log_to_syslog(true);
+
+  Server server(args, mount_point, catalog);
+  FuseSettings settings;
+  settings.mount_point = mount_point;
+  settings.fs_name = "vdiskfs:" + catalog;
+  settings.foreground = args.foreground;
+  settings.read_only = args.read_only;
+  settings.extra_options = args.fuse_options;
+  settings.readahead_kib = args.readahead_kib;
+  settings.direct_io = args.direct_io;
+  settings.on_ready = [&server] { server.start(); };
+  settings.open_changed = [&server](const std::string& name, int open_files) { server.open_changed(name, open_files); };
+  const int rc = serve_fuse(server.table(), settings);
+  server.stop();
+  return rc;
+}
+
+}  // namespace vdiskfs
