@@ -22,6 +22,7 @@ enum class CatalogFault {
   no_such_disk,      // no disk of that name
   has_clones,        // the disk is the parent of others
   disk_open,         // a file of the disk is open on a running `vdiskfs serve`
+  not_only_child,    // a clone merge while the parent has other clones
 };
 
 class CatalogError : public Error {

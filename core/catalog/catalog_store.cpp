@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <set>
 
 #include "core/catalog/catalog_error.h"
 #include "core/catalog/disk_name.h"
@@ -48,7 +49,24 @@ CREATE TABLE served (
 );
 )sql";
 
-constexpr const char* kDiskColumns = "name, source, layout, delta_dir, parent, created, identity";
+// Version 3: frozen layers of clones. A disk stands on its top layer (or
+// none); each layer on the one below it.
+constexpr const char* kVersion3 = R"sql(
+CREATE TABLE layers (
+  id TEXT PRIMARY KEY NOT NULL,            -- "<disk>-<n>"
+  dir TEXT NOT NULL,                       -- absolute path of its folder
+  below TEXT REFERENCES layers(id),        -- the layer under it
+  created INTEGER NOT NULL                 -- seconds since 1970, UTC
+);
+ALTER TABLE disks ADD COLUMN top_layer TEXT REFERENCES layers(id);
+)sql";
+
+// The columns of a disk row as disk_of_row reads them (a version 2 file,
+// read only, has no top_layer).
+std::string disk_columns(int version) {
+  return std::string("name, source, layout, delta_dir, parent, created, identity, ") +
+         (version >= 3 ? "top_layer" : "NULL");
+}
 
 // The first 100 bytes of a SQLite file (its header), read before SQLite
 // opens it: a file that is no database, or was cut short, is refused here.
@@ -168,13 +186,18 @@ CatalogDisk disk_of_row(const SqliteStatement& row) {
   d.parent = row.optional_text(4);
   d.created = row.integer(5);
   d.identity = row.optional_text(6);
+  d.top_layer = row.optional_text(7);
   return d;
+}
+
+CatalogLayer layer_of_row(const SqliteStatement& row) {
+  return {row.text(0), row.text(1), row.optional_text(2), row.integer(3)};
 }
 
 }  // namespace
 
 const std::vector<CatalogMigration>& catalog_migrations() {
-  static const std::vector<CatalogMigration> migrations = {{1, kVersion1}, {2, kVersion2}};
+  static const std::vector<CatalogMigration> migrations = {{1, kVersion1}, {2, kVersion2}, {3, kVersion3}};
   return migrations;
 }
 
@@ -192,48 +215,171 @@ void CatalogStore::add(const CatalogDisk& disk) {
   if (disk.parent && !find(*disk.parent))
     fail_catalog(CatalogFault::no_such_disk, "catalog {} has no disk {} to be the parent of {}", path(), *disk.parent,
                  disk.name);
-  db_.prepare("INSERT INTO disks (name, source, layout, delta_dir, parent, created, identity) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .bind(1, disk.name)
+  insert_disk(disk, std::nullopt);
+  transaction.commit();
+}
+
+void CatalogStore::insert_disk(const CatalogDisk& disk, const std::optional<std::string>& top_layer) {
+  const bool layered = version_ >= 3;
+  SqliteStatement insert =
+      db_.prepare(layered ? "INSERT INTO disks (name, source, layout, delta_dir, parent, created, identity, top_layer) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                          : "INSERT INTO disks (name, source, layout, delta_dir, parent, created, identity) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, disk.name)
       .bind(2, disk.source)
       .bind(3, disk.layout)
       .bind(4, disk.delta_dir)
       .bind(5, disk.parent)
       .bind(6, disk.created)
-      .bind(7, disk.identity)
-      .step();
-  transaction.commit();
+      .bind(7, disk.identity);
+  if (layered) insert.bind(8, top_layer);
+  insert.step();
 }
 
-void CatalogStore::remove(const std::string& name) {
-  SqliteTransaction transaction(db_);
-  get(name);
+void CatalogStore::check_not_open(const std::string& name, const char* doing) const {
   for (const ServedDisk& s : served(name))
     if (s.open_files > 0)
       fail_catalog(CatalogFault::disk_open,
                    "disk {} of catalog {} is open: {} open file{} in {}/{} of the vdiskfs serve mount on {} (pid {}); "
-                   "close {} (stop the VM or program using it) and run remove again",
+                   "close {} (stop the VM or program using it) and {} again",
                    name, path(), s.open_files, s.open_files == 1 ? "" : "s", s.mount_point, name, s.mount_point, s.pid,
-                   s.open_files == 1 ? "it" : "them");
+                   s.open_files == 1 ? "it" : "them", doing);
+}
+
+void CatalogStore::check_no_clones(const std::string& name) const {
   if (const std::vector<std::string> children = clones(name); !children.empty())
     fail_catalog(CatalogFault::has_clones, "disk {} of catalog {} has clones ({}): remove them first", name, path(),
                  fmt::join(children, ", "));
+}
+
+void CatalogStore::delete_disk_row(const std::string& name) {
   db_.prepare("DELETE FROM disks WHERE name = ?").bind(1, name).step();
   if (version_ >= 2) db_.prepare("DELETE FROM served WHERE name = ?").bind(1, name).step();
+}
+
+std::vector<CatalogLayer> CatalogStore::drop_unused_layers() {
+  std::vector<CatalogLayer> unused;
+  if (version_ < 3) return unused;
+  std::set<std::string> used;
+  for (const CatalogDisk& d : list())
+    for (const CatalogLayer& l : layers_of(d.name)) used.insert(l.id);
+  for (const CatalogLayer& l : layers()) {
+    if (used.count(l.id)) continue;
+    db_.prepare("UPDATE layers SET below = NULL WHERE id = ?").bind(1, l.id).step();  // then any order deletes
+    unused.push_back(l);
+  }
+  for (const CatalogLayer& l : unused) db_.prepare("DELETE FROM layers WHERE id = ?").bind(1, l.id).step();
+  return unused;
+}
+
+std::vector<CatalogLayer> CatalogStore::remove(const std::string& name) {
+  SqliteTransaction transaction(db_);
+  get(name);
+  check_not_open(name, "run remove");
+  check_no_clones(name);
+  delete_disk_row(name);
+  std::vector<CatalogLayer> unused = drop_unused_layers();
   transaction.commit();
+  return unused;
+}
+
+void CatalogStore::clone(const CatalogDisk& disk, const std::optional<CatalogLayer>& frozen) {
+  if (version_ < 3) fail_catalog(CatalogFault::sqlite, "catalog {} is not open for writing clones", path());
+  check_disk_name(disk.name);
+  SqliteTransaction transaction(db_);
+  if (!disk.parent) fail_catalog(CatalogFault::no_such_disk, "a clone needs a parent disk");
+  const CatalogDisk parent = get(*disk.parent);
+  if (const auto existing = find(disk.name))
+    fail_catalog(CatalogFault::duplicate_name,
+                 "catalog {} already has a disk named {} (source {}): choose another name for the clone", path(),
+                 disk.name, existing->source);
+  std::optional<std::string> top = parent.top_layer;
+  if (frozen) {
+    db_.prepare("INSERT INTO layers (id, dir, below, created) VALUES (?, ?, ?, ?)")
+        .bind(1, frozen->id)
+        .bind(2, frozen->dir)
+        .bind(3, parent.top_layer)
+        .bind(4, frozen->created)
+        .step();
+    top = frozen->id;
+    db_.prepare("UPDATE disks SET top_layer = ? WHERE name = ?").bind(1, top).bind(2, parent.name).step();
+  }
+  insert_disk(disk, top);
+  transaction.commit();
+}
+
+void CatalogStore::check_merge(const std::string& name) const {
+  const CatalogDisk clone = get(name);
+  if (!clone.parent)
+    fail_catalog(CatalogFault::no_such_disk, "disk {} of catalog {} is not a clone: there is no parent to merge into",
+                 name, path());
+  const CatalogDisk parent = get(*clone.parent);
+  check_not_open(name, "merge");
+  check_not_open(parent.name, "merge");
+  check_no_clones(name);
+  if (const std::vector<std::string> siblings = clones(parent.name); siblings.size() > 1)
+    fail_catalog(CatalogFault::not_only_child,
+                 "disk {} of catalog {} has other clones besides {} ({}): a merge would change what they stand on; "
+                 "remove them first",
+                 parent.name, path(), name, fmt::join(siblings, ", "));
+}
+
+std::vector<CatalogLayer> CatalogStore::merge_into_parent(const std::string& name) {
+  SqliteTransaction transaction(db_);
+  check_merge(name);
+  const CatalogDisk clone = get(name);
+  db_.prepare("UPDATE disks SET top_layer = ? WHERE name = ?").bind(1, clone.top_layer).bind(2, *clone.parent).step();
+  delete_disk_row(name);
+  std::vector<CatalogLayer> unused = drop_unused_layers();
+  transaction.commit();
+  return unused;
+}
+
+std::vector<CatalogLayer> CatalogStore::layers_of(const std::string& name) const {
+  std::vector<CatalogLayer> chain;
+  if (version_ < 3) return chain;
+  std::optional<std::string> next = get(name).top_layer;
+  while (next) {
+    SqliteStatement s = db_.prepare("SELECT id, dir, below, created FROM layers WHERE id = ?");
+    s.bind(1, *next);
+    if (!s.step()) fail_damaged(path(), fmt::format("damaged: layer {} under disk {} is not listed", *next, name));
+    chain.push_back(layer_of_row(s));
+    next = chain.back().below;
+    if (chain.size() > 100000) fail_damaged(path(), fmt::format("damaged: the layers under disk {} form a loop", name));
+  }
+  std::reverse(chain.begin(), chain.end());
+  return chain;
+}
+
+std::vector<CatalogLayer> CatalogStore::layers() const {
+  std::vector<CatalogLayer> out;
+  if (version_ < 3) return out;
+  for (SqliteStatement s = db_.prepare("SELECT id, dir, below, created FROM layers ORDER BY id"); s.step();)
+    out.push_back(layer_of_row(s));
+  return out;
+}
+
+std::string CatalogStore::next_layer_id(const std::string& name) const {
+  for (int n = 1;; ++n) {
+    const std::string id = fmt::format("{}-{}", name, n);
+    SqliteStatement s = db_.prepare("SELECT count(*) FROM layers WHERE id = ?");
+    s.bind(1, id);
+    if (!s.step() || s.integer(0) == 0) return id;
+  }
 }
 
 std::vector<CatalogDisk> CatalogStore::list() const {
   std::vector<CatalogDisk> out;
   if (version_ == 0) return out;
-  SqliteStatement s = db_.prepare(fmt::format("SELECT {} FROM disks ORDER BY name", kDiskColumns).c_str());
+  SqliteStatement s = db_.prepare(fmt::format("SELECT {} FROM disks ORDER BY name", disk_columns(version_)).c_str());
   while (s.step()) out.push_back(disk_of_row(s));
   return out;
 }
 
 std::optional<CatalogDisk> CatalogStore::find(const std::string& name) const {
   if (version_ == 0) return std::nullopt;
-  SqliteStatement s = db_.prepare(fmt::format("SELECT {} FROM disks WHERE name = ?", kDiskColumns).c_str());
+  SqliteStatement s = db_.prepare(fmt::format("SELECT {} FROM disks WHERE name = ?", disk_columns(version_)).c_str());
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
   return disk_of_row(s);

@@ -29,6 +29,16 @@ struct CatalogDisk {
   std::optional<std::string> parent;    // the disk it is a clone of
   int64_t created = 0;                  // seconds since 1970, UTC
   std::optional<std::string> identity;  // hex identity, once computed
+  std::optional<std::string> top_layer; // the frozen layer under its delta (schema 3), or none
+};
+
+// A frozen layer of the catalog (core/delta/frozen_layer.h): the deltas of
+// a disk at the moment it was cloned, shared read-only by the disks above.
+struct CatalogLayer {
+  std::string id;                    // its name: "<disk>-<n>"
+  std::string dir;                   // absolute path of its folder
+  std::optional<std::string> below;  // the layer under it, or none
+  int64_t created = 0;               // seconds since 1970, UTC
 };
 
 // A disk as a running `vdiskfs serve` serves it: where, by which process,
@@ -68,11 +78,35 @@ class CatalogStore {
   // Adds a disk. Throws CatalogError bad_name, duplicate_name, or
   // no_such_disk for a parent that is not listed.
   void add(const CatalogDisk& disk);
-  // Removes a disk, and the rows of the mounts serving it. Throws
-  // CatalogError no_such_disk, has_clones when other disks name it as their
-  // parent, or disk_open (naming the mount and pid) while a live daemon
-  // records files of it open.
-  void remove(const std::string& name);
+  // Removes a disk, the rows of the mounts serving it, and the rows of the
+  // frozen layers no remaining disk stands on; returns those layers (their
+  // folders are the caller's to delete). Throws CatalogError no_such_disk,
+  // has_clones when other disks name it as their parent, or disk_open
+  // (naming the mount and pid) while a live daemon records files of it open.
+  std::vector<CatalogLayer> remove(const std::string& name);
+
+  // Records a clone in one transaction: `frozen` (when given) becomes a
+  // layer over the parent's top layer and the parent's new top layer; the
+  // clone `disk` (its parent set) is added over the parent's top layer.
+  // Throws CatalogError bad_name, duplicate_name, no_such_disk. Needs schema
+  // version 3.
+  void clone(const CatalogDisk& disk, const std::optional<CatalogLayer>& frozen);
+  // Drops the row of clone `name` once its deltas were folded into its
+  // parent's: the parent now stands on the clone's top layer. Returns the
+  // frozen layers nobody stands on any more (their folders are the
+  // caller's to delete). Throws CatalogError no_such_disk (also for a disk
+  // that is no clone), has_clones (the clone has clones), not_only_child
+  // (the parent has other clones), disk_open (clone or parent open on a
+  // live daemon).
+  std::vector<CatalogLayer> merge_into_parent(const std::string& name);
+  // Throws what merge_into_parent would, without writing.
+  void check_merge(const std::string& name) const;
+  // The frozen layers under disk `name`, bottom first.
+  std::vector<CatalogLayer> layers_of(const std::string& name) const;
+  // Every frozen layer, by id.
+  std::vector<CatalogLayer> layers() const;
+  // The next free layer id for disk `name`: "<name>-1", "<name>-2", ...
+  std::string next_layer_id(const std::string& name) const;
 
   // Records that the daemon `served.pid` serves disk `served.name` on
   // `served.mount_point`, with its open count (replacing an earlier row of
@@ -96,6 +130,14 @@ class CatalogStore {
   std::vector<std::string> clones(const std::string& name) const;
 
  private:
+  void insert_disk(const CatalogDisk& disk, const std::optional<std::string>& top_layer);
+  // Throw disk_open (saying what to do `doing` again) / has_clones.
+  void check_not_open(const std::string& name, const char* doing) const;
+  void check_no_clones(const std::string& name) const;
+  void delete_disk_row(const std::string& name);
+  // Deletes the rows of the layers no disk stands on; returns them.
+  std::vector<CatalogLayer> drop_unused_layers();
+
   int version_ = 0;  // before db_: open_catalog sets it
   mutable SqliteDb db_;
 };

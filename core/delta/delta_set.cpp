@@ -1,6 +1,7 @@
 #include "core/delta/delta_set.h"
 
 #include <unistd.h>
+#include <fmt/format.h>
 #include <xxhash.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/delta/delta_log.h"
+#include "core/delta/frozen_layer.h"
 #include "core/image/error.h"
 #include "core/image/log.h"
 
@@ -48,7 +50,16 @@ std::string dirent_path(const Tree& tree, const Dirent& d) {
   return parent.empty() ? std::string(tree.name(d)) : parent + "/" + std::string(tree.name(d));
 }
 
-// True when no delta file of `dir` holds a written page or a size change.
+// The tab-separated fields of a manifest line.
+std::vector<std::string> split_fields(const std::string& line) {
+  std::vector<std::string> fields;
+  std::istringstream in(line);
+  for (std::string f; std::getline(in, f, '\t');) fields.push_back(f);
+  return fields;
+}
+
+}  // namespace
+
 bool deltas_hold_nothing(const std::string& dir) {
   for (const std::string& file : delta_files(dir)) {
     try {
@@ -61,30 +72,41 @@ bool deltas_hold_nothing(const std::string& dir) {
   return true;
 }
 
-// The tab-separated fields of a manifest line.
-std::vector<std::string> split_fields(const std::string& line) {
-  std::vector<std::string> fields;
-  std::istringstream in(line);
-  for (std::string f; std::getline(in, f, '\t');) fields.push_back(f);
-  return fields;
-}
-
-}  // namespace
-
 std::string manifest_path(const std::string& dir) { return dir + "/" + kManifestName; }
 
-void write_manifest(const std::string& path, const Identity& identity, const std::string& layout,
+void write_manifest(const std::string& path, const std::string& identity_hex, const std::string& layout,
                     const Tree& tree) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << kManifestMagic << "\nidentity\t" << identity.hex() << "\nlayout\t" << escape(layout) << "\n";
+    out << kManifestMagic << "\nidentity\t" << identity_hex << "\nlayout\t" << escape(layout) << "\n";
     out << entry_line(tree, 0, "") << "\n";
     for (const Dirent& d : tree.dirents) out << entry_line(tree, d.node, dirent_path(tree, d)) << "\n";
     out.flush();
     if (!out) fail("cannot write manifest {}", tmp);
   }
   if (rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write manifest {}: {}", path, strerror(errno));
+}
+
+std::string manifest_identity(const std::string& dir) {
+  std::ifstream in(manifest_path(dir));
+  std::string magic, line;
+  std::getline(in, magic);
+  std::getline(in, line);
+  return magic == kManifestMagic && line.rfind("identity\t", 0) == 0 ? line.substr(9) : "";
+}
+
+void set_manifest_identity(const std::string& dir, const std::string& identity_hex) {
+  const std::string path = manifest_path(dir), tmp = path + ".tmp";
+  {
+    std::ifstream in(path);
+    std::ofstream out(tmp, std::ios::trunc);
+    std::string line;
+    for (int n = 0; std::getline(in, line); ++n) out << (n == 1 ? "identity\t" + identity_hex : line) << "\n";
+    out.flush();
+    if (!in.eof() || !out) fail("cannot rewrite manifest {}", path);
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rewrite manifest {}: {}", path, strerror(errno));
 }
 
 std::string manifest_layout(const std::string& dir) {
@@ -150,7 +172,16 @@ std::vector<std::string> manifest_changes(const std::string& path, const std::st
 
 DeltaSet::DeltaSet(DeltaSetOptions options, const Identity& identity, const std::string& layout,
                    const Tree& tree)
-    : options_(std::move(options)), identity_hex_(identity.hex()) {
+    : options_(std::move(options)), disk_identity_hex_(identity.hex()), identity_hex_(identity.hex()) {
+  if (options_.mode == DeltaMode::none) return;
+  if (!options_.layers.empty()) {
+    const std::vector<std::string> faults = layer_faults(options_.layers, disk_identity_hex_);
+    if (!faults.empty())
+      fail("linkage fault: the frozen layers under this disk do not hold:\n  {}\nThe disk is refused; "
+           "vdiskfs catalog check lists every fault of the catalog",
+           fmt::join(faults, "\n  "));
+    identity_hex_ = stack_identity(options_.layers, disk_identity_hex_);
+  }
   if (options_.mode != DeltaMode::directory) return;
   const std::string& dir = options_.dir;
   std::error_code ec;
@@ -171,9 +202,13 @@ DeltaSet::DeltaSet(DeltaSetOptions options, const Identity& identity, const std:
     if (deltas_hold_nothing(dir)) {  // nothing written: nothing to lose
       discard_deltas(dir);
       log_info("the empty delta in {} belonged to an older state of the source; starting fresh", dir);
-      write_manifest(manifest, identity, layout, tree);
+      write_manifest(manifest, identity_hex_, layout, tree);
       return;
     }
+    if (!options_.layers.empty())
+      fail("linkage fault: the delta in {} was written over identity {}, but the disk's top frozen layer {} has "
+           "identity {}: its layers changed under it. Restore the catalog's layers, or mount with --discard-delta",
+           dir, id_line.substr(9), options_.layers.back(), identity_hex_);
     const auto changes = manifest_changes(manifest, layout, tree, 20);
     std::string list;
     for (const std::string& c : changes) list += "\n  " + c;
@@ -182,17 +217,26 @@ DeltaSet::DeltaSet(DeltaSetOptions options, const Identity& identity, const std:
          "Restore the source, or mount with --discard-delta to drop the delta and start fresh.",
          dir, id_line.substr(9), identity_hex_, list);
   }
-  write_manifest(manifest, identity, layout, tree);
+  write_manifest(manifest, identity_hex_, layout, tree);
 }
 
-std::string DeltaSet::base_identity(const std::string& file_name, uint64_t base_size) const {
-  return fmt::format("{}|{}|{}", identity_hex_, file_name, base_size);
+std::string delta_base_identity(const std::string& identity_hex, const std::string& file_name, uint64_t base_size) {
+  return fmt::format("{}|{}|{}", identity_hex, file_name, base_size);
+}
+
+std::shared_ptr<const Image> DeltaSet::lower(const std::string& file_name, std::shared_ptr<const Image> base) const {
+  if (options_.mode == DeltaMode::none) return base;
+  if (options_.layers.empty()) return base;
+  if (file_name.rfind(options_.disk_name, 0) != 0)
+    fail("exposed file {} is not a file of disk {}", file_name, options_.disk_name);
+  return stack_layers(options_.layers, file_name.substr(options_.disk_name.size()), std::move(base),
+                      disk_identity_hex_);
 }
 
 std::unique_ptr<PageStore> DeltaSet::open(const std::string& file_name, uint64_t base_size) const {
   if (options_.mode == DeltaMode::memory) return std::make_unique<MemoryPageStore>(DeltaSize{base_size, base_size});
   const std::string path = options_.dir + "/" + file_name + ".delta";
-  const std::string want = base_identity(file_name, base_size);
+  const std::string want = delta_base_identity(identity_hex_, file_name, base_size);
   if (!std::filesystem::exists(path)) {
     timespec now;
     clock_gettime(CLOCK_REALTIME, &now);

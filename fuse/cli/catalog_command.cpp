@@ -14,6 +14,7 @@
 #include "core/catalog/catalog_store.h"
 #include "core/catalog/disk_name.h"
 #include "core/delta/delta_set.h"
+#include "core/delta/frozen_layer.h"
 #include "core/source/source_factory.h"
 #include "fuse/cli/delta_command.h"
 #include "fuse/cli/layout_json.h"
@@ -60,7 +61,25 @@ Json record_json(const CatalogDisk& d) {
   j["parent"] = d.parent ? Json(*d.parent) : Json(nullptr);
   j["created"] = utc_text(d.created);
   j["identity"] = d.identity ? Json(*d.identity) : Json(nullptr);
+  j["top_layer"] = d.top_layer ? Json(*d.top_layer) : Json(nullptr);
   return j;
+}
+
+// The clones of `name` and theirs, as nested objects {name, clones}.
+Json clone_tree_json(const CatalogStore& store, const std::string& name) {
+  Json j;
+  j["name"] = name;
+  j["clones"] = Json::array();
+  for (const std::string& c : store.clones(name)) j["clones"].push_back(clone_tree_json(store, c));
+  return j;
+}
+
+// The tree of clones drawn with box characters, one disk a line.
+void print_tree(const Json& node, const std::string& indent, bool last, bool root) {
+  std::printf("%s%s%s\n", indent.c_str(), root ? "" : last ? "└── " : "├── ", node["name"].get<std::string>().c_str());
+  const Json& clones = node["clones"];
+  for (size_t i = 0; i < clones.size(); ++i)
+    print_tree(clones[i], root ? indent : indent + (last ? "    " : "│   "), i + 1 == clones.size(), false);
 }
 
 // The deltas of a disk's folder ([] when it has none yet); one that cannot
@@ -90,6 +109,18 @@ Json show_json(const CatalogStore& store, const CatalogDisk& d) {
       if (f.contains("base_identity")) j["identity"] = f["base_identity"];
   j["deltas"] = deltas;
   j["clones"] = store.clones(d.name);
+  Json layers = Json::array();
+  for (const CatalogLayer& l : store.layers_of(d.name)) {
+    Json layer{{"id", l.id}, {"dir", l.dir}, {"below", l.below ? Json(*l.below) : Json(nullptr)},
+               {"created", utc_text(l.created)}};
+    layer["deltas"] = deltas_json(l.dir);
+    layers.push_back(layer);
+  }
+  j["layers"] = layers;
+  // The tree of clones from the disk's oldest ancestor down.
+  std::string root = d.name;
+  for (std::optional<std::string> up = d.parent; up; up = store.get(*up).parent) root = *up;
+  j["clone_tree"] = clone_tree_json(store, root);
   // The live `vdiskfs serve` daemons serving it (rows of dead pids left
   // out), or null.
   Json served = Json::array();
@@ -131,6 +162,19 @@ void print_show(const Json& j) {
   std::string clones;
   for (const Json& c : j["clones"]) clones += (clones.empty() ? "" : ", ") + c.get<std::string>();
   std::printf("%-10s %s\n", "clones", clones.empty() ? "none" : clones.c_str());
+  if (j["layers"].empty()) std::printf("%-10s %s\n", "layers", "none (its delta lies on the disk itself)");
+  for (const Json& l : j["layers"]) {
+    uint64_t bytes = 0;
+    for (const Json& f : l["deltas"])
+      if (f.contains("bytes_held")) bytes += f["bytes_held"].get<uint64_t>();
+    std::printf("%-10s %s (%s, %s written, frozen %s)\n", &l == &j["layers"].front() ? "layers" : "",
+                l["id"].get<std::string>().c_str(), l["dir"].get<std::string>().c_str(), size_text(Json(bytes)).c_str(),
+                l["created"].get<std::string>().c_str());
+  }
+  if (!j["clone_tree"]["clones"].empty()) {
+    std::printf("tree\n");
+    print_tree(j["clone_tree"], "  ", true, true);
+  }
   std::string served;
   if (!j["served_by"].is_null())
     for (const Json& s : j["served_by"])
@@ -138,6 +182,35 @@ void print_show(const Json& j) {
                             s["mount_point"].get<std::string>(), s["pid"].get<int64_t>(), s["open_files"].get<int64_t>(),
                             s["open_files"].get<int64_t>() == 1 ? "" : "s");
   std::printf("%-10s %s\n", "served by", served.empty() ? "not served" : served.c_str());
+}
+
+// The linkage faults of one disk: its source cannot be built, its layers do
+// not hold over it, or its delta was written over something else.
+Json disk_faults(const CatalogStore& store, const CatalogDisk& d) {
+  Json faults = Json::array();
+  std::string identity;
+  try {
+    LayoutArgs layout = layout_args_from_json(d.source, nlohmann::json::parse(d.layout));
+    layout.quiet = true;
+    layout.progress = false;
+    identity = prepare_disk(layout).disk.identity.hex();
+  } catch (const std::exception& e) {
+    faults.push_back(fmt::format("its source {} cannot be built: {}", d.source, e.what()));
+    return faults;
+  }
+  std::vector<std::string> dirs;
+  for (const CatalogLayer& l : store.layers_of(d.name)) dirs.push_back(l.dir);
+  const std::vector<std::string> layer_problems = layer_faults(dirs, identity);
+  for (const std::string& f : layer_problems) faults.push_back(f);
+  if (!layer_problems.empty()) return faults;
+  const std::string top = stack_identity(dirs, identity), written = manifest_identity(d.delta_dir);
+  std::error_code ec;
+  if (!written.empty() && written != top && std::filesystem::is_directory(d.delta_dir, ec) &&
+      !deltas_hold_nothing(d.delta_dir))
+    faults.push_back(fmt::format("its delta in {} was written over identity {}, but the disk {} now has identity {}{}",
+                                 d.delta_dir, written, dirs.empty() ? "itself" : "with its layers", top,
+                                 dirs.empty() ? ": its source or layout changed" : ""));
+  return faults;
 }
 
 }  // namespace
@@ -171,11 +244,26 @@ int catalog_remove_command(const CatalogArgs& args) {
   const std::string file = catalog_file(args);
   CatalogStore store(file, CatalogStore::Access::read_write);
   const CatalogDisk disk = store.get(args.name);
-  store.remove(args.name);
+  const std::vector<CatalogLayer> unused = store.remove(args.name);
   std::printf("removed %s from %s\n", args.name.c_str(), file.c_str());
-  if (std::error_code ec; std::filesystem::exists(disk.delta_dir, ec))
-    std::printf("its deltas stay in %s (vdiskfs delta discard %s deletes them)\n", disk.delta_dir.c_str(),
-                disk.delta_dir.c_str());
+  std::error_code ec;
+  if (args.keep_delta) {
+    if (std::filesystem::exists(disk.delta_dir, ec))
+      std::printf("its deltas stay in %s (vdiskfs delta discard %s deletes them)\n", disk.delta_dir.c_str(),
+                  disk.delta_dir.c_str());
+  } else if (std::filesystem::is_directory(disk.delta_dir, ec)) {
+    const int n = discard_deltas(disk.delta_dir);
+    std::filesystem::remove(disk.delta_dir, ec);  // only when nothing else is left in it
+    if (n) std::printf("deleted its delta (%d file%s in %s)\n", n, n == 1 ? "" : "s", disk.delta_dir.c_str());
+  }
+  for (const CatalogLayer& l : unused) {
+    if (args.keep_delta) {
+      std::printf("frozen layer %s is no longer used; it stays in %s\n", l.id.c_str(), l.dir.c_str());
+      continue;
+    }
+    std::filesystem::remove_all(l.dir, ec);
+    std::printf("deleted frozen layer %s (%s), which no disk stands on any more\n", l.id.c_str(), l.dir.c_str());
+  }
   return 0;
 }
 
@@ -206,6 +294,28 @@ int catalog_show_command(const CatalogArgs& args) {
   else
     print_show(j);
   return 0;
+}
+
+int catalog_check_command(const CatalogArgs& args) {
+  const std::string file = catalog_file(args);
+  const CatalogStore store(file, CatalogStore::Access::read_only);
+  Json report = Json::array();
+  size_t faults = 0;
+  for (const CatalogDisk& d : store.list()) {
+    Json entry{{"name", d.name}, {"faults", disk_faults(store, d)}};
+    faults += entry["faults"].size();
+    report.push_back(entry);
+  }
+  if (args.json) {
+    std::printf("%s\n", report.dump(2, ' ', false, Json::error_handler_t::replace).c_str());
+  } else {
+    for (const Json& e : report)
+      for (const Json& f : e["faults"])
+        std::printf("%s: %s\n", e["name"].get<std::string>().c_str(), f.get<std::string>().c_str());
+    std::printf("%zu disk%s checked, %zu linkage fault%s\n", report.size(), report.size() == 1 ? "" : "s", faults,
+                faults == 1 ? "" : "s");
+  }
+  return faults ? 1 : 0;
 }
 
 }  // namespace vdiskfs

@@ -13,6 +13,7 @@ struct CatalogArgs {
   LayoutArgs layout;      // add: SOURCE and the layout options of `vdiskfs mount`
   std::string delta_dir;  // add --delta DIR ("" = the state folder's, as mount)
   bool json = false;
+  bool keep_delta = false;  // remove --keep-delta: leave its deltas on disk
 };
 
 // The default catalog file: catalog.db in the state folder (state_dir()).
@@ -24,5 +25,7 @@ int catalog_add_command(const CatalogArgs& args);
 int catalog_remove_command(const CatalogArgs& args);
 int catalog_list_command(const CatalogArgs& args);
 int catalog_show_command(const CatalogArgs& args);
+// Exit status 0 when no disk has a linkage fault, 1 otherwise.
+int catalog_check_command(const CatalogArgs& args);
 
 }  // namespace vdiskfs

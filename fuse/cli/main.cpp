@@ -14,6 +14,7 @@
 #include "core/source/source_factory.h"
 #include "formats/format_table.h"
 #include "fuse/cli/catalog_command.h"
+#include "fuse/cli/clone_command.h"
 #include "fuse/cli/delta_command.h"
 #include "fuse/cli/export_command.h"
 #include "fuse/cli/fstab_args.h"
@@ -260,14 +261,33 @@ int main(int argc, char** argv) {
   catalog_add->add_option("--delta", cat.delta_dir, "keep the disk's writes in DIR (default: a state folder, as mount)");
   catalog_add->add_flag("--json", cat.json, "the recorded disk as JSON on stdout");
   add_layout_options(catalog_add, cat.layout);
-  CLI::App* catalog_remove = catalog_cmd->add_subcommand("remove", "Remove disk NAME from the catalog (its deltas stay)");
+  CLI::App* catalog_remove = catalog_cmd->add_subcommand(
+      "remove", "Remove disk NAME from the catalog, with its delta and the frozen layers no other disk stands on");
   catalog_remove->add_option("NAME", cat.name, "a disk of the catalog")->required();
+  catalog_remove->add_flag("--keep-delta", cat.keep_delta, "leave its delta and unused layers on disk");
   CLI::App* catalog_list = catalog_cmd->add_subcommand("list", "List the disks of the catalog (never writes the file)");
   catalog_list->add_flag("--json", cat.json, "machine-readable output");
   CLI::App* catalog_show = catalog_cmd->add_subcommand(
       "show", "Show disk NAME: source, layout, identity, deltas, clones (never writes the file)");
   catalog_show->add_option("NAME", cat.name, "a disk of the catalog")->required();
   catalog_show->add_flag("--json", cat.json, "machine-readable output");
+  CLI::App* catalog_check = catalog_cmd->add_subcommand(
+      "check", "Check every disk for linkage faults (changed sources, written or reordered frozen layers); exit 1 when any");
+  catalog_check->add_flag("--json", cat.json, "machine-readable output");
+
+  vdiskfs::CloneArgs clone;
+  CLI::App* clone_cmd = app.add_subcommand(
+      "clone", "Clone catalog disk NAME as NEW: a linked, writable copy that costs nothing until written");
+  clone_cmd->fallthrough();
+  clone_cmd->add_option("--catalog", clone.file, "the catalog file (default: catalog.db in the state folder)");
+  clone_cmd->add_option("NAME", clone.name, "the disk to clone");
+  clone_cmd->add_option("NEW", clone.new_name, "the clone's name (a folder name)");
+  clone_cmd->add_option("--delta", clone.delta_dir, "keep the clone's writes in DIR (default: a state folder)");
+  clone_cmd->add_flag("--json", clone.json, "what was made, as JSON on stdout");
+  CLI::App* clone_merge = clone_cmd->add_subcommand(
+      "merge", "Fold clone NEW's writes into its parent and remove NEW (the parent must have no other clones)");
+  clone_merge->add_option("NEW", clone.name, "the clone")->required();
+  clone_merge->add_flag("--force", clone.force, "drop the parent's own writes made since the clone");
 
   // Exit statuses (README, "Exit status"): 0 done (also --help and
   // --version), 1 refused or failed, 2 a usage error. CLI11 prints its
@@ -325,6 +345,15 @@ int main(int argc, char** argv) {
     if (*catalog_remove) return vdiskfs::catalog_remove_command(cat);
     if (*catalog_list) return vdiskfs::catalog_list_command(cat);
     if (*catalog_show) return vdiskfs::catalog_show_command(cat);
+    if (*catalog_check) return vdiskfs::catalog_check_command(cat);
+    if (*clone_merge) return vdiskfs::clone_merge_command(clone);
+    if (*clone_cmd) {
+      if (clone.name.empty() || clone.new_name.empty()) {
+        std::fprintf(stderr, "vdiskfs clone: NAME and NEW are required\nRun with --help for more information.\n");
+        return 2;
+      }
+      return vdiskfs::clone_command(clone);
+    }
   } catch (const vdiskfs::Error& e) {
     vdiskfs::log_error("{}", e.what());
     return 1;

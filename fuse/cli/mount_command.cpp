@@ -145,15 +145,18 @@ ExposedDisk expose_disk(const MountArgs& args) {
   delta.mode = args.read_only ? DeltaMode::none : args.delta_memory ? DeltaMode::memory : DeltaMode::directory;
   delta.dir = delta_dir_of(args, prepared.source_path);
   delta.discard = args.discard_delta;
+  delta.layers = args.delta_layers;
+  delta.disk_name = name;
   const DeltaSet deltas(delta, disk.identity, disk.layout, tree);
   for (ContainerFile& f : build_containers(input, formats)) {
     const std::string file_name = name + f.suffix;
     std::shared_ptr<OverlayFile> overlay;  // none on --read-only: the base is served itself
+    const std::shared_ptr<const Image> lower = deltas.lower(file_name, f.image);
     if (delta.mode != DeltaMode::none)
-      overlay = std::make_shared<OverlayFile>(f.image, deltas.open(file_name, f.image->size()));
-    ExposedFile exposed = expose(file_name, f.image, overlay, disk.timestamp_ns, f.allocated_bytes);
+      overlay = std::make_shared<OverlayFile>(lower, deltas.open(file_name, lower->size()));
+    ExposedFile exposed = expose(file_name, lower, overlay, disk.timestamp_ns, f.allocated_bytes);
     if (overlay) {
-      out.restores.push_back(restore_slot(exposed, f.image, overlay, qemu_format_of(f.suffix),
+      out.restores.push_back(restore_slot(exposed, lower, overlay, qemu_format_of(f.suffix),
                                           restore_record_path(delta, disk.identity.hex(), file_name),
                                           disk.identity.hex()));
       exposed.tap = out.restores.back();

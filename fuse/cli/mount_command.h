@@ -22,6 +22,7 @@ struct MountArgs {
   bool delta_memory = false;
   bool discard_delta = false;
   std::string delta_dir;  // "" = the default state folder
+  std::vector<std::string> delta_layers;  // frozen layer folders under the delta, bottom first (catalog clones)
   std::vector<std::string> fuse_options;
 };
 

@@ -52,7 +52,8 @@ std::shared_ptr<DiskFolder> error_folder(const std::string& name, const std::str
 // layout or delta folder, or a row added again in another second, means
 // building it again).
 bool same_disk(const CatalogDisk& a, const CatalogDisk& b) {
-  return a.source == b.source && a.layout == b.layout && a.delta_dir == b.delta_dir && a.created == b.created;
+  return a.source == b.source && a.layout == b.layout && a.delta_dir == b.delta_dir && a.created == b.created &&
+         a.top_layer == b.top_layer;
 }
 
 // The daemon's state: the folders served, the disks the catalog lists,
@@ -212,6 +213,7 @@ class Server {
       m.formats = args_.formats;
       m.read_only = args_.read_only;
       if (!args_.read_only) m.delta_dir = row.delta_dir;
+      if (!args_.read_only) m.delta_layers = layer_dirs(row.name);
       auto disk = std::make_shared<ExposedDisk>(expose_disk(m));
       auto folder = std::make_shared<DiskFolder>();
       folder->name = row.name;
@@ -223,6 +225,14 @@ class Server {
       log_error("disk {} ({}): {}", row.name, row.source, e.what());
       return error_folder(row.name, e.what());
     }
+  }
+
+  // The frozen layer folders under disk `name`, bottom first.
+  std::vector<std::string> layer_dirs(const std::string& name) const {
+    std::vector<std::string> dirs;
+    for (const CatalogLayer& l : CatalogStore(catalog_, CatalogStore::Access::read_only).layers_of(name))
+      dirs.push_back(l.dir);
+    return dirs;
   }
 
   const ServeArgs& args_;

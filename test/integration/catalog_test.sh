@@ -68,7 +68,7 @@ jq -e --arg src "$WORK/src" '.name == "web01" and .source == $src and .parent ==
 (cd "$WORK" && "$VDISKFS" catalog --catalog "$C" add web02 web02.tar --delta d2 --free 10%) >"$WORK/out" ||
     die "add web02 failed"
 grep -qF "added web02 ($WORK/web02.tar) to $C; its deltas go to $WORK/d2" "$WORK/out" || die "add web02 said: $(cat "$WORK/out")"
-[ "$(sqlite3 "$C" 'SELECT version FROM schema_version')" = 2 ] || die "schema_version is not 2"
+[ "$(sqlite3 "$C" 'SELECT version FROM schema_version')" = 3 ] || die "schema_version is not 3"
 [ "$(sqlite3 "$C" 'PRAGMA application_id')" = $((0x7664736b)) ] || die "application_id is not vdiskfs's"
 
 # Refusals of add, each leaving the catalog as it was.
@@ -120,11 +120,18 @@ cat_ok show web02 --json
 refused 1 "disk web02 of catalog $C has clones (web02-a): remove them first" "$C" remove web02
 cat_ok remove web02-a
 
-# remove: gone from list; the deltas stay, and it says where.
-cat_ok remove web02
+# remove --keep-delta: gone from list; the deltas stay, and it says where.
+cp -a "$WORK/d2" "$WORK/d2-copy"
+cat_ok remove web02 --keep-delta
 [ "$OUT" = "removed web02 from $C
 its deltas stay in $WORK/d2 (vdiskfs delta discard $WORK/d2 deletes them)" ] || die "remove web02: $OUT"
-[ -e "$WORK/d2/web02.img.delta" ] || die "remove deleted the deltas"
+[ -e "$WORK/d2/web02.img.delta" ] || die "remove --keep-delta deleted the deltas"
+# remove (by default) deletes the disk's delta and its folder.
+cat_ok add web02 "$WORK/web02.tar" --delta "$WORK/d2"
+cat_ok remove web02
+[ "$OUT" = "removed web02 from $C
+deleted its delta (2 files in $WORK/d2)" ] || die "remove web02 without --keep-delta: $OUT"
+[ ! -e "$WORK/d2" ] || die "remove left $WORK/d2: $(ls -A "$WORK/d2")"
 cat_ok list --json
 [ "$(jq -r 'map(.name) | join(",")' <<<"$OUT")" = web01 ] || die "list after remove: $OUT"
 refused 1 "catalog $C has no disk named web02" "$C" remove web02
@@ -145,7 +152,7 @@ grep -qE "^added web01 \($WORK/src\) to $WORK/xdg/vdiskfs/catalog.db; its deltas
 # file unchanged.
 forge() { rm -f "$1"; cp "$C" "$1"; }
 forge "$WORK/newer.db"
-sqlite3 "$WORK/newer.db" 'UPDATE schema_version SET version = 3'
+sqlite3 "$WORK/newer.db" 'UPDATE schema_version SET version = 4'
 sqlite3 "$WORK/foreign.db" 'CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT); INSERT INTO photos (path) VALUES ("a.jpg")'
 random_bytes 10000 >"$WORK/random.db"
 echo "name,source" >"$WORK/text.db"
@@ -159,7 +166,7 @@ printf '\377%.0s' {1..13} | dd of="$WORK/corrupt.db" bs=1 seek=$((4096 + 3)) con
 for cmd in "list" "list --json" "show web01" "add web09 $WORK/src" "remove web01"; do
     # shellcheck disable=SC2086
     {
-        refused_file "has schema version 3, newer than the 2 this vdiskfs knows" "$WORK/newer.db" $cmd
+        refused_file "has schema version 4, newer than the 3 this vdiskfs knows" "$WORK/newer.db" $cmd
         refused_file "is a SQLite database of another program" "$WORK/foreign.db" $cmd
         refused_file "is not a vdiskfs catalog: not a SQLite database" "$WORK/random.db" $cmd
         refused_file "is not a vdiskfs catalog: not a SQLite database" "$WORK/text.db" $cmd

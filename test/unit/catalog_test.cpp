@@ -146,7 +146,7 @@ TEST_CASE("catalog: later migrations apply in order, keep the disks, and roll ba
   const int latest = migrations.back().version;
 
   SECTION("a migration that fails leaves the file as it was") {
-    migrations.push_back({latest + 1, "CREATE TABLE layers (id INTEGER PRIMARY KEY);"});
+    migrations.push_back({latest + 1, "CREATE TABLE future_layers (id INTEGER PRIMARY KEY);"});
     migrations.push_back({latest + 2, "CREATE TABLE broken (;"});
     const std::string before = bytes_of(path);
     CHECK(refusal([&] { CatalogStore(path, CatalogStore::Access::read_write, migrations); }).fault == CatalogFault::sqlite);
@@ -154,8 +154,8 @@ TEST_CASE("catalog: later migrations apply in order, keep the disks, and roll ba
     CHECK(CatalogStore(path, CatalogStore::Access::read_only).schema_version() == latest);
   }
   SECTION("two more versions at once") {
-    migrations.push_back({latest + 1, "CREATE TABLE layers (id INTEGER PRIMARY KEY, disk TEXT REFERENCES disks(name));"});
-    migrations.push_back({latest + 2, "ALTER TABLE disks ADD COLUMN frozen_layer INTEGER REFERENCES layers(id);"});
+    migrations.push_back({latest + 1, "CREATE TABLE future_layers (id INTEGER PRIMARY KEY, disk TEXT REFERENCES disks(name));"});
+    migrations.push_back({latest + 2, "ALTER TABLE disks ADD COLUMN frozen_layer INTEGER REFERENCES future_layers(id);"});
     CatalogStore store(path, CatalogStore::Access::read_write, migrations);
     CHECK(store.schema_version() == latest + 2);
     CHECK(store.get("web01").delta_dir == "/var/lib/vdiskfs/web01");

@@ -1,0 +1,158 @@
+#include "fuse/cli/clone_command.h"
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/catalog/catalog_error.h"
+#include "core/catalog/catalog_store.h"
+#include "core/delta/delta_fold.h"
+#include "core/delta/delta_set.h"
+#include "core/delta/frozen_layer.h"
+#include "core/image/error.h"
+#include "fuse/cli/catalog_command.h"
+#include "fuse/cli/layout_json.h"
+#include "fuse/cli/mount_command.h"
+
+namespace vdiskfs {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string catalog_file(const CloneArgs& args) {
+  return std::filesystem::absolute(args.file.empty() ? default_catalog_path() : args.file).lexically_normal().string();
+}
+
+// True when delta folder `dir` holds writes that a clone must see.
+bool holds_writes(const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::is_directory(dir, ec) && !manifest_identity(dir).empty() && !deltas_hold_nothing(dir);
+}
+
+// The clone's delta folder: --delta DIR, or the state folder's for its
+// name and source. It must not hold deltas already.
+std::string clone_delta_dir(const CloneArgs& args, const CatalogDisk& parent) {
+  const std::string dir =
+      !args.delta_dir.empty()
+          ? std::filesystem::absolute(args.delta_dir).lexically_normal().string()
+          : default_disk_delta_dir(args.new_name, layout_args_from_json(parent.source, nlohmann::json::parse(parent.layout)),
+                                   parent.source);
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !delta_files(dir).empty())
+    fail("the clone's delta folder {} holds deltas already: give another --delta DIR, or delete them (vdiskfs delta "
+         "discard {})",
+         dir, dir);
+  return dir;
+}
+
+// Puts a frozen layer's deltas back into the folder they came from (a clone
+// the catalog refused).
+void unfreeze(const LayerInfo& layer, const std::string& delta_dir) {
+  for (const LayerFile& f : layer.files)
+    std::rename((layer.dir + "/" + f.name).c_str(), (delta_dir + "/" + f.name).c_str());
+  set_manifest_identity(delta_dir, layer.below);
+  std::error_code ec;
+  std::filesystem::remove_all(layer.dir, ec);
+}
+
+// Deletes the folders of layers nobody stands on any more.
+void delete_layer_folders(const std::vector<CatalogLayer>& layers) {
+  for (const CatalogLayer& l : layers) {
+    std::error_code ec;
+    std::filesystem::remove_all(l.dir, ec);
+    if (ec) std::fprintf(stderr, "vdiskfs: cannot delete layer folder %s: %s\n", l.dir.c_str(), ec.message().c_str());
+  }
+}
+
+}  // namespace
+
+std::string layer_dir_of(const std::string& catalog_file, const std::string& id) {
+  return (std::filesystem::path(catalog_file).parent_path() / "layers" / id).string();
+}
+
+int clone_command(const CloneArgs& args) {
+  const std::string file = catalog_file(args);
+  CatalogStore store(file, CatalogStore::Access::read_write);
+  const CatalogDisk parent = store.get(args.name);
+  if (const auto existing = store.find(args.new_name))
+    fail_catalog(CatalogFault::duplicate_name, "catalog {} already has a disk named {} (source {}): choose another name "
+                 "for the clone", file, args.new_name, existing->source);
+  for (const ServedDisk& s : store.served(parent.name))
+    fail("disk {} is served by vdiskfs serve on {} (pid {}): a VM may be writing to it; stop serving it, or clone "
+         "it from a catalog that mount does not serve (a live clone through the daemon is not supported yet)",
+         parent.name, s.mount_point, s.pid);
+  CatalogDisk clone = parent;
+  clone.name = args.new_name;
+  clone.parent = parent.name;
+  clone.delta_dir = clone_delta_dir(args, parent);
+  clone.created = time(nullptr);
+  std::optional<CatalogLayer> frozen;
+  std::optional<LayerInfo> layer;
+  if (holds_writes(parent.delta_dir)) {
+    const std::string id = store.next_layer_id(parent.name);
+    std::filesystem::create_directories(std::filesystem::path(layer_dir_of(file, id)).parent_path());
+    layer = freeze_deltas(parent.delta_dir, layer_dir_of(file, id), id, parent.name);
+    frozen = CatalogLayer{id, layer->dir, parent.top_layer, clone.created};
+  }
+  try {
+    store.clone(clone, frozen);
+  } catch (...) {
+    if (layer) unfreeze(*layer, parent.delta_dir);
+    throw;
+  }
+  uint64_t frozen_bytes = 0;
+  if (layer)
+    for (const LayerFile& f : layer->files) frozen_bytes += f.bytes;
+  if (args.json) {
+    Json j;
+    j["name"] = clone.name;
+    j["parent"] = parent.name;
+    j["delta_dir"] = clone.delta_dir;
+    j["new_layer"] = layer ? Json{{"id", layer->id}, {"dir", layer->dir}, {"bytes", frozen_bytes}} : Json(nullptr);
+    j["layers"] = Json::array();
+    for (const CatalogLayer& l : store.layers_of(clone.name)) j["layers"].push_back(l.id);
+    std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+  } else if (layer) {
+    std::printf("cloned %s as %s: %s's writes so far are frozen in layer %s (%s, %llu bytes moved, none copied); "
+                "both go on with deltas of their own (%s's in %s)\n",
+                parent.name.c_str(), clone.name.c_str(), parent.name.c_str(), layer->id.c_str(), layer->dir.c_str(),
+                (unsigned long long)frozen_bytes, clone.name.c_str(), clone.delta_dir.c_str());
+  } else {
+    std::printf("cloned %s as %s: %s holds no writes of its own, so nothing was frozen; %s's writes go to %s\n",
+                parent.name.c_str(), clone.name.c_str(), parent.name.c_str(), clone.name.c_str(),
+                clone.delta_dir.c_str());
+  }
+  return 0;
+}
+
+int clone_merge_command(const CloneArgs& args) {
+  const std::string file = catalog_file(args);
+  CatalogStore store(file, CatalogStore::Access::read_write);
+  store.check_merge(args.name);
+  const CatalogDisk clone = store.get(args.name);
+  const CatalogDisk parent = store.get(*clone.parent);
+  for (const std::string& name : {parent.name, clone.name})
+    for (const ServedDisk& s : store.served(name))
+      fail("disk {} is served by vdiskfs serve on {} (pid {}): remove it from that mount's view first (stop the "
+           "serve), then merge",
+           name, s.mount_point, s.pid);
+  if ((holds_writes(parent.delta_dir) || parent.top_layer != clone.top_layer) && !args.force)
+    fail("disk {} was written to since {} was cloned from it (deltas in {}); the merge would drop those writes: run "
+         "it with --force to drop them",
+         parent.name, clone.name, parent.delta_dir);
+  uint64_t copied = 0;
+  std::error_code ec;
+  if (std::filesystem::is_directory(clone.delta_dir, ec) && !manifest_identity(clone.delta_dir).empty())
+    copied = fold_deltas(clone.delta_dir, clone.name, parent.delta_dir, parent.name, manifest_identity(clone.delta_dir));
+  else if (std::filesystem::is_directory(parent.delta_dir, ec))
+    discard_deltas(parent.delta_dir);  // the clone was never written: the parent becomes its layers' state
+  delete_layer_folders(store.merge_into_parent(clone.name));
+  discard_deltas(clone.delta_dir);
+  std::filesystem::remove(clone.delta_dir, ec);
+  std::printf("merged %s into %s (%llu bytes of writes folded in); %s is gone from %s\n", clone.name.c_str(),
+              parent.name.c_str(), (unsigned long long)copied, clone.name.c_str(), file.c_str());
+  return 0;
+}
+
+}  // namespace vdiskfs
