@@ -59,6 +59,16 @@ CREATE TABLE layers (
   created INTEGER NOT NULL                 -- seconds since 1970, UTC
 );
 ALTER TABLE disks ADD COLUMN top_layer TEXT REFERENCES layers(id);
+CREATE TABLE clone_requests (              -- clones of served disks, made by the daemon
+  id INTEGER PRIMARY KEY,
+  parent TEXT NOT NULL,                    -- the disk to clone
+  name TEXT NOT NULL,                      -- the clone
+  delta_dir TEXT NOT NULL,                 -- the clone's delta folder
+  pid INTEGER NOT NULL,                    -- the daemon asked
+  state TEXT NOT NULL DEFAULT 'asked',     -- asked, done, failed, cancelled
+  answer TEXT NOT NULL DEFAULT '',         -- the daemon's answer: JSON when done, the error when failed
+  created INTEGER NOT NULL                 -- seconds since 1970, UTC
+);
 )sql";
 
 // The columns of a disk row as disk_of_row reads them (a version 2 file,
@@ -334,6 +344,47 @@ std::vector<CatalogLayer> CatalogStore::merge_into_parent(const std::string& nam
   std::vector<CatalogLayer> unused = drop_unused_layers();
   transaction.commit();
   return unused;
+}
+
+int64_t CatalogStore::ask_clone(const CloneRequest& request) {
+  db_.prepare("INSERT INTO clone_requests (parent, name, delta_dir, pid, created) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, request.parent)
+      .bind(2, request.name)
+      .bind(3, request.delta_dir)
+      .bind(4, request.pid)
+      .bind(5, int64_t(time(nullptr)))
+      .step();
+  return single_integer(db_, "SELECT last_insert_rowid()");
+}
+
+std::vector<CloneRequest> CatalogStore::clone_requests(int64_t pid) const {
+  std::vector<CloneRequest> out;
+  if (version_ < 3) return out;
+  SqliteStatement s = db_.prepare(
+      "SELECT id, parent, name, delta_dir, pid, state, answer FROM clone_requests WHERE pid = ? AND state = 'asked' "
+      "ORDER BY id");
+  s.bind(1, pid);
+  while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5), s.text(6)});
+  return out;
+}
+
+CloneRequest CatalogStore::clone_request(int64_t id) const {
+  SqliteStatement s =
+      db_.prepare("SELECT id, parent, name, delta_dir, pid, state, answer FROM clone_requests WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) fail_catalog(CatalogFault::no_such_disk, "catalog {} has no clone request {}", path(), id);
+  return {s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5), s.text(6)};
+}
+
+bool CatalogStore::answer_clone(int64_t id, const std::string& from_state, const std::string& state,
+                                const std::string& answer) {
+  db_.prepare("UPDATE clone_requests SET state = ?, answer = ? WHERE id = ? AND state = ?")
+      .bind(1, state)
+      .bind(2, answer)
+      .bind(3, id)
+      .bind(4, from_state)
+      .step();
+  return single_integer(db_, "SELECT changes()") == 1;
 }
 
 std::vector<CatalogLayer> CatalogStore::layers_of(const std::string& name) const {

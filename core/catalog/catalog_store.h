@@ -50,6 +50,19 @@ struct ServedDisk {
   int64_t open_files = 0;   // opens of MOUNTPOINT/NAME/* not yet released
 };
 
+// A clone of a served disk, asked of the daemon serving it (schema 3): the
+// daemon freezes the disk's deltas while no write runs, records the clone
+// and answers.
+struct CloneRequest {
+  int64_t id = 0;
+  std::string parent;     // the disk to clone
+  std::string name;       // the clone
+  std::string delta_dir;  // the clone's delta folder
+  int64_t pid = 0;        // the daemon asked
+  std::string state;      // asked, done, failed, cancelled
+  std::string answer;     // done: JSON of what was made; failed: the error
+};
+
 // One step of the schema: the SQL that takes a file from version - 1 to
 // `version`.
 struct CatalogMigration {
@@ -101,6 +114,15 @@ class CatalogStore {
   std::vector<CatalogLayer> merge_into_parent(const std::string& name);
   // Throws what merge_into_parent would, without writing.
   void check_merge(const std::string& name) const;
+  // Asks daemon `request.pid` for a clone; returns the request's id.
+  int64_t ask_clone(const CloneRequest& request);
+  // The requests still asked of daemon `pid`, oldest first.
+  std::vector<CloneRequest> clone_requests(int64_t pid) const;
+  // Request `id`; throws CatalogError no_such_disk when there is none.
+  CloneRequest clone_request(int64_t id) const;
+  // Moves request `id` from state `from_state` to `state` with `answer`;
+  // false when it was no longer in `from_state` (taken or cancelled).
+  bool answer_clone(int64_t id, const std::string& from_state, const std::string& state, const std::string& answer);
   // The frozen layers under disk `name`, bottom first.
   std::vector<CatalogLayer> layers_of(const std::string& name) const;
   // Every frozen layer, by id.

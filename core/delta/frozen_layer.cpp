@@ -113,6 +113,33 @@ void add_layer_faults(const LayerInfo& info, const std::string& expected, const 
   }
 }
 
+// Moves the deltas `to_move` of `delta_dir` into the new layer folder
+// `layer_dir`, copies the manifest, writes layer.info and points the
+// manifest of `delta_dir` at the layer. On an error everything moved is put
+// back.
+LayerInfo move_into_layer(const std::string& delta_dir, const std::string& layer_dir, const std::string& id,
+                          const std::string& disk, const std::string& below, const std::vector<std::string>& to_move) {
+  std::error_code ec;
+  if (!std::filesystem::create_directory(layer_dir, ec))
+    fail("cannot create layer folder {}: {}", layer_dir, ec ? ec.message() : "it exists");
+  std::vector<std::string> moved;
+  try {
+    for (const std::string& path : to_move) {
+      const std::string to = layer_dir + "/" + file_name_of(path);
+      if (rename(path.c_str(), to.c_str()) != 0) fail("cannot move {} to {}: {}", path, to, strerror(errno));
+      moved.push_back(file_name_of(path));
+    }
+    std::filesystem::copy_file(manifest_path(delta_dir), manifest_path(layer_dir));
+    LayerInfo info = write_layer_info(layer_dir, id, disk, below);
+    set_manifest_identity(delta_dir, info.identity);
+    return info;
+  } catch (...) {
+    for (const std::string& name : moved) rename((layer_dir + "/" + name).c_str(), (delta_dir + "/" + name).c_str());
+    std::filesystem::remove_all(layer_dir, ec);
+    throw;
+  }
+}
+
 }  // namespace
 
 LayerInfo read_layer_info(const std::string& dir) {
@@ -187,26 +214,40 @@ LayerInfo freeze_deltas(const std::string& delta_dir, const std::string& layer_d
     if (held.back()->sync() != Status::ok) fail("cannot sync delta {}", path);
     to_move.push_back(path);
   }
-  std::error_code ec;
-  if (!std::filesystem::create_directory(layer_dir, ec))
-    fail("cannot create layer folder {}: {}", layer_dir, ec ? ec.message() : "it exists");
-  std::vector<std::string> moved;
-  try {
-    for (const std::string& path : to_move) {
-      const std::string to = layer_dir + "/" + file_name_of(path);
-      if (rename(path.c_str(), to.c_str()) != 0) fail("cannot move {} to {}: {}", path, to, strerror(errno));
-      moved.push_back(file_name_of(path));
-    }
-    std::filesystem::copy_file(manifest_path(delta_dir), manifest_path(layer_dir));
-    LayerInfo info = write_layer_info(layer_dir, id, disk, below);
-    set_manifest_identity(delta_dir, info.identity);
-    for (const std::string& path : delta_files(delta_dir)) unlink(path.c_str());  // the empty ones left
-    return info;
-  } catch (...) {
-    for (const std::string& name : moved) rename((layer_dir + "/" + name).c_str(), (delta_dir + "/" + name).c_str());
-    std::filesystem::remove_all(layer_dir, ec);
-    throw;
+  LayerInfo info = move_into_layer(delta_dir, layer_dir, id, disk, below, to_move);
+  for (const std::string& path : delta_files(delta_dir)) unlink(path.c_str());  // the empty ones left
+  return info;
+}
+
+LayerInfo freeze_served_deltas(const std::string& delta_dir, const std::string& layer_dir, const std::string& id,
+                               const std::string& disk,
+                               const std::vector<std::pair<std::string, OverlayFile*>>& files) {
+  const std::string below = manifest_identity(delta_dir);
+  if (below.empty()) fail("{} has no manifest: there is nothing to freeze", delta_dir);
+  std::vector<std::unique_lock<std::shared_mutex>> holds;
+  std::vector<std::string> to_move;
+  std::vector<bool> kept;
+  for (const auto& [name, overlay] : files) {
+    holds.push_back(overlay->hold());
+    const std::string path = delta_dir + "/" + name + ".delta";
+    if (overlay->held_store().sync() != Status::ok) fail("cannot sync delta {}", path);
+    kept.push_back(!overlay->held_unchanged());
+    if (kept.back()) to_move.push_back(path);
   }
+  const LayerInfo info = move_into_layer(delta_dir, layer_dir, id, disk, below, to_move);
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& [name, overlay] = files[i];
+    const std::string path = delta_dir + "/" + name + ".delta";
+    if (!kept[i]) unlink(path.c_str());  // made again below, over the layer's identity
+    const uint64_t size = overlay->held_store().size().size;
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    overlay->restack_held(
+        DeltaLog::create(path, {delta_base_identity(info.identity, name, size), size,
+                                int64_t(now.tv_sec) * 1000000000 + now.tv_nsec}),
+        kept[i]);
+  }
+  return info;
 }
 
 std::vector<std::string> layer_faults(const std::vector<std::string>& layer_dirs, const std::string& base_identity) {

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/delta/overlay_file.h"
 #include "core/image/image.h"
 
 namespace vdiskfs {
@@ -61,6 +62,18 @@ LayerInfo read_layer_info(const std::string& dir);
 // error everything moved is put back. Returns the new layer.
 LayerInfo freeze_deltas(const std::string& delta_dir, const std::string& layer_dir, const std::string& id,
                         const std::string& disk);
+
+// Freezes the deltas of delta folder `delta_dir` of disk `disk` while they
+// are served: `files` are the exposed files' names (<disk><suffix>) and
+// overlays. With every file held (no read or write runs), syncs each delta,
+// moves those that hold writes into the new layer folder `layer_dir` as
+// freeze_deltas does, and restacks each overlay on a new empty delta in
+// `delta_dir` written against the layer (the moved delta stays open as its
+// read-only layer). Throws Error naming the file; before the restacking,
+// everything moved is put back.
+LayerInfo freeze_served_deltas(const std::string& delta_dir, const std::string& layer_dir, const std::string& id,
+                               const std::string& disk,
+                               const std::vector<std::pair<std::string, OverlayFile*>>& files);
 
 // Writes layer.info for the deltas of disk `disk` already moved into
 // `layer_dir`. `below` is the identity they were written against. Returns

@@ -123,6 +123,16 @@ Status OverlayFile::truncate(uint64_t new_size) {
   return store_->put({p}, page.data(), &ds);
 }
 
+bool OverlayFile::held_unchanged() const {
+  const DeltaSize ds = store_->size();
+  return store_->empty() && ds.size == base_->size() && ds.base_limit == base_->size();
+}
+
+void OverlayFile::restack_held(std::unique_ptr<PageStore> next, bool keep_old) {
+  if (keep_old) base_ = std::make_shared<OverlayFile>(std::move(base_), std::move(store_));
+  store_ = std::move(next);
+}
+
 Status OverlayFile::sync() {
   std::shared_lock lock(mutex_);
   return store_->sync();

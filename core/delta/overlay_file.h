@@ -4,6 +4,7 @@
 // delta at page granularity and lets the file grow or shrink. The base is
 // never written.
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <vector>
 
@@ -43,6 +44,20 @@ class OverlayFile final : public Image {
   Status sync();
   // The delta, for inspection (tests); not locked.
   const PageStore& store() const { return *store_; }
+
+  // --- freezing (a clone of a served disk) ---
+  // Holds off every read and write of the file while the lock lives; the
+  // members below need it held.
+  std::unique_lock<std::shared_mutex> hold() { return std::unique_lock(mutex_); }
+  // The delta under hold(), to sync it.
+  PageStore& held_store() { return *store_; }
+  // True under hold() when the delta changes nothing: no page, and the
+  // size and visible base are the base's.
+  bool held_unchanged() const;
+  // Under hold(): `next` takes the writes from now on, over the current
+  // delta kept as a read-only layer (`keep_old`), or over the base alone
+  // (the current delta held nothing).
+  void restack_held(std::unique_ptr<PageStore> next, bool keep_old);
 
  private:
   Status read_locked(uint64_t offset, uint8_t* buf, size_t len) const;

@@ -1,6 +1,8 @@
 #include "fuse/cli/clone_command.h"
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -22,12 +24,6 @@ using Json = nlohmann::ordered_json;
 
 std::string catalog_file(const CloneArgs& args) {
   return std::filesystem::absolute(args.file.empty() ? default_catalog_path() : args.file).lexically_normal().string();
-}
-
-// True when delta folder `dir` holds writes that a clone must see.
-bool holds_writes(const std::string& dir) {
-  std::error_code ec;
-  return std::filesystem::is_directory(dir, ec) && !manifest_identity(dir).empty() && !deltas_hold_nothing(dir);
 }
 
 // The clone's delta folder: --delta DIR, or the state folder's for its
@@ -65,10 +61,107 @@ void delete_layer_folders(const std::vector<CatalogLayer>& layers) {
   }
 }
 
+
+// Asks the daemon serving `parent` (pid `pid`) to make the clone, and
+// waits for its answer: 60 s for it to take the request, then as long as it
+// works on it.
+CloneOutcome ask_daemon(CatalogStore& store, const CloneArgs& args, const CatalogDisk& clone, const ServedDisk& by) {
+  const int64_t id = store.ask_clone({0, *clone.parent, clone.name, clone.delta_dir, by.pid, "", ""});
+  const auto asked = std::chrono::steady_clock::now();
+  while (true) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const CloneRequest r = store.clone_request(id);
+    if (r.state == "done") return clone_outcome_of_json(r.answer);
+    if (r.state == "failed") fail("{}", r.answer);
+    if (r.state == "asked" && std::chrono::steady_clock::now() - asked > std::chrono::seconds(60) &&
+        store.answer_clone(id, "asked", "cancelled", ""))
+      fail("the vdiskfs serve daemon on {} (pid {}) did not take the clone request for {} within 60 s; nothing was "
+           "cloned. Check its log, or stop it and clone again",
+           by.mount_point, by.pid, args.name);
+  }
+}
+
+void print_outcome(const CloneArgs& args, const CatalogStore& store, const CatalogDisk& clone,
+                   const CloneOutcome& outcome, bool live) {
+  const std::string& parent = *clone.parent;
+  if (args.json) {
+    Json j;
+    j["name"] = clone.name;
+    j["parent"] = parent;
+    j["delta_dir"] = clone.delta_dir;
+    j["new_layer"] = outcome.layer_id ? Json{{"id", *outcome.layer_id}, {"dir", outcome.layer_dir},
+                                              {"bytes", outcome.frozen_bytes}}
+                                      : Json(nullptr);
+    j["layers"] = Json::array();
+    for (const CatalogLayer& l : store.layers_of(clone.name)) j["layers"].push_back(l.id);
+    j["by_daemon"] = live;
+    std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
+  } else if (outcome.layer_id) {
+    std::printf("cloned %s as %s%s: %s's writes so far are frozen in layer %s (%s, %llu bytes moved, none copied); "
+                "both go on with deltas of their own (%s's in %s)\n",
+                parent.c_str(), clone.name.c_str(), live ? " (by the serving daemon, at a flush point)" : "",
+                parent.c_str(), outcome.layer_id->c_str(), outcome.layer_dir.c_str(),
+                (unsigned long long)outcome.frozen_bytes, clone.name.c_str(), clone.delta_dir.c_str());
+  } else {
+    std::printf("cloned %s as %s%s: %s holds no writes of its own, so nothing was frozen; %s's writes go to %s\n",
+                parent.c_str(), clone.name.c_str(), live ? " (by the serving daemon)" : "", parent.c_str(),
+                clone.name.c_str(), clone.delta_dir.c_str());
+  }
+}
+
 }  // namespace
 
 std::string layer_dir_of(const std::string& catalog_file, const std::string& id) {
   return (std::filesystem::path(catalog_file).parent_path() / "layers" / id).string();
+}
+
+bool holds_writes(const std::string& dir) {
+  std::error_code ec;
+  return std::filesystem::is_directory(dir, ec) && !manifest_identity(dir).empty() && !deltas_hold_nothing(dir);
+}
+
+std::string clone_outcome_json(const CloneOutcome& outcome) {
+  Json j{{"layer", outcome.layer_id ? Json(*outcome.layer_id) : Json(nullptr)},
+         {"layer_dir", outcome.layer_dir},
+         {"bytes", outcome.frozen_bytes}};
+  return j.dump();
+}
+
+CloneOutcome clone_outcome_of_json(const std::string& json) {
+  const Json j = Json::parse(json);
+  CloneOutcome out;
+  if (!j["layer"].is_null()) out.layer_id = j["layer"].get<std::string>();
+  out.layer_dir = j["layer_dir"].get<std::string>();
+  out.frozen_bytes = j["bytes"].get<uint64_t>();
+  return out;
+}
+
+CloneOutcome record_clone(CatalogStore& store, const std::string& catalog_file, const CatalogDisk& parent,
+                          const CatalogDisk& clone, const FreezeFn& freeze,
+                          const std::function<void(const LayerInfo&)>& undo) {
+  if (const auto existing = store.find(clone.name))
+    fail_catalog(CatalogFault::duplicate_name,
+                 "catalog {} already has a disk named {} (source {}): choose another name for the clone", catalog_file,
+                 clone.name, existing->source);
+  const std::string id = store.next_layer_id(parent.name);
+  const std::string dir = layer_dir_of(catalog_file, id);
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
+  const std::optional<LayerInfo> layer = freeze(dir, id);
+  std::optional<CatalogLayer> frozen;
+  if (layer) frozen = CatalogLayer{id, layer->dir, parent.top_layer, clone.created};
+  try {
+    store.clone(clone, frozen);
+  } catch (...) {
+    if (layer) undo(*layer);
+    throw;
+  }
+  CloneOutcome out;
+  if (layer) {
+    out.layer_id = id;
+    out.layer_dir = layer->dir;
+    for (const LayerFile& f : layer->files) out.frozen_bytes += f.bytes;
+  }
+  return out;
 }
 
 int clone_command(const CloneArgs& args) {
@@ -78,51 +171,27 @@ int clone_command(const CloneArgs& args) {
   if (const auto existing = store.find(args.new_name))
     fail_catalog(CatalogFault::duplicate_name, "catalog {} already has a disk named {} (source {}): choose another name "
                  "for the clone", file, args.new_name, existing->source);
-  for (const ServedDisk& s : store.served(parent.name))
-    fail("disk {} is served by vdiskfs serve on {} (pid {}): a VM may be writing to it; stop serving it, or clone "
-         "it from a catalog that mount does not serve (a live clone through the daemon is not supported yet)",
-         parent.name, s.mount_point, s.pid);
   CatalogDisk clone = parent;
   clone.name = args.new_name;
   clone.parent = parent.name;
   clone.delta_dir = clone_delta_dir(args, parent);
   clone.created = time(nullptr);
-  std::optional<CatalogLayer> frozen;
-  std::optional<LayerInfo> layer;
-  if (holds_writes(parent.delta_dir)) {
-    const std::string id = store.next_layer_id(parent.name);
-    std::filesystem::create_directories(std::filesystem::path(layer_dir_of(file, id)).parent_path());
-    layer = freeze_deltas(parent.delta_dir, layer_dir_of(file, id), id, parent.name);
-    frozen = CatalogLayer{id, layer->dir, parent.top_layer, clone.created};
-  }
-  try {
-    store.clone(clone, frozen);
-  } catch (...) {
-    if (layer) unfreeze(*layer, parent.delta_dir);
-    throw;
-  }
-  uint64_t frozen_bytes = 0;
-  if (layer)
-    for (const LayerFile& f : layer->files) frozen_bytes += f.bytes;
-  if (args.json) {
-    Json j;
-    j["name"] = clone.name;
-    j["parent"] = parent.name;
-    j["delta_dir"] = clone.delta_dir;
-    j["new_layer"] = layer ? Json{{"id", layer->id}, {"dir", layer->dir}, {"bytes", frozen_bytes}} : Json(nullptr);
-    j["layers"] = Json::array();
-    for (const CatalogLayer& l : store.layers_of(clone.name)) j["layers"].push_back(l.id);
-    std::printf("%s\n", j.dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
-  } else if (layer) {
-    std::printf("cloned %s as %s: %s's writes so far are frozen in layer %s (%s, %llu bytes moved, none copied); "
-                "both go on with deltas of their own (%s's in %s)\n",
-                parent.name.c_str(), clone.name.c_str(), parent.name.c_str(), layer->id.c_str(), layer->dir.c_str(),
-                (unsigned long long)frozen_bytes, clone.name.c_str(), clone.delta_dir.c_str());
+  clone.identity.reset();
+  CloneOutcome outcome;
+  const std::vector<ServedDisk> served = store.served(parent.name);
+  if (!served.empty()) {
+    outcome = ask_daemon(store, args, clone, served.front());
   } else {
-    std::printf("cloned %s as %s: %s holds no writes of its own, so nothing was frozen; %s's writes go to %s\n",
-                parent.name.c_str(), clone.name.c_str(), parent.name.c_str(), clone.name.c_str(),
-                clone.delta_dir.c_str());
+    const std::string from = parent.delta_dir;
+    outcome = record_clone(
+        store, file, parent, clone,
+        [&](const std::string& dir, const std::string& id) -> std::optional<LayerInfo> {
+          if (!holds_writes(from)) return std::nullopt;
+          return freeze_deltas(from, dir, id, parent.name);
+        },
+        [&](const LayerInfo& layer) { unfreeze(layer, from); });
   }
+  print_outcome(args, store, store.get(clone.name), outcome, !served.empty());
   return 0;
 }
 

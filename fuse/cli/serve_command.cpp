@@ -21,6 +21,7 @@
 #include "core/image/error.h"
 #include "core/image/log.h"
 #include "fuse/cli/catalog_command.h"
+#include "fuse/cli/clone_command.h"
 #include "fuse/cli/layout_json.h"
 #include "fuse/cli/mount_command.h"
 #include "fuse/disk_table.h"
@@ -137,6 +138,7 @@ class Server {
         seen = st;
         last_read = Clock::now();
         read_catalog();
+        answer_clone_requests();
       }
       lock.lock();
       wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
@@ -225,6 +227,76 @@ class Server {
       log_error("disk {} ({}): {}", row.name, row.source, e.what());
       return error_folder(row.name, e.what());
     }
+  }
+
+  // Makes the clones `vdiskfs clone` asked of this daemon (for disks it
+  // serves, whose deltas it holds), and answers each in the catalog.
+  void answer_clone_requests() {
+    std::vector<CloneRequest> asked;
+    try {
+      asked = CatalogStore(catalog_, CatalogStore::Access::read_only).clone_requests(pid_);
+    } catch (const std::exception&) {
+      return;  // read_catalog logs what is wrong with the file
+    }
+    for (const CloneRequest& r : asked) {
+      bool taken = false;
+      record([&](CatalogStore& c) { taken = c.answer_clone(r.id, "asked", "working", ""); });
+      if (!taken) continue;  // cancelled meanwhile
+      std::string state = "done", answer;
+      try {
+        answer = clone_outcome_json(clone_served(r));
+        if (!args_.quiet) log_info("cloned disk {} as {}: {}", r.parent, r.name, answer);
+      } catch (const std::exception& e) {
+        state = "failed";
+        answer = e.what();
+        log_error("clone of disk {} as {}: {}", r.parent, r.name, answer);
+      }
+      record([&](CatalogStore& c) { c.answer_clone(r.id, "working", state, answer); });
+    }
+  }
+
+  // The clone request `r` of a disk this daemon serves: its deltas frozen
+  // while no read or write of its files runs, the clone recorded.
+  CloneOutcome clone_served(const CloneRequest& r) {
+    const std::shared_ptr<DiskFolder> folder = table_.find(r.parent);
+    if (!folder || !folder->owner)
+      fail("disk {} is not ready in {} (its scan has not ended, or it could not be built: see {}/{}/ERROR); try again",
+           r.parent, mount_point_, mount_point_, r.parent);
+    std::vector<std::pair<std::string, OverlayFile*>> files;
+    for (size_t i = 0; i < folder->files.size(); ++i)
+      if (const auto& writer = folder->files.at(i).writer) files.emplace_back(folder->files.at(i).name, writer.get());
+    std::lock_guard lock(writer_mutex_);
+    if (!writer_) fail("catalog {} cannot be written by this daemon (see its log)", catalog_);
+    const CatalogDisk parent = writer_->get(r.parent);
+    CatalogDisk clone = parent;
+    clone.name = r.name;
+    clone.parent = parent.name;
+    clone.delta_dir = r.delta_dir;
+    clone.created = time(nullptr);
+    clone.identity.reset();
+    const CloneOutcome out = record_clone(
+        *writer_, catalog_, parent, clone,
+        [&](const std::string& dir, const std::string& id) -> std::optional<LayerInfo> {
+          if (files.empty())  // served read-only: the deltas are nobody's
+            return holds_writes(parent.delta_dir) ? std::optional(freeze_deltas(parent.delta_dir, dir, id, parent.name))
+                                                  : std::nullopt;
+          bool written = false;
+          for (const auto& f : files) {
+            const auto hold = f.second->hold();
+            written = written || !f.second->held_unchanged();
+          }
+          if (!written) return std::nullopt;
+          return freeze_served_deltas(parent.delta_dir, dir, id, parent.name, files);
+        },
+        [&](const LayerInfo& layer) {
+          log_error("catalog {} refused the clone after layer {} was frozen; it stays in {} unlisted", catalog_,
+                    layer.id, layer.dir);
+        });
+    // The parent's folder already stands on the new layer: not built again.
+    std::lock_guard table_lock(mutex_);
+    if (const auto it = wanted_.find(parent.name); it != wanted_.end() && out.layer_id)
+      it->second.row.top_layer = out.layer_id;
+    return out;
   }
 
   // The frozen layer folders under disk `name`, bottom first.

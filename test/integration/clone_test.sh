@@ -73,29 +73,35 @@ DISKS=(web01)
 serve_start
 for o in $X $Y $Z; do base_zero $o; done
 write web01 $X 0xa1
-serve_stop
 
-# A parent that is served cannot be cloned offline: the message says so.
-serve_start
-expect_status "$EXIT_REFUSED" "disk web01 is served by vdiskfs serve on $MNT (pid $SERVE_PID)" \
-    "$VDISKFS" clone --catalog "$C" web01 c1
-serve_stop
-
+# Clones of a served disk: the command asks the daemon, which freezes the
+# deltas with no write running; each clone appears in the mount.
 clone_ok web01 c1 --delta "$WORK/delta/c1"
-grep -qF "web01's writes so far are frozen in layer web01-1 ($WORK/layers/web01-1" <<<"$OUT" || die "clone c1 said: $OUT"
+grep -qF "cloned web01 as c1 (by the serving daemon, at a flush point): web01's writes so far are frozen in layer web01-1 ($WORK/layers/web01-1" \
+    <<<"$OUT" || die "clone c1 said: $OUT"
 [ -f "$WORK/layers/web01-1/web01.qcow2.delta" ] || die "no frozen web01.qcow2.delta in $WORK/layers/web01-1"
+wait_serving "serve (c1)" "$SERVE_PID" "$WORK/vdiskfs.log" test -f "$MNT/c1/c1.qcow2"
 clone_ok web01 c2 --delta "$WORK/delta/c2" --json
-jq -e '.new_layer == null and .layers == ["web01-1"]' <<<"$OUT" >/dev/null || die "clone c2 --json: $OUT"
+jq -e '.new_layer == null and .layers == ["web01-1"] and .by_daemon' <<<"$OUT" >/dev/null || die "clone c2 --json: $OUT"
+# c3 while qemu-io holds web01's qcow2 open and writes to it.
+qemu-io -f qcow2 -c "write -P 0xa2 $Y 64k" -c flush -c "sleep 1500" -c "write -P 0xa2 $((Y + 65536)) 64k" \
+    "$MNT/web01/web01.qcow2" >"$WORK/qio.bg" 2>&1 &
+QIO_PID=$!
+sleep 0.5
 clone_ok web01 c3 --delta "$WORK/delta/c3"
+wait "$QIO_PID" || die "qemu-io writing during the clone failed: $(cat "$WORK/qio.bg")"
 expect_status "$EXIT_REFUSED" "already has a disk named c3" "$VDISKFS" clone --catalog "$C" web01 c3
 expect_status "$EXIT_REFUSED" "has no disk named nope" "$VDISKFS" clone --catalog "$C" nope c9
 DISKS=(web01 c1 c2 c3)
-serve_start
-write web01 $Y 0xa2
+for d in "${DISKS[@]}"; do wait_serving "serve ($d)" "$SERVE_PID" "$WORK/vdiskfs.log" test -f "$MNT/$d/$d.qcow2"; done
 write c1 $Y 0xb1
 write c2 $Y 0xb2
+serve_stop
+DISKS=(web01 c1 c2 c3)
+serve_start
 write c3 $Y 0xb3
 serve_stop
+# A disk that is not served is cloned by the command itself.
 clone_ok c1 c1a --delta "$WORK/delta/c1a"
 DISKS=(web01 c1 c2 c3 c1a)
 serve_start
@@ -104,10 +110,10 @@ write c1a $Z 0xc1
 
 # Each disk: its own writes and its ancestors' from before it was cloned.
 check_patterns() {
-    expect web01 $X 0xa1 && expect web01 $Y 0xa2 && expect web01 $Z 0
+    expect web01 $X 0xa1 && expect web01 $Y 0xa2 && expect web01 $((Y + 65536)) 0xa2 && expect web01 $Z 0
     expect c1 $X 0xa1 && expect c1 $Y 0xb1 && expect c1 $Z 0xb9
     expect c2 $X 0xa1 && expect c2 $Y 0xb2 && expect c2 $Z 0
-    expect c3 $X 0xa1 && expect c3 $Y 0xb3 && expect c3 $Z 0
+    expect c3 $X 0xa1 && expect c3 $Y 0xb3 && expect c3 $((Y + 65536)) 0 && expect c3 $Z 0
     expect c1a $X 0xa1 && expect c1a $Y 0xb1 && expect c1a $Z 0xc1
     local d
     for d in "${DISKS[@]}"; do
