@@ -56,6 +56,12 @@
 #                      with the kernel and initrd, as this script does)
 #   --restore-rate M   at most M MiB/s for that copy (default: as fast as the
 #                      guest's own reads allow)
+#   --catalog FILE --disk NAME
+#                      boot disk NAME of a vdiskfs catalog (a clone, say)
+#                      instead of a BACKUP: `vdiskfs serve` serves the
+#                      catalog and the VM runs on NAME's files, its writes
+#                      in NAME's own delta (no --delta, --bootloader or
+#                      --restore-to)
 #   --vdiskfs-opt OPT  one more option for `vdiskfs mount` (repeatable), e.g.
 #                      --vdiskfs-opt=--cache-dir=/var/cache/web01 for a
 #                      backup on a share
@@ -71,7 +77,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 vdiskfs=${VDISKFS:-$here/../build/vdiskfs}
 extra_mount_args=()
 delta="" format=qcow2 memory=1024 cpus=2 net=user accel=auto aio=auto append="" bootloader=0 uefi=0 until_login=0 console_log="" timeout=600
-restore_to="" restore_rate=""
+restore_to="" restore_rate="" catalog="" catalog_disk=""
 while [ $# -gt 0 ]; do
     case $1 in
     --delta) delta=$2; shift 2 ;;
@@ -91,14 +97,23 @@ while [ $# -gt 0 ]; do
     --uefi) uefi=1; shift ;;
     --restore-to) restore_to=$2; shift 2 ;;
     --restore-rate) restore_rate=$2; shift 2 ;;
+    --catalog) catalog=$(realpath "$2"); shift 2 ;;
+    --disk) catalog_disk=$2; shift 2 ;;
     -h | --help) sed -n '2,67p' "$0"; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) break ;;
     esac
 done
+if [ -n "$catalog" ] || [ -n "$catalog_disk" ]; then
+    { [ $# -eq 0 ] && [ -n "$catalog" ] && [ -n "$catalog_disk" ]; } ||
+        { echo "usage: $0 [options] --catalog FILE --disk NAME   (no BACKUP; see --help)" >&2; exit 2; }
+    { [ -z "$delta" ] && [ "$bootloader" = 0 ] && [ -z "$restore_to" ]; } ||
+        { echo "--catalog boots a catalog disk on its own delta: no --delta, --bootloader or --restore-to" >&2; exit 2; }
+    set -- "catalog:$catalog_disk"
+fi
 [ $# -eq 1 ] || { echo "usage: $0 [options] BACKUP   (see --help)" >&2; exit 2; }
 case $1 in
-nfs://* | smb://*) backup=$1 ;;
+nfs://* | smb://* | catalog:*) backup=$1 ;;
 *) backup=$(realpath "$1") ;;
 esac
 start=$(date +%s.%N)
@@ -109,7 +124,7 @@ for tool in qemu-system-x86_64:qemu-system-x86 fusermount3:fuse3 partx:util-linu
     command -v "${tool%%:*}" >/dev/null || die "'${tool%%:*}' is missing: install the Debian package '${tool#*:}'"
 done
 [ -x "$vdiskfs" ] || die "vdiskfs not found at $vdiskfs: build first (cmake -S . -B build && cmake --build build -j2)"
-case $backup in nfs://* | smb://*) ;; *) [ -e "$backup" ] || die "backup $backup does not exist" ;; esac
+case $backup in nfs://* | smb://* | catalog:*) ;; *) [ -e "$backup" ] || die "backup $backup does not exist" ;; esac
 case $format in qcow2 | vmdk) ;; *) die "--format must be qcow2 or vmdk" ;; esac
 # OVMF as Debian's ovmf package installs it: code read-only, variables copied.
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
@@ -120,6 +135,7 @@ if [ "$uefi" = 1 ]; then
 fi
 
 name=$(basename "${backup%%\?*}")
+[ -z "$catalog_disk" ] || name=$catalog_disk
 for suffix in .tar.gz .tgz .tar.zst .tzst .tar.xz .txz .tar.bz2 .tbz2 .tar; do
     [ "${name%"$suffix"}" != "$name" ] && { name=${name%"$suffix"}; break; }
 done
@@ -156,23 +172,32 @@ mount_args=(--formats "img,$format")
 [ "$bootloader" = 1 ] && mount_args=(--formats img --bios-boot)
 [ -n "$delta" ] && mount_args+=(--delta "$delta")
 mount_args+=("${extra_mount_args[@]}")
-"$vdiskfs" mount -f --name "$name" "${mount_args[@]}" --log "$run/vdiskfs.log" \
-    "$backup" "$mnt" 2>>"$run/vdiskfs.log" &
+files=$mnt
+if [ -n "$catalog" ]; then
+    # A catalog disk: its folder in a serve mount, there once its scan ends.
+    "$vdiskfs" serve -f --catalog "$catalog" --formats "img,$format" "${extra_mount_args[@]}" \
+        --log "$run/vdiskfs.log" "$mnt" 2>>"$run/vdiskfs.log" &
+    files=$mnt/$name
+else
+    "$vdiskfs" mount -f --name "$name" "${mount_args[@]}" --log "$run/vdiskfs.log" \
+        "$backup" "$mnt" 2>>"$run/vdiskfs.log" &
+fi
 vdiskfs_pid=$!
-for _ in $(seq 600); do
-    mountpoint -q "$mnt" && break
+for _ in $(seq 1200); do
+    mountpoint -q "$mnt" && [ -f "$files/$name.$format" ] && break
+    [ -f "$files/ERROR" ] && die "disk $name cannot be served: $(cat "$files/ERROR")"
     kill -0 "$vdiskfs_pid" 2>/dev/null || die "vdiskfs failed: $(cat "$run/vdiskfs.log")"
     sleep 0.1
 done
-mountpoint -q "$mnt" || die "vdiskfs did not mount within 60 s"
-disk=$mnt/$name.$format
+[ -f "$files/$name.$format" ] || die "vdiskfs did not serve $files/$name.$format within 120 s"
+disk=$files/$name.$format
 
 # 2. The kernel and initrd (newest version) and the root UUID, read from the
 # disk itself: the root is partition 1; the kernel is on the first ext4
 # partition that holds vmlinuz-* at its top (a /boot of its own) or in
 # boot/. Read-only loop mounts: the same for a directory and a tar, and the
 # backup's atimes stay as they are.
-img=$mnt/$name.img
+img=$files/$name.img
 boot=$run/boot
 mkdir "$boot" "$run/root"
 # probe START SECTORS TAG: blkid's TAG (TYPE, UUID) of a partition's filesystem.

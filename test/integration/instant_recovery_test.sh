@@ -19,7 +19,9 @@
 # which vdiskfs shows reading the backup's grubx64.efi, then the backup's
 # own grub.cfg); and once a variant whose fstab names its root
 # /dev/mapper/vg0-root as xfs (a directory served by nfs-ganesha on
-# loopback: vdiskfs reads it over NFSv3). A unit in the guest counts boots
+# loopback: vdiskfs reads it over NFSv3); the directory's disk also goes
+# into a catalog and is cloned twice, each clone booting on its own delta
+# through `vdiskfs serve` (examples/instant-recovery.sh --catalog --disk). A unit in the guest counts boots
 # in a file on the root filesystem and prints marker lines on the console:
 # each boot must show boot=N (N counts the boots on that delta: a boot reads
 # what the one before wrote), "login:", and for the UEFI-shaped backup
@@ -182,6 +184,29 @@ echo "boot through OVMF and the backup's GRUB for UEFI (no -kernel): login: seen
 for d in "$WORK"/delta.*; do
     [ -n "$(find "$d" -name '*.delta' -size +0)" ] || die "no guest writes in the delta $d"
 done
+
+# Clones (#19): the directory's disk in a catalog, on the delta its three
+# boots wrote, cloned twice; each clone boots on a delta of its own through
+# `vdiskfs serve`: both count boot=4 (neither sees the other's boot).
+C=$WORK/catalog.db
+"$VDISKFS" catalog --catalog "$C" add web01 "$backup" --delta "$WORK/delta.dir-qcow2" >/dev/null ||
+    die "catalog add of the backup failed"
+for c in a b; do
+    "$VDISKFS" clone --catalog "$C" web01 "web01-$c" --delta "$WORK/clone.$c" || die "clone web01-$c failed"
+done
+# clone_boot DISK N: boots catalog disk DISK; the guest counts boot=N.
+clone_boot() {
+    local out
+    CONSOLE=$WORK/console.$1.$2
+    out=$(VDISKFS=$VDISKFS "$recovery" --until-login --net none --timeout 500 --format qcow2 --catalog "$C" \
+        --disk "$1" --console-log "$CONSOLE" 2>&1) ||
+        die "boot $2 of clone $1 failed: $out; console tail: $(tail -c 2000 "$CONSOLE" 2>/dev/null)"
+    grep -aq "login:" "$CONSOLE" || die "boot $2 of clone $1: no login: on the console"
+    expect_marker "$CONSOLE" "boot $2 of clone $1" "boot=$2"
+    echo "clone $1 booted to login: with its own count, boot=$2"
+}
+clone_boot web01-a 4
+clone_boot web01-b 4
 
 # The root named /dev/mapper/vg0-root as xfs: made ext4, and the guest's
 # fstab names it by its new UUID below the original line, now a comment.
