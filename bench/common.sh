@@ -11,6 +11,16 @@ mkdir -p "$BENCH_CACHE"
 : "${MOUNT_OPTS:=}"  # extra `vdiskfs mount` options, e.g. --direct-io
 record=1
 
+# seconds CMD...: wall seconds of one run of CMD (its output dropped); a
+# failing CMD ends the script.
+seconds() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+    t1=$(date +%s.%N)
+    echo "$t1 - $t0" | bc -l
+}
+
 # Prints "N cores, CPU model, kernel K".
 machine_line() {
     printf '%s cores, %s, kernel %s' "$(nproc)" "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" "$(uname -r)"

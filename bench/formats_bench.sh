@@ -68,14 +68,6 @@ fmt_of() {
         <<<"$FORMATS_JSON"
 }
 
-# seconds CMD...: wall seconds of one run of CMD.
-seconds() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc -l
-}
 
 # This machine's kernel pages out memory left idle for 30 s (DAMON
 # "pageout"), page cache included: warm_source reads the tree's data again

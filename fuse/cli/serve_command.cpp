@@ -265,36 +265,40 @@ class Server {
     std::vector<std::pair<std::string, OverlayFile*>> files;
     for (size_t i = 0; i < folder->files.size(); ++i)
       if (const auto& writer = folder->files.at(i).writer) files.emplace_back(folder->files.at(i).name, writer.get());
-    std::lock_guard lock(writer_mutex_);
-    if (!writer_) fail("catalog {} cannot be written by this daemon (see its log)", catalog_);
-    const CatalogDisk parent = writer_->get(r.parent);
-    CatalogDisk clone = parent;
-    clone.name = r.name;
-    clone.parent = parent.name;
-    clone.delta_dir = r.delta_dir;
-    clone.created = time(nullptr);
-    clone.identity.reset();
-    const CloneOutcome out = record_clone(
-        *writer_, catalog_, parent, clone,
-        [&](const std::string& dir, const std::string& id) -> std::optional<LayerInfo> {
-          if (files.empty())  // served read-only: the deltas are nobody's
-            return holds_writes(parent.delta_dir) ? std::optional(freeze_deltas(parent.delta_dir, dir, id, parent.name))
-                                                  : std::nullopt;
-          bool written = false;
-          for (const auto& f : files) {
-            const auto hold = f.second->hold();
-            written = written || !f.second->held_unchanged();
-          }
-          if (!written) return std::nullopt;
-          return freeze_served_deltas(parent.delta_dir, dir, id, parent.name, files);
-        },
-        [&](const LayerInfo& layer) {
-          log_error("catalog {} refused the clone after layer {} was frozen; it stays in {} unlisted", catalog_,
-                    layer.id, layer.dir);
-        });
+    CloneOutcome out;
+    {
+      // Not under mutex_: work() takes writer_mutex_ while holding it.
+      std::lock_guard lock(writer_mutex_);
+      if (!writer_) fail("catalog {} cannot be written by this daemon (see its log)", catalog_);
+      const CatalogDisk parent = writer_->get(r.parent);
+      CatalogDisk clone = parent;
+      clone.name = r.name;
+      clone.parent = parent.name;
+      clone.delta_dir = r.delta_dir;
+      clone.created = time(nullptr);
+      clone.identity.reset();
+      out = record_clone(
+          *writer_, catalog_, parent, clone,
+          [&](const std::string& dir, const std::string& id) -> std::optional<LayerInfo> {
+            if (files.empty() && !holds_writes(parent.delta_dir)) return std::nullopt;
+            if (files.empty())  // served read-only: the deltas are nobody's
+              return freeze_deltas(parent.delta_dir, dir, id, parent.name);
+            bool written = false;
+            for (const auto& f : files) {
+              const auto hold = f.second->hold();
+              written = written || !f.second->held_unchanged();
+            }
+            if (!written) return std::nullopt;
+            return freeze_served_deltas(parent.delta_dir, dir, id, parent.name, files);
+          },
+          [&](const LayerInfo& layer) {
+            log_error("catalog {} refused the clone after layer {} was frozen; it stays in {} unlisted", catalog_,
+                      layer.id, layer.dir);
+          });
+    }
     // The parent's folder already stands on the new layer: not built again.
     std::lock_guard table_lock(mutex_);
-    if (const auto it = wanted_.find(parent.name); it != wanted_.end() && out.layer_id)
+    if (const auto it = wanted_.find(r.parent); it != wanted_.end() && out.layer_id)
       it->second.row.top_layer = out.layer_id;
     return out;
   }
