@@ -21,6 +21,39 @@ namespace vdiskfs {
 namespace {
 
 constexpr const char* kManifestName = "base.manifest";
+// Lists the frozen layers a delta folder stands on (one folder a line,
+// bottom first), so that a mount without them is refused, never served
+// without the layers' writes.
+constexpr const char* kLayersName = "layers.list";
+
+std::string layers_path(const std::string& dir) { return dir + "/" + kLayersName; }
+
+}  // namespace
+
+std::vector<std::string> recorded_layers(const std::string& dir) {
+  std::vector<std::string> layers;
+  std::ifstream in(layers_path(dir));
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) layers.push_back(line);
+  return layers;
+}
+
+void record_layers(const std::string& dir, const std::vector<std::string>& layers) {
+  if (layers.empty()) {
+    unlink(layers_path(dir).c_str());
+    return;
+  }
+  const std::string tmp = layers_path(dir) + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const std::string& l : layers) out << l << "\n";
+    out.flush();
+    if (!out) fail("cannot write {}", tmp);
+  }
+  if (rename(tmp.c_str(), layers_path(dir).c_str()) != 0) fail("cannot write {}: {}", layers_path(dir), strerror(errno));
+}
+
+namespace {
 constexpr const char* kManifestMagic = "vdiskfs-manifest 1";
 
 // Escapes tab, newline and backslash so a path fits one manifest field.
@@ -191,7 +224,13 @@ DeltaSet::DeltaSet(DeltaSetOptions options, const Identity& identity, const std:
     const int n = discard_deltas(dir);
     if (n) log_info("discarded {} file(s) of the old delta in {}", n, dir);
   }
+  if (const auto recorded = recorded_layers(dir); !recorded.empty() && options_.layers.empty())
+    fail("the delta in {} stands on frozen layers ({}, ...: a disk of a catalog with clones); without them its "
+         "writes would be lost from view. Serve it with vdiskfs serve, or mount with --discard-delta to drop the "
+         "delta and start fresh",
+         dir, recorded.front());
   const std::string manifest = manifest_path(dir);
+  record_layers(dir, options_.layers);
   if (std::filesystem::exists(manifest)) {
     std::ifstream in(manifest);
     std::string magic, id_line;
@@ -281,6 +320,7 @@ int discard_deltas(const std::string& path) {
     ++count;
   }
   if (std::filesystem::is_directory(path) && unlink(manifest_path(path).c_str()) == 0) ++count;
+  if (std::filesystem::is_directory(path) && unlink(layers_path(path).c_str()) == 0) ++count;
   return count;
 }
 

@@ -75,6 +75,14 @@ int discard_deltas(const std::string& path);
 // holding something.
 bool deltas_hold_nothing(const std::string& dir);
 
+// The frozen layer folders delta folder `dir` stands on, bottom first, as
+// recorded in its layers.list (empty: none). A mount that does not give
+// them is refused.
+std::vector<std::string> recorded_layers(const std::string& dir);
+// Records `layers` in delta folder `dir` (none: removes the record).
+// Throws Error.
+void record_layers(const std::string& dir, const std::vector<std::string>& layers);
+
 // The manifest file of a delta folder.
 std::string manifest_path(const std::string& dir);
 // Writes the manifest of `tree` (identity hex, layout, one line per entry).

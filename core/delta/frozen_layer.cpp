@@ -132,6 +132,9 @@ LayerInfo move_into_layer(const std::string& delta_dir, const std::string& layer
     std::filesystem::copy_file(manifest_path(delta_dir), manifest_path(layer_dir));
     LayerInfo info = write_layer_info(layer_dir, id, disk, below);
     set_manifest_identity(delta_dir, info.identity);
+    std::vector<std::string> layers = recorded_layers(delta_dir);
+    layers.push_back(layer_dir);
+    record_layers(delta_dir, layers);
     return info;
   } catch (...) {
     for (const std::string& name : moved) rename((layer_dir + "/" + name).c_str(), (delta_dir + "/" + name).c_str());

@@ -48,6 +48,9 @@ void unfreeze(const LayerInfo& layer, const std::string& delta_dir) {
   for (const LayerFile& f : layer.files)
     std::rename((layer.dir + "/" + f.name).c_str(), (delta_dir + "/" + f.name).c_str());
   set_manifest_identity(delta_dir, layer.below);
+  std::vector<std::string> layers = recorded_layers(delta_dir);
+  if (!layers.empty() && layers.back() == layer.dir) layers.pop_back();
+  record_layers(delta_dir, layers);
   std::error_code ec;
   std::filesystem::remove_all(layer.dir, ec);
 }

@@ -103,6 +103,11 @@ write c3 $Y 0xb3
 serve_stop
 # A disk that is not served is cloned by the command itself.
 clone_ok c1 c1a --delta "$WORK/delta/c1a"
+# Its delta folder stands on layers: a plain mount of it (without them)
+# is refused rather than shown without their writes.
+mkdir -p "$WORK/plain"
+expect_status "$EXIT_REFUSED" "the delta in $WORK/delta/c1 stands on frozen layers" \
+    "$VDISKFS" mount -f "$WORK/src" "$WORK/plain" --name c1 --delta "$WORK/delta/c1"
 DISKS=(web01 c1 c2 c3 c1a)
 serve_start
 write c1 $Z 0xb9
