@@ -22,6 +22,7 @@ enum class CatalogFault {
   no_such_disk,      // no disk of that name
   has_clones,        // the disk is the parent of others
   disk_open,         // a file of the disk is open on a running `vdiskfs serve`
+  shared_delta,      // another disk keeps its deltas in the same folder
 };
 
 class CatalogError : public Error {
