@@ -10,12 +10,48 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 
 #include "core/image/log.h"
 #include "fuse/mount_point.h"
 
 namespace vdiskfs {
 namespace {
+
+// An open exposed file (fuse_file_info::fh): its folder stays alive while
+// it is open, even when the folder is dropped from the table.
+struct OpenFile {
+  std::shared_ptr<DiskFolder> folder;  // null in a flat mount
+  const ExposedFile* file;
+  size_t index;  // in its table
+};
+
+// The open files of a mount, owned by its serving loop: op_open adds,
+// op_release takes back; what is still open when the loop ends (a signal
+// with files open) is freed with the mount.
+class OpenFiles {
+ public:
+  // Keeps `file`; returns it as fuse_file_info::fh.
+  uint64_t add(std::unique_ptr<OpenFile> file) {
+    OpenFile* raw = file.get();
+    std::lock_guard lock(mutex_);
+    files_.emplace(raw, std::move(file));
+    return reinterpret_cast<uint64_t>(raw);
+  }
+  // Gives back the file of handle `fh` (null: not one of this mount's).
+  std::unique_ptr<OpenFile> take(uint64_t fh) {
+    std::lock_guard lock(mutex_);
+    const auto it = files_.find(reinterpret_cast<OpenFile*>(fh));
+    if (it == files_.end()) return nullptr;
+    std::unique_ptr<OpenFile> out = std::move(it->second);
+    files_.erase(it);
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<OpenFile*, std::unique_ptr<OpenFile>> files_;
+};
 
 // One mount's state, which every operation reaches through
 // fuse_get_context()->private_data: the files (one flat table, or a table
@@ -26,6 +62,7 @@ struct Mount {
   const FuseSettings& settings;
   int64_t started_ns;  // the root's times when it holds folders
   std::once_flag readahead_tuned;
+  OpenFiles open_files;
 };
 
 Mount& mount() { return *static_cast<Mount*>(fuse_get_context()->private_data); }
@@ -40,14 +77,6 @@ struct Found {
   bool is_file() const { return index >= 0; }
   bool exists() const { return root || folder || is_file(); }
   const ExposedFile& file() const { return files->at(size_t(index)); }
-};
-
-// An open exposed file (fuse_file_info::fh): its folder stays alive while
-// it is open, even when the folder is dropped from the table.
-struct OpenFile {
-  std::shared_ptr<DiskFolder> folder;  // null in a flat mount
-  const ExposedFile* file;
-  size_t index;  // in its table
 };
 
 OpenFile& handle(const fuse_file_info* fi) { return *reinterpret_cast<OpenFile*>(fi->fh); }
@@ -202,24 +231,18 @@ int op_open(const char* path, fuse_file_info* fi) {
   // direct_io skips the kernel's page cache: one copy less for streaming
   // readers, but no caching between readers and no mmap.
   if (m.settings.direct_io) fi->direct_io = 1;
-  if (found.folder) {
-    std::lock_guard lock(found.folder->open_mutex);
-    ++found.folder->open_files;
-    if (m.settings.open_changed) m.settings.open_changed(found.folder->name, found.folder->open_files);
-  }
+  if (found.folder && m.settings.open_changed) m.settings.open_changed(found.folder->name, +1);
   if (f.tap) f.tap->opened();
-  fi->fh = reinterpret_cast<uint64_t>(new OpenFile{std::move(found.folder), &f, size_t(found.index)});
+  fi->fh = m.open_files.add(std::make_unique<OpenFile>(OpenFile{std::move(found.folder), &f, size_t(found.index)}));
   return 0;
 }
 
 int op_release(const char*, fuse_file_info* fi) {
-  std::unique_ptr<OpenFile> open(&handle(fi));
+  Mount& m = mount();
+  const std::unique_ptr<OpenFile> open = m.open_files.take(fi->fh);
+  if (!open) return 0;
   if (const auto& tap = open->file->tap) tap->released();
-  if (DiskFolder* folder = open->folder.get()) {
-    std::lock_guard lock(folder->open_mutex);
-    --folder->open_files;
-    if (const auto& changed = mount().settings.open_changed) changed(folder->name, folder->open_files);
-  }
+  if (open->folder && m.settings.open_changed) m.settings.open_changed(open->folder->name, -1);
   return 0;
 }
 
@@ -385,6 +408,15 @@ int op_listxattr(const char* path, char* list, size_t size) {
   return name ? xattr_reply(std::string(name, std::strlen(name) + 1), list, size) : 0;
 }
 
+// Tells the kernel to forget the pages and attributes it holds for the
+// files of `folder` and the folder itself (a folder of the same name may
+// come with other content). Paths the kernel never looked up are skipped.
+void forget_cached(fuse* f, const DiskFolder& folder) {
+  const std::string dir = "/" + folder.name;
+  for (size_t i = 0; i < folder.files.size(); ++i) fuse_invalidate_path(f, (dir + "/" + folder.files.at(i).name).c_str());
+  fuse_invalidate_path(f, dir.c_str());
+}
+
 // Mounts `mount`, daemonizes unless foreground, and serves until unmounted.
 int run_mount(Mount& mount) {
   const FuseSettings& settings = mount.settings;
@@ -418,7 +450,9 @@ int run_mount(Mount& mount) {
     log_error("cannot set up FUSE with options '{}'", options);
     return 1;
   }
+  if (mount.disks) mount.disks->set_change_hook([f](const DiskFolder& folder) { forget_cached(f, folder); });
   if (fuse_mount(f, settings.mount_point.c_str()) != 0) {
+    if (mount.disks) mount.disks->set_change_hook(nullptr);
     log_error("cannot mount on {} (is /dev/fuse available and fusermount3 installed?)", settings.mount_point);
     fuse_destroy(f);
     return 1;
@@ -436,6 +470,7 @@ int run_mount(Mount& mount) {
     fuse_loop_cfg_destroy(loop);
     fuse_remove_signal_handlers(fuse_get_session(f));
   }
+  if (mount.disks) mount.disks->set_change_hook(nullptr);
   fuse_unmount(f);
   fuse_destroy(f);
   return rc;
@@ -444,14 +479,14 @@ int run_mount(Mount& mount) {
 }  // namespace
 
 int serve_fuse(const FileTable& files, const FuseSettings& settings) {
-  Mount mount{&files, nullptr, settings, 0, {}};
+  Mount mount{&files, nullptr, settings, 0, {}, {}};
   return run_mount(mount);
 }
 
 int serve_fuse(DiskTable& disks, const FuseSettings& settings) {
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
-  Mount mount{nullptr, &disks, settings, now, {}};
+  Mount mount{nullptr, &disks, settings, now, {}, {}};
   return run_mount(mount);
 }
 

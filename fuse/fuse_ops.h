@@ -32,10 +32,11 @@ struct FuseSettings {
   // Called once the mount answers (FUSE's INIT reached the daemon, after
   // daemonizing): where threads may start and systemd hears READY. Null: none.
   std::function<void()> on_ready;
-  // A DiskTable mount: called under the folder's open_mutex each time an
-  // open of one of its files starts or is released, with the opens now
-  // held. Must not throw. Null: none.
-  std::function<void(const std::string& folder, int open_files)> open_changed;
+  // A DiskTable mount: called on a FUSE thread each time an open of a file
+  // of folder `folder` starts (change +1) or is released (-1); opens of a
+  // folder dropped meanwhile count under its name too. Must neither block
+  // nor throw. Null: none.
+  std::function<void(const std::string& folder, int change)> open_changed;
 };
 
 // The extended attribute of each exposed file through which `vdiskfs
@@ -51,7 +52,9 @@ int serve_fuse(const FileTable& files, const FuseSettings& settings);
 
 // The same for a DiskTable: MOUNTPOINT/<folder>/<file>. Folders may be put
 // and dropped while it serves; lookups are not cached by the kernel, so a
-// change shows at once. Returns the process exit code.
+// change shows at once, and the pages the kernel cached for a folder's
+// files are dropped when it leaves or is replaced (its change hook, set
+// while mounted). Returns the process exit code.
 int serve_fuse(DiskTable& disks, const FuseSettings& settings);
 
 }  // namespace vdiskfs

@@ -23,6 +23,7 @@ enum class CatalogFault {
   has_clones,        // the disk is the parent of others
   disk_open,         // a file of the disk is open on a running `vdiskfs serve`
   not_only_child,    // a clone merge while the parent has other clones
+  shared_delta,      // another disk keeps its deltas in the same folder
 };
 
 class CatalogError : public Error {

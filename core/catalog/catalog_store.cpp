@@ -454,7 +454,12 @@ std::vector<std::string> CatalogStore::clones(const std::string& name) const {
 }
 
 void CatalogStore::set_served(const ServedDisk& served) {
-  db_.prepare("INSERT OR REPLACE INTO served (name, mount_point, pid, open_files, updated) VALUES (?, ?, ?, ?, ?)")
+  // The row of the same daemon keeps its count (an open recorded meanwhile);
+  // a row of another pid (one that is gone) is taken over with ours.
+  db_.prepare("INSERT INTO served (name, mount_point, pid, open_files, updated) VALUES (?, ?, ?, ?, ?) "
+              "ON CONFLICT (name, mount_point) DO UPDATE SET updated = excluded.updated, "
+              "open_files = CASE WHEN served.pid = excluded.pid THEN served.open_files ELSE excluded.open_files END, "
+              "pid = excluded.pid")
       .bind(1, served.name)
       .bind(2, served.mount_point)
       .bind(3, served.pid)

@@ -131,8 +131,10 @@ class CatalogStore {
   std::string next_layer_id(const std::string& name) const;
 
   // Records that the daemon `served.pid` serves disk `served.name` on
-  // `served.mount_point`, with its open count (replacing an earlier row of
-  // that disk and mount). Needs schema version 2.
+  // `served.mount_point`, with its open count. A row of that disk, mount
+  // and pid keeps the count it has (set_open_files may have recorded an
+  // open meanwhile); a row of that disk and mount of another pid is
+  // replaced. Needs schema version 2; throws CatalogError sqlite.
   void set_served(const ServedDisk& served);
   // Sets the open count of a row set_served made; no row (the disk was
   // removed meanwhile): nothing.

@@ -213,6 +213,28 @@ Json disk_faults(const CatalogStore& store, const CatalogDisk& d) {
   return faults;
 }
 
+// The folder `path` as it is reached (symlinks resolved where they exist),
+// to tell two spellings of one folder apart from two folders.
+std::string same_folder_key(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path resolved = std::filesystem::weakly_canonical(path, ec);
+  std::filesystem::path key = (ec ? std::filesystem::path(path) : resolved).lexically_normal();
+  if (!key.has_filename() && key.has_relative_path()) key = key.parent_path();  // "a/b/" is "a/b"
+  return key.string();
+}
+
+// Throws CatalogError shared_delta when another disk of `store` keeps its
+// deltas in the folder of `disk`: the two would lock (or write) the same
+// files.
+void refuse_shared_delta(const CatalogStore& store, const CatalogDisk& disk) {
+  const std::string key = same_folder_key(disk.delta_dir);
+  for (const CatalogDisk& other : store.list())
+    if (same_folder_key(other.delta_dir) == key)
+      fail_catalog(CatalogFault::shared_delta,
+                   "disk {} of catalog {} already keeps its deltas in {}: give {} another --delta folder",
+                   other.name, store.path(), other.delta_dir, disk.name);
+}
+
 }  // namespace
 
 std::string default_catalog_path() { return state_dir() + "/catalog.db"; }
@@ -231,7 +253,9 @@ int catalog_add_command(const CatalogArgs& args) {
   const std::string file = catalog_file(args);
   if (const auto folder = std::filesystem::path(file).parent_path(); !folder.empty())
     std::filesystem::create_directories(folder);
-  CatalogStore(file, CatalogStore::Access::read_write).add(disk);
+  CatalogStore store(file, CatalogStore::Access::read_write);
+  refuse_shared_delta(store, disk);
+  store.add(disk);
   if (args.json)
     std::printf("%s\n", record_json(disk).dump(-1, ' ', false, Json::error_handler_t::replace).c_str());
   else

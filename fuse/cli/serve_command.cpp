@@ -4,10 +4,12 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <fmt/core.h>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +19,7 @@
 
 #include "core/catalog/catalog_error.h"
 #include "core/catalog/catalog_store.h"
+#include "core/catalog/disk_name.h"
 #include "core/image/bytes_image.h"
 #include "core/image/error.h"
 #include "core/image/log.h"
@@ -47,6 +50,13 @@ std::shared_ptr<DiskFolder> error_folder(const std::string& name, const std::str
   const std::string text = message + "\n";
   folder->files.add(expose("ERROR", std::make_shared<BytesImage>(text), nullptr, folder->mtime_ns, text.size()));
   return folder;
+}
+
+// True when `name` can be a folder of the mount even though the catalog
+// must not hold it (disk_name_problem): such a disk gets an ERROR folder.
+// Empty, ".", "..", a '/' or over 255 bytes cannot be one at all.
+bool can_be_folder(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.size() <= 255 && name.find('/') == std::string::npos;
 }
 
 // True when two rows of a disk give the same files (a changed source,
@@ -94,20 +104,35 @@ class Server {
       stopping_ = true;
     }
     wake_.notify_all();
+    poll_wake_.notify_all();
     for (std::thread& t : threads_) t.join();
     threads_.clear();
     record([&](CatalogStore& c) { c.drop_served(mount_point_, pid_); });
   }
 
-  // FUSE's open_changed: the open count of disk `name`, to the catalog.
-  void open_changed(const std::string& name, int open_files) {
-    record([&](CatalogStore& c) { c.set_open_files(name, mount_point_, pid_, open_files); });
+  // FUSE's open_changed: an open of a file of disk `name` started (+1) or
+  // was released (-1). Only counts; the poll thread writes the count to
+  // the catalog, so a FUSE thread never waits for SQLite.
+  void open_changed(const std::string& name, int change) {
+    {
+      std::lock_guard lock(opens_mutex_);
+      opens_[name] += change;
+      dirty_.insert(name);
+    }
+    flush_wanted_ = true;
+    poll_wake_.notify_one();
   }
 
  private:
   struct Job {
     CatalogDisk row;
     uint64_t generation;
+  };
+
+  // A built folder, or the ERROR folder of a failed build and why.
+  struct Built {
+    std::shared_ptr<DiskFolder> folder;
+    std::string error;  // "" when built
   };
 
   // Runs `fn` on the catalog connection that records what is served;
@@ -123,13 +148,38 @@ class Server {
     }
   }
 
-  // Re-reads the catalog when the file changed, and at least every second.
+  // The opens of the folders of disk `name`, live or dropped.
+  int64_t opens(const std::string& name) {
+    std::lock_guard lock(opens_mutex_);
+    const auto it = opens_.find(name);
+    return it == opens_.end() ? 0 : it->second;
+  }
+
+  // Writes the open counts changed since the last call to the catalog.
+  void flush_opens() {
+    flush_wanted_ = false;
+    std::set<std::string> names;
+    {
+      std::lock_guard lock(opens_mutex_);
+      names.swap(dirty_);
+    }
+    for (const std::string& name : names) {
+      // Read under the writer's lock: a row set_served writes meanwhile
+      // starts from this count or a later one.
+      record([&](CatalogStore& c) { c.set_open_files(name, mount_point_, pid_, opens(name)); });
+    }
+  }
+
+  // Re-reads the catalog when the file changed, and at least every second;
+  // writes open counts as they change; queues again the disks whose build
+  // waited for the folder they replace.
   void poll() {
     struct stat seen = {};
     Clock::time_point last_read{};
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       lock.unlock();
+      flush_opens();
       struct stat st = {};
       stat(catalog_.c_str(), &st);
       const bool changed = st.st_ino != seen.st_ino || st.st_size != seen.st_size ||
@@ -141,8 +191,40 @@ class Server {
         answer_clone_requests();
       }
       lock.lock();
-      wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
+      retry_deferred();
+      poll_wake_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_ || flush_wanted_; });
     }
+  }
+
+  // Under mutex_: queues each deferred job whose old folder was released
+  // (its delta is free now); forgets those the catalog changed since.
+  void retry_deferred() {
+    for (auto it = deferred_.begin(); it != deferred_.end();) {
+      if (!current(*it)) {
+        it = deferred_.erase(it);
+      } else if (retired_[it->row.name].expired()) {
+        log_info("the old folder of disk {} was released: building it again", it->row.name);
+        jobs_.push_back(*it);
+        wake_.notify_all();
+        it = deferred_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  // Under mutex_: true while `job` is the last build the catalog asks for.
+  bool current(const Job& job) const {
+    const auto it = wanted_.find(job.row.name);
+    return !stopping_ && it != wanted_.end() && it->second.generation == job.generation;
+  }
+
+  // Under mutex_: drops the folder `name`, remembering it while open files
+  // hold it (a build of the same disk may wait for its delta). False when
+  // there was none.
+  bool retire(const std::string& name) {
+    if (std::shared_ptr<DiskFolder> old = table_.find(name)) retired_[name] = old;
+    return table_.drop(name);
   }
 
   // Queues a scan for every disk new or changed in the catalog, and drops
@@ -157,30 +239,53 @@ class Server {
       catalog_error_ = e.what();
       return;
     }
+    std::vector<std::string> queued, gone;
+    {
+      std::lock_guard lock(mutex_);
+      const std::set<std::string> listed = queue_changed(rows, queued);
+      for (auto it = wanted_.begin(); it != wanted_.end();) {
+        if (listed.count(it->first)) {
+          ++it;
+          continue;
+        }
+        gone.push_back(it->first);
+        it = wanted_.erase(it);
+        if (retire(gone.back()) && !args_.quiet)
+          log_info("disk {} left catalog {}: {}/{} is gone", gone.back(), catalog_, mount_point_, gone.back());
+      }
+    }
+    // Rows for the disks queued, so that the catalog shows at once that
+    // this mount takes them (and counts opens from the start).
+    for (const std::string& name : queued)
+      record([&](CatalogStore& c) { c.set_served({name, mount_point_, pid_, opens(name)}); });
+    for (const std::string& name : gone) record([&](CatalogStore& c) { c.drop_served(mount_point_, pid_, name); });
+  }
+
+  // Under mutex_: queues a build of each row new or changed, adding its
+  // name to `queued`; returns the names served (a name that cannot be a
+  // folder is left out, logged once).
+  std::set<std::string> queue_changed(const std::vector<CatalogDisk>& rows, std::vector<std::string>& queued) {
     std::set<std::string> listed;
-    std::lock_guard lock(mutex_);
     for (const CatalogDisk& row : rows) {
+      if (!can_be_folder(row.name)) {
+        if (unservable_.insert(row.name).second)
+          log_error("catalog {} lists a disk named '{}', which cannot be a folder: {}; it is not served", catalog_,
+                    row.name, disk_name_problem(row.name));
+        continue;
+      }
       listed.insert(row.name);
       const auto it = wanted_.find(row.name);
       if (it != wanted_.end() && same_disk(it->second.row, row)) continue;
       if (it != wanted_.end()) {
         log_info("disk {} changed in catalog {}: building it again", row.name, catalog_);
-        table_.drop(row.name);
+        retire(row.name);
       }
       wanted_[row.name] = Job{row, ++generation_};
       jobs_.push_back(wanted_[row.name]);
+      queued.push_back(row.name);
       wake_.notify_all();
     }
-    for (auto it = wanted_.begin(); it != wanted_.end();) {
-      if (listed.count(it->first)) {
-        ++it;
-        continue;
-      }
-      const std::string name = it->first;
-      it = wanted_.erase(it);
-      if (table_.drop(name) && !args_.quiet) log_info("disk {} left catalog {}: {}/{} is gone", name, catalog_, mount_point_, name);
-      record([&](CatalogStore& c) { c.drop_served(mount_point_, pid_, name); });
-    }
+    return listed;
   }
 
   // A pool thread: builds queued disks until stopped.
@@ -191,20 +296,50 @@ class Server {
       if (stopping_) return;
       const Job job = jobs_.front();
       jobs_.pop_front();
+      // A folder of this name still open may hold what the build needs (its delta's lock).
+      const bool old_held = !retired_[job.row.name].expired();
       lock.unlock();
-      std::shared_ptr<DiskFolder> folder = build(job.row);
+      Built built = build(job.row);
       lock.lock();
       // Removed or changed while it was being built: another job (or none) serves it.
-      const auto it = wanted_.find(job.row.name);
-      if (stopping_ || it == wanted_.end() || it->second.generation != job.generation) continue;
-      table_.put(std::move(folder));
-      record([&](CatalogStore& c) { c.set_served({job.row.name, mount_point_, pid_, 0}); });
+      if (!current(job)) continue;
+      lock.unlock();
+      // The row first: an open of the new folder finds it to count in.
+      const std::string& name = job.row.name;
+      record([&](CatalogStore& c) { c.set_served({name, mount_point_, pid_, opens(name)}); });
+      lock.lock();
+      if (current(job)) {
+        serve_built(job, std::move(built), old_held);
+      } else if (!wanted_.count(name)) {  // removed while its row was written
+        lock.unlock();
+        record([&](CatalogStore& c) { c.drop_served(mount_point_, pid_, name); });
+        lock.lock();
+      }
     }
+  }
+
+  // Under mutex_: puts the folder of `job`. A build that failed while an
+  // old folder of the disk was held (its delta locked: "in use") shows its
+  // ERROR and waits in deferred_ for that folder's release.
+  void serve_built(const Job& job, Built built, bool old_held) {
+    if (!built.error.empty() && old_held) {
+      log_info("disk {}: its old folder is still open; built again once it is released", job.row.name);
+      built.folder = error_folder(job.row.name, built.error + " (an old folder of this disk is still open: built "
+                                                              "again once it is released)");
+      deferred_.push_back(job);
+    }
+    table_.put(std::move(built.folder));
   }
 
   // The folder of a catalog disk: its files as `vdiskfs mount --name NAME`
   // with the row's options would expose them, or an ERROR folder.
-  std::shared_ptr<DiskFolder> build(const CatalogDisk& row) {
+  Built build(const CatalogDisk& row) {
+    if (const std::string problem = disk_name_problem(row.name); !problem.empty()) {
+      const std::string why = fmt::format("'{}' cannot name a disk: {} (rename it in catalog {})", row.name,
+                                          problem, catalog_);
+      log_error("disk {}: {}", row.name, why);
+      return {error_folder(row.name, why), why};
+    }
     try {
       MountArgs m;
       m.layout = layout_args_from_json(row.source, nlohmann::json::parse(row.layout));
@@ -222,10 +357,10 @@ class Server {
       folder->files = disk->files;
       folder->mtime_ns = disk->prepared.disk.timestamp_ns;
       folder->owner = std::move(disk);
-      return folder;
+      return {folder, ""};
     } catch (const std::exception& e) {
       log_error("disk {} ({}): {}", row.name, row.source, e.what());
-      return error_folder(row.name, e.what());
+      return {error_folder(row.name, e.what()), e.what()};
     }
   }
 
@@ -316,15 +451,23 @@ class Server {
   int64_t pid_ = 0;
   DiskTable table_;
   std::mutex mutex_;  // guards what follows, up to the threads
-  std::condition_variable wake_;
+  std::condition_variable wake_;       // the pool: jobs_ or stopping_
+  std::condition_variable poll_wake_;  // the poll thread: flush_wanted_ or stopping_
   bool stopping_ = false;
   std::map<std::string, Job> wanted_;  // the catalog's disks, with the generation of their last scan
   std::deque<Job> jobs_;
+  std::vector<Job> deferred_;  // builds waiting for the release of the folder they replace
+  std::map<std::string, std::weak_ptr<DiskFolder>> retired_;  // the last folder dropped of each name
+  std::set<std::string> unservable_;  // names that cannot be folders, logged
   uint64_t generation_ = 0;
   std::vector<std::thread> threads_;
   std::string catalog_error_;  // the last failure to read the catalog (logged once)
   std::mutex writer_mutex_;
   std::unique_ptr<CatalogStore> writer_;  // records what is served; opened after daemonizing
+  std::mutex opens_mutex_;                // guards opens_ and dirty_ (never held while waiting)
+  std::map<std::string, int64_t> opens_;  // opens not yet released, by disk name
+  std::set<std::string> dirty_;           // names whose count the catalog has not got yet
+  std::atomic<bool> flush_wanted_{false};
 };
 
 }  // namespace
@@ -352,7 +495,7 @@ int serve_command(const ServeArgs& args) {
   settings.readahead_kib = args.readahead_kib;
   settings.direct_io = args.direct_io;
   settings.on_ready = [&server] { server.start(); };
-  settings.open_changed = [&server](const std::string& name, int open_files) { server.open_changed(name, open_files); };
+  settings.open_changed = [&server](const std::string& name, int change) { server.open_changed(name, change); };
   const int rc = serve_fuse(server.table(), settings);
   server.stop();
   return rc;

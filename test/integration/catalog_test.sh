@@ -1,8 +1,9 @@
 #!/bin/bash
 # vdiskfs catalog add/remove/list/show with the real binary: what add
 # records (canonical source, layout options, delta folder), duplicate and
-# bad names, the default file in the state folder, show's deltas after a
-# write through a mount, clones named by parent; and the files it must
+# bad names, a delta folder another disk keeps, the default file in the
+# state folder, show's deltas after a write through a mount, clones named
+# by parent; and the files it must
 # refuse without writing a byte, forged with sqlite3: a newer schema
 # version, another program's database, a file that is no database, a cut
 # file, a corrupt page. Every refusal: exit status 1, a message naming the
@@ -82,6 +83,11 @@ refused 1 "source $WORK/nosuch does not exist" "$C" add web03 "$WORK/nosuch"
 refused 1 "unknown filesystem 'nosuch'" "$C" add web03 "$WORK/src" --layout single --fs nosuch
 refused 1 "--swap 3K is not a size" "$C" add web03 "$WORK/src" --swap 3K
 refused 2 "SOURCE is required" "$C" add web03
+# Two disks cannot share a delta folder (the second would find its delta
+# locked, or both would write it), however the folder is spelt.
+refused 1 "disk web02 of catalog $C already keeps its deltas in $WORK/d2: give web03 another --delta folder" \
+    "$C" add web03 "$WORK/src" --delta "$WORK/d2"
+refused 1 "disk web02 of catalog $C already keeps its deltas in $WORK/d2" "$C" add web03 "$WORK/src" --delta "$WORK/src/../d2/"
 
 # list and show read without writing.
 cp "$C" "$WORK/catalog.before"

@@ -378,3 +378,25 @@ TEST_CASE("catalog: served rows: a disk with open files is not removed; rows of 
   store.remove("web02");
   CHECK_FALSE(store.find("web02"));
 }
+
+TEST_CASE("catalog: set_served again keeps the open count of its own row, replaces a dead pid's") {
+  TempDir tmp;
+  const std::string path = tmp / "catalog.db";
+  make_catalog(path);
+  CatalogStore store(path, CatalogStore::Access::read_write);
+  const int64_t me = getpid();
+  // A FUSE open recorded between the row and a rebuild's set_served.
+  store.set_served({"web01", "/srv/vdiskfs", me, 0});
+  store.set_open_files("web01", "/srv/vdiskfs", me, 1);
+  store.set_served({"web01", "/srv/vdiskfs", me, 0});
+  REQUIRE(store.served("web01").size() == 1);
+  CHECK(store.served("web01")[0].open_files == 1);
+
+  // A row left by a daemon that is gone: ours replaces it, count and all.
+  const int64_t dead = dead_pid();
+  store.set_served({"web02", "/srv/vdiskfs", dead, 3});
+  store.set_served({"web02", "/srv/vdiskfs", me, 0});
+  REQUIRE(store.served("web02").size() == 1);
+  CHECK(store.served("web02")[0].pid == me);
+  CHECK(store.served("web02")[0].open_files == 0);
+}
