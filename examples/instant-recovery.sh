@@ -184,12 +184,12 @@ else
 fi
 vdiskfs_pid=$!
 for _ in $(seq 1200); do
-    mountpoint -q "$mnt" && [ -f "$files/$name.$format" ] && break
+    mountpoint -q "$mnt" && [ -f "$files/$name.img" ] && break
     [ -f "$files/ERROR" ] && die "disk $name cannot be served: $(cat "$files/ERROR")"
     kill -0 "$vdiskfs_pid" 2>/dev/null || die "vdiskfs failed: $(cat "$run/vdiskfs.log")"
     sleep 0.1
 done
-[ -f "$files/$name.$format" ] || die "vdiskfs did not serve $files/$name.$format within 120 s"
+[ -f "$files/$name.img" ] || die "vdiskfs did not serve $files/$name.img within 120 s"
 disk=$files/$name.$format
 
 # 2. The kernel and initrd (newest version) and the root UUID, read from the
