@@ -200,6 +200,12 @@ CatalogDisk disk_of_row(const SqliteStatement& row) {
   return d;
 }
 
+// A row of SELECT id, parent, name, delta_dir, pid, state, answer FROM
+// clone_requests.
+CloneRequest request_of_row(const SqliteStatement& row) {
+  return {row.integer(0), row.text(1), row.text(2), row.text(3), row.integer(4), row.text(5), row.text(6)};
+}
+
 CatalogLayer layer_of_row(const SqliteStatement& row) {
   return {row.text(0), row.text(1), row.optional_text(2), row.integer(3)};
 }
@@ -214,14 +220,16 @@ const std::vector<CatalogMigration>& catalog_migrations() {
 CatalogStore::CatalogStore(std::string path, Access access, const std::vector<CatalogMigration>& migrations)
     : db_(open_catalog(path, access, migrations, version_)) {}
 
+void CatalogStore::check_name_free(const std::string& name, const std::string& advice) const {
+  if (const auto existing = find(name))
+    fail_catalog(CatalogFault::duplicate_name, "catalog {} already has a disk named {} (source {}): {}", path(), name,
+                 existing->source, advice);
+}
+
 void CatalogStore::add(const CatalogDisk& disk) {
   check_disk_name(disk.name);
   SqliteTransaction transaction(db_);
-  if (const auto existing = find(disk.name))
-    fail_catalog(CatalogFault::duplicate_name,
-                 "catalog {} already has a disk named {} (source {}): choose another name, or run vdiskfs catalog "
-                 "remove {} first",
-                 path(), disk.name, existing->source, disk.name);
+  check_name_free(disk.name, fmt::format("choose another name, or run vdiskfs catalog remove {} first", disk.name));
   if (disk.parent && !find(*disk.parent))
     fail_catalog(CatalogFault::no_such_disk, "catalog {} has no disk {} to be the parent of {}", path(), *disk.parent,
                  disk.name);
@@ -300,10 +308,7 @@ void CatalogStore::clone(const CatalogDisk& disk, const std::optional<CatalogLay
   SqliteTransaction transaction(db_);
   if (!disk.parent) fail_catalog(CatalogFault::no_such_disk, "a clone needs a parent disk");
   const CatalogDisk parent = get(*disk.parent);
-  if (const auto existing = find(disk.name))
-    fail_catalog(CatalogFault::duplicate_name,
-                 "catalog {} already has a disk named {} (source {}): choose another name for the clone", path(),
-                 disk.name, existing->source);
+  check_name_free(disk.name, kCloneNameAdvice);
   std::optional<std::string> top = parent.top_layer;
   if (frozen) {
     db_.prepare("INSERT INTO layers (id, dir, below, created) VALUES (?, ?, ?, ?)")
@@ -364,7 +369,7 @@ std::vector<CloneRequest> CatalogStore::clone_requests(int64_t pid) const {
       "SELECT id, parent, name, delta_dir, pid, state, answer FROM clone_requests WHERE pid = ? AND state = 'asked' "
       "ORDER BY id");
   s.bind(1, pid);
-  while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5), s.text(6)});
+  while (s.step()) out.push_back(request_of_row(s));
   return out;
 }
 
@@ -373,7 +378,7 @@ CloneRequest CatalogStore::clone_request(int64_t id) const {
       db_.prepare("SELECT id, parent, name, delta_dir, pid, state, answer FROM clone_requests WHERE id = ?");
   s.bind(1, id);
   if (!s.step()) fail_catalog(CatalogFault::no_such_disk, "catalog {} has no clone request {}", path(), id);
-  return {s.integer(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5), s.text(6)};
+  return request_of_row(s);
 }
 
 bool CatalogStore::answer_clone(int64_t id, const std::string& from_state, const std::string& state,

@@ -63,6 +63,9 @@ struct CloneRequest {
   std::string answer;     // done: JSON of what was made; failed: the error
 };
 
+// What a refused clone name tells the user to do.
+inline constexpr const char* kCloneNameAdvice = "choose another name for the clone";
+
 // One step of the schema: the SQL that takes a file from version - 1 to
 // `version`.
 struct CatalogMigration {
@@ -88,6 +91,9 @@ class CatalogStore {
   int schema_version() const { return version_; }
   const std::string& path() const { return db_.path(); }
 
+  // Throws CatalogError duplicate_name, saying `advice`, when a disk named
+  // `name` is listed.
+  void check_name_free(const std::string& name, const std::string& advice) const;
   // Adds a disk. Throws CatalogError bad_name, duplicate_name, or
   // no_such_disk for a parent that is not listed.
   void add(const CatalogDisk& disk);

@@ -142,10 +142,7 @@ CloneOutcome clone_outcome_of_json(const std::string& json) {
 CloneOutcome record_clone(CatalogStore& store, const std::string& catalog_file, const CatalogDisk& parent,
                           const CatalogDisk& clone, const FreezeFn& freeze,
                           const std::function<void(const LayerInfo&)>& undo) {
-  if (const auto existing = store.find(clone.name))
-    fail_catalog(CatalogFault::duplicate_name,
-                 "catalog {} already has a disk named {} (source {}): choose another name for the clone", catalog_file,
-                 clone.name, existing->source);
+  store.check_name_free(clone.name, kCloneNameAdvice);
   const std::string id = store.next_layer_id(parent.name);
   const std::string dir = layer_dir_of(catalog_file, id);
   std::filesystem::create_directories(std::filesystem::path(dir).parent_path());
@@ -171,9 +168,7 @@ int clone_command(const CloneArgs& args) {
   const std::string file = catalog_file(args);
   CatalogStore store(file, CatalogStore::Access::read_write);
   const CatalogDisk parent = store.get(args.name);
-  if (const auto existing = store.find(args.new_name))
-    fail_catalog(CatalogFault::duplicate_name, "catalog {} already has a disk named {} (source {}): choose another name "
-                 "for the clone", file, args.new_name, existing->source);
+  store.check_name_free(args.new_name, kCloneNameAdvice);  // before asking a daemon
   CatalogDisk clone = parent;
   clone.name = args.new_name;
   clone.parent = parent.name;

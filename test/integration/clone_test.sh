@@ -146,7 +146,6 @@ cat_ok check
 # gives DISK an ERROR folder saying WORDS.
 fault_case() {
     expect_status "$EXIT_REFUSED" "$2" "$VDISKFS" catalog --catalog "$C" check
-    local d
     DISKS=()
     serve_start
     wait_serving "serve ($3 ERROR)" "$SERVE_PID" "$WORK/vdiskfs.log" test -f "$MNT/$3/ERROR"
